@@ -1,0 +1,3 @@
+from mmtrial.cli import main
+
+main()

@@ -1,0 +1,67 @@
+"""`mmtrial serve` and `mmtrial manage`: the web server and Django's management commands."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mmtrial.settings")
+    import django
+
+    django.setup()
+
+
+def register(root: typer.Typer) -> None:
+    @root.command("serve")
+    def serve(
+        host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+        port: int = typer.Option(8000, help="Port to listen on."),
+        migrate: bool = typer.Option(True, help="Apply database migrations first."),
+    ) -> None:
+        """Run the web server (migrating the database first) and print the URL to open."""
+        _django()
+        from django.core.management import call_command
+
+        if migrate:
+            call_command("migrate", interactive=False, verbosity=0)
+        typer.echo(f"mmtrial is running: open http://{host}:{port}/  (Ctrl-C to stop)")
+        call_command("runserver", f"{host}:{port}", use_reloader=False, insecure_serving=True)
+
+    @root.command(
+        "manage",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )
+    def manage(ctx: typer.Context) -> None:
+        """Run a Django management command, e.g. `mmtrial manage migrate`."""
+        _django()
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["mmtrial manage", *ctx.args])
+
+    @root.command("demo")
+    def demo(
+        host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+        port: int = typer.Option(8000, help="Port to listen on."),
+    ) -> None:
+        """Prepare the demo study database and serve it (what `make demo` runs)."""
+        _django()
+        from django.core.management import call_command
+
+        call_command("migrate", interactive=False, verbosity=0)
+        seed = _demo_seeder()
+        if seed is not None:
+            seed()
+        typer.echo(f"mmtrial demo is running: open http://{host}:{port}/  (Ctrl-C to stop)")
+        call_command("runserver", f"{host}:{port}", use_reloader=False, insecure_serving=True)
+
+
+def _demo_seeder():
+    """The demo study seeder, once the simulated cohort exists (mmtrial.sim)."""
+    try:
+        from mmtrial.sim.demo import seed_demo_study
+    except ImportError:
+        return None
+    return seed_demo_study

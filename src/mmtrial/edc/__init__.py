@@ -1,0 +1,1 @@
+"""The study database: records, audited services, selectors, queries, signatures, locking."""

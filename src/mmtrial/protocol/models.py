@@ -1,0 +1,542 @@
+"""The study protocol as data: the pydantic schema of `protocols/*.yaml`.
+
+Every number a clinical rule uses lives in a protocol file and is read through these models.
+Structural problems (wrong type, missing or unknown key) are reported by pydantic; rules that
+span fields (days inside the cycle, strictly decreasing dose levels, known drugs, ...) are checked
+by `_check_consistency`, which reports every problem with its field path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+
+
+def _json_number(value: Decimal) -> int | float:
+    """Decimals keep exact values in Python and appear as plain JSON numbers."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+# Numbers are Decimals so that thresholds compare exactly as written in the file.
+Number = Annotated[Decimal, PlainSerializer(_json_number, when_used="json")]
+Operator = Literal["<", "<=", ">", ">=", "==", "!="]
+Source = Annotated[str, Field(min_length=1)]
+
+
+class Strict(BaseModel):
+    """Base for every protocol model: unknown keys are errors, models are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- identification -----------------------------------------------------------------------------
+
+
+class Identification(Strict):
+    study_id: str
+    title: str
+    short_title: str
+    phase: str
+    design: str
+    population: str
+    version: str
+    effective_date: dt.date
+    sponsor: str
+    source: Source
+
+
+# --- drugs and regimen --------------------------------------------------------------------------
+
+
+class Drug(Strict):
+    name: str
+    name_ja: str
+    route: Literal["oral", "intravenous", "subcutaneous"]
+    unit: Literal["mg"]
+    label: str = Field(description="Short name of the label or document the drug's rules come from")
+
+
+class RegimenEntry(Strict):
+    dose: Number = Field(gt=0)
+    unit: Literal["mg"]
+    route: Literal["oral", "intravenous", "subcutaneous"]
+    days: list[int] = Field(min_length=1)
+    frequency: str
+    source: Source
+
+
+class DoseLadder(Strict):
+    """A drug's dose levels, starting dose first, each one step lower than the one before."""
+
+    levels: list[Number] = Field(min_length=1)
+    below_lowest: Literal["discontinue"]
+    source: Source
+
+
+# --- renal function -------------------------------------------------------------------------------
+
+
+class InputRange(Strict):
+    """A plausibility range for an input value; outside it the value is rejected as impossible."""
+
+    minimum: Number
+    maximum: Number
+    minimum_inclusive: bool = True
+    maximum_inclusive: bool = True
+
+
+class CockcroftGault(Strict):
+    """CrCl (mL/min) = (age_from - age) x weight_kg / (divisor x creatinine_mg_dl) [x female_factor]."""
+
+    age_from: Number
+    divisor: Number
+    female_factor: Number = Field(gt=0, le=1)
+    body_weight: Literal["actual"]
+    creatinine_umol_l_per_mg_dl: Number = Field(gt=0)
+    age_years: InputRange
+    weight_kg: InputRange
+    creatinine_mg_dl: InputRange
+    source: Source
+
+
+class RenalStart(Strict):
+    drug: str
+    crcl_below_ml_min: Number = Field(gt=0)
+    dose: Number = Field(gt=0)
+    source: Source
+
+
+class Tolerance(Strict):
+    """What "tolerating treatment" means for the renal escalation rule."""
+
+    related_grade_below: int = Field(ge=1, le=5)
+    no_hold_or_reduction_in_last_cycles: int = Field(ge=0)
+    source: Source
+
+
+class RenalEscalation(Strict):
+    id: str
+    drug: str
+    from_doses: list[Number] = Field(min_length=1)
+    to_dose: Number = Field(gt=0)
+    after_cycles_at_dose: int = Field(ge=0)
+    requires_not_responding: bool
+    requires_tolerating: bool
+    crcl_at_least_ml_min: Number | None = None
+    text: str
+    source: Source
+
+
+class SevereRenal(Strict):
+    crcl_below_ml_min: Number = Field(gt=0)
+    proposals: dict[str, str]
+    doses: dict[str, Number]
+    flag_for_investigator: bool
+    source: Source
+
+
+class Renal(Strict):
+    formula: CockcroftGault
+    start: RenalStart
+    not_responding_below: Literal["sCR", "CR", "VGPR", "PR", "MR", "SD"]
+    tolerating: Tolerance
+    escalations: list[RenalEscalation]
+    severe: SevereRenal
+    lab_window_days: int = Field(ge=0)
+
+
+# --- conditions, cycle start, dose modification ------------------------------------------------------
+
+
+class LabCondition(Strict):
+    """A comparison of one named lab variable against a threshold in a stated unit."""
+
+    variable: str
+    operator: Operator
+    threshold: Number
+    unit: str
+
+
+class CycleStartCriterion(Strict):
+    id: str
+    text: str
+    lab: LabCondition | None = None
+    nonhematologic_grade_at_most: int | None = Field(default=None, ge=0, le=5)
+    or_baseline: bool = False
+    source: Source
+
+
+class CycleStart(Strict):
+    criteria: list[CycleStartCriterion] = Field(min_length=1)
+    recheck_interval_days: int = Field(gt=0)
+    source: Source
+
+
+class ToxicityTrigger(Strict):
+    """One way a dose-modification rule fires: a lab comparison or a graded toxicity."""
+
+    lab: LabCondition | None = None
+    toxicity: str | None = None
+    grades: list[int] | None = None
+    with_pain: bool | None = None
+    nonhematologic: bool | None = None
+    attributed_to: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ToxicityTrigger:
+        if self.lab is None and self.toxicity is None and self.grades is None:
+            raise ValueError("a trigger needs a lab condition, a toxicity or grades")
+        return self
+
+
+class Resumption(Strict):
+    """How dosing resumes once the resume condition holds.
+
+    `same`: resume the held drugs at their most recent doses; `reduce`: the listed drugs one level
+    down; `reduce_attributed`: every drug the toxicity is attributed to one level down;
+    `alternate`: one level down for the drug whose turn it is in the alternation sequence;
+    `discontinue_regimen`: stop all study drugs.
+    """
+
+    kind: Literal["same", "reduce", "reduce_attributed", "alternate", "discontinue_regimen"]
+    drugs: list[str] = Field(default_factory=list)
+
+
+class DoseModificationRule(Strict):
+    id: str
+    toxicity_group: str
+    text: str
+    any_of: list[ToxicityTrigger] = Field(min_length=1)
+    occurrence: Literal["any", "first", "recurrence"] = "any"
+    hold: list[str]
+    hold_attributed: bool = False
+    resume_when: str
+    resume_lab: LabCondition | None = None
+    resume_grade_at_most: int | None = Field(default=None, ge=0, le=5)
+    resumption: Resumption
+    source: Source
+
+
+class Alternation(Strict):
+    """The alternating reduction for overlapping toxicities (ixazomib with lenalidomide)."""
+
+    toxicity_groups: list[str] = Field(min_length=1)
+    sequence: list[str] = Field(min_length=2)
+    scope: Literal["shared", "per_toxicity"]
+    text: str
+    source: Source
+
+
+class DoseModification(Strict):
+    alternation: Alternation
+    rules: list[DoseModificationRule] = Field(min_length=1)
+    within_cycle_hold_days: dict[str, list[int]]
+    held_doses_made_up: bool
+    discontinued_drug_ends_treatment: bool
+    source: Source
+
+
+# --- visits, assessments, follow-up, closure ------------------------------------------------------
+
+
+class CycleRange(Strict):
+    first: int = Field(ge=1)
+    last: int | None = Field(default=None, ge=1)
+
+    def contains(self, cycle: int) -> bool:
+        return cycle >= self.first and (self.last is None or cycle <= self.last)
+
+
+class TreatmentVisits(Strict):
+    cycles: CycleRange
+    days: list[int] = Field(min_length=1)
+    source: Source
+
+
+class VisitWindow(Strict):
+    cycles: CycleRange
+    days: list[int] = Field(min_length=1)
+    before_days: int
+    after_days: int
+    source: Source
+
+
+class EndOfTreatmentVisit(Strict):
+    days_after_end_of_treatment: int
+    before_days: int
+    after_days: int
+    source: Source
+
+
+class Visits(Strict):
+    treatment: list[TreatmentVisits] = Field(min_length=1)
+    windows: list[VisitWindow] = Field(min_length=1)
+    end_of_treatment: EndOfTreatmentVisit
+
+
+class ResponseAssessment(Strict):
+    criteria: Literal["IMWG 2016"]
+    interval_days: int = Field(gt=0)
+    until: Literal["progression"]
+    central_lab_analytes: list[str]
+    source: Source
+
+
+class FollowUp(Strict):
+    interval_days: int = Field(gt=0)
+    starts_after: Literal["progression"]
+    until: str
+    listed_without_end: int = Field(gt=0)
+    source: Source
+
+
+class StudyClosure(Strict):
+    months_after_last_enrollment: int = Field(gt=0)
+    source: Source
+
+
+# --- eligibility ---------------------------------------------------------------------------------
+
+
+class EligibilityCheck(Strict):
+    """A checkable comparison: `variable operator threshold` (optionally `x upper limit of normal`)."""
+
+    variable: str
+    operator: Operator
+    threshold: bool | Number | str
+    unit: str | None = None
+    times_uln_variable: str | None = None
+
+
+class EligibilityCriterion(Strict):
+    id: str
+    kind: Literal["inclusion", "exclusion"]
+    text: str
+    text_ja: str
+    check: EligibilityCheck | None = None
+    any_of: list[EligibilityCheck] | None = None
+    all_of: list[EligibilityCheck] | None = None
+    source: Source
+
+    @property
+    def free_text(self) -> bool:
+        """True when only the investigator's answer can decide the criterion."""
+        return self.check is None and self.any_of is None and self.all_of is None
+
+
+# --- endpoints -----------------------------------------------------------------------------------
+
+
+class Population(Strict):
+    id: str
+    name: str
+    definition: str
+    source: Source
+
+
+class Endpoint(Strict):
+    id: str
+    kind: Literal["primary", "secondary"]
+    name: str
+    definition: str
+    population: str
+    method: str
+    source: Source
+
+
+class ReferenceResult(Strict):
+    """A published result the analysis must reproduce from the same data."""
+
+    endpoint: str
+    value: str
+    source: Source
+
+
+# --- the whole protocol ----------------------------------------------------------------------------
+
+
+class Protocol(Strict):
+    schema_version: Literal[1]
+    identification: Identification
+    cycle_length_days: int = Field(gt=0)
+    drugs: dict[str, Drug] = Field(min_length=1)
+    regimen: dict[str, RegimenEntry] = Field(min_length=1)
+    dose_levels: dict[str, DoseLadder]
+    renal: Renal
+    cycle_start: CycleStart
+    dose_modification: DoseModification
+    visits: Visits
+    response_assessment: ResponseAssessment
+    follow_up: FollowUp
+    study_closure: StudyClosure
+    eligibility: list[EligibilityCriterion] = Field(min_length=1)
+    populations: list[Population]
+    endpoints: list[Endpoint] = Field(min_length=1)
+    reference_results: list[ReferenceResult] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Protocol:
+        problems = _check_consistency(self)
+        if problems:
+            raise ValueError(PROBLEM_SEPARATOR.join(f"{path}: {msg}" for path, msg in problems))
+        return self
+
+    # Small lookups the clinical rules use; they carry no numbers of their own.
+
+    def starting_dose(self, drug: str) -> Number:
+        return self.regimen[drug].dose
+
+    def levels(self, drug: str) -> list[Number]:
+        return list(self.dose_levels[drug].levels)
+
+    def treatment_visit_days(self, cycle: int) -> list[int]:
+        for plan in self.visits.treatment:
+            if plan.cycles.contains(cycle):
+                return list(plan.days)
+        return []
+
+    def visit_window(self, cycle: int, day: int) -> VisitWindow | None:
+        for window in self.visits.windows:
+            if window.cycles.contains(cycle) and day in window.days:
+                return window
+        return None
+
+
+PROBLEM_SEPARATOR = "\n"
+
+
+def _check_consistency(p: Protocol) -> list[tuple[str, str]]:
+    """Rules that span fields. Returns (field path, problem) pairs, in file order."""
+    problems: list[tuple[str, str]] = []
+    cycle = p.cycle_length_days
+    drugs = set(p.drugs)
+
+    def day_ok(path: str, day: int) -> None:
+        if not 1 <= day <= cycle:
+            problems.append((path, f"{day} is outside a {cycle}-day cycle"))
+
+    def known(path: str, drug: str) -> None:
+        if drug not in drugs:
+            problems.append((path, f"unknown drug '{drug}' (known: {', '.join(sorted(drugs))})"))
+
+    for drug, entry in p.regimen.items():
+        known(f"regimen.{drug}", drug)
+        for i, day in enumerate(entry.days):
+            day_ok(f"regimen.{drug}.days[{i}]", day)
+        if len(set(entry.days)) != len(entry.days) or entry.days != sorted(entry.days):
+            problems.append((f"regimen.{drug}.days", "days must be listed once each, ascending"))
+        if drug in p.dose_levels and entry.dose != p.dose_levels[drug].levels[0]:
+            problems.append(
+                (f"regimen.{drug}.dose", f"{entry.dose} is not the first dose level of {drug}")
+            )
+    for drug in p.drugs:
+        if drug not in p.regimen:
+            problems.append((f"regimen.{drug}", "missing: every drug needs a regimen entry"))
+        if drug not in p.dose_levels:
+            problems.append((f"dose_levels.{drug}", "missing: every drug needs dose levels"))
+
+    for drug, ladder in p.dose_levels.items():
+        known(f"dose_levels.{drug}", drug)
+        for i in range(1, len(ladder.levels)):
+            if ladder.levels[i] >= ladder.levels[i - 1]:
+                problems.append(
+                    (
+                        f"dose_levels.{drug}.levels[{i}]",
+                        f"{ladder.levels[i]} is not below the level before it "
+                        f"({ladder.levels[i - 1]}): levels must be strictly decreasing",
+                    )
+                )
+        for i, level in enumerate(ladder.levels):
+            if level <= 0:
+                problems.append((f"dose_levels.{drug}.levels[{i}]", f"{level} must be above 0"))
+
+    renal = p.renal
+    known("renal.start.drug", renal.start.drug)
+    if (
+        renal.start.drug in p.dose_levels
+        and renal.start.dose not in p.dose_levels[renal.start.drug].levels
+    ):
+        problems.append(("renal.start.dose", f"{renal.start.dose} is not a dose level"))
+    for i, esc in enumerate(renal.escalations):
+        known(f"renal.escalations[{i}].drug", esc.drug)
+        if esc.drug in p.dose_levels:
+            for dose in [*esc.from_doses, esc.to_dose]:
+                if dose not in p.dose_levels[esc.drug].levels:
+                    problems.append((f"renal.escalations[{i}]", f"{dose} is not a dose level"))
+    for drug in renal.severe.doses:
+        known(f"renal.severe.doses.{drug}", drug)
+    for name, rng in (
+        ("age_years", renal.formula.age_years),
+        ("weight_kg", renal.formula.weight_kg),
+        ("creatinine_mg_dl", renal.formula.creatinine_mg_dl),
+    ):
+        if rng.minimum >= rng.maximum:
+            problems.append((f"renal.formula.{name}", "minimum must be below maximum"))
+
+    mod = p.dose_modification
+    for i, drug in enumerate(mod.alternation.sequence):
+        known(f"dose_modification.alternation.sequence[{i}]", drug)
+    groups = {rule.toxicity_group for rule in mod.rules}
+    for i, group in enumerate(mod.alternation.toxicity_groups):
+        if group not in groups:
+            problems.append(
+                (
+                    f"dose_modification.alternation.toxicity_groups[{i}]",
+                    f"no rule has group '{group}'",
+                )
+            )
+    for i, rule in enumerate(mod.rules):
+        base = f"dose_modification.rules[{i}]"
+        for j, drug in enumerate(rule.hold):
+            known(f"{base}.hold[{j}]", drug)
+        for j, drug in enumerate(rule.resumption.drugs):
+            known(f"{base}.resumption.drugs[{j}]", drug)
+        for j, trig in enumerate(rule.any_of):
+            if trig.attributed_to is not None:
+                known(f"{base}.any_of[{j}].attributed_to", trig.attributed_to)
+            for k, grade in enumerate(trig.grades or []):
+                if not 1 <= grade <= 5:
+                    problems.append(
+                        (f"{base}.any_of[{j}].grades[{k}]", f"{grade} is not a CTCAE grade")
+                    )
+    for drug, days in mod.within_cycle_hold_days.items():
+        known(f"dose_modification.within_cycle_hold_days.{drug}", drug)
+        for i, day in enumerate(days):
+            day_ok(f"dose_modification.within_cycle_hold_days.{drug}[{i}]", day)
+
+    for i, plan in enumerate(p.visits.treatment):
+        for j, day in enumerate(plan.days):
+            day_ok(f"visits.treatment[{i}].days[{j}]", day)
+        if plan.cycles.last is not None and plan.cycles.last < plan.cycles.first:
+            problems.append((f"visits.treatment[{i}].cycles", "last cycle is before the first"))
+    for i, window in enumerate(p.visits.windows):
+        for j, day in enumerate(window.days):
+            day_ok(f"visits.windows[{i}].days[{j}]", day)
+        for side in ("before_days", "after_days"):
+            value = getattr(window, side)
+            if value < 0:
+                problems.append((f"visits.windows[{i}].{side}", f"{value} is negative"))
+    eot = p.visits.end_of_treatment
+    for side in ("days_after_end_of_treatment", "before_days", "after_days"):
+        value = getattr(eot, side)
+        if value < 0:
+            problems.append((f"visits.end_of_treatment.{side}", f"{value} is negative"))
+
+    ids = [c.id for c in p.eligibility]
+    for i, crit in enumerate(p.eligibility):
+        if ids.count(crit.id) > 1:
+            problems.append((f"eligibility[{i}].id", f"'{crit.id}' is used more than once"))
+        shapes = [x is not None for x in (crit.check, crit.any_of, crit.all_of)]
+        if sum(shapes) > 1:
+            problems.append((f"eligibility[{i}]", "give at most one of check, any_of, all_of"))
+
+    population_ids = {pop.id for pop in p.populations}
+    for i, endpoint in enumerate(p.endpoints):
+        if endpoint.population not in population_ids:
+            problems.append(
+                (f"endpoints[{i}].population", f"unknown population '{endpoint.population}'")
+            )
+    return problems

@@ -1,0 +1,1 @@
+"""The coordinator web interface: server-rendered templates with htmx."""

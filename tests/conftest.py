@@ -1,0 +1,47 @@
+"""Test setup shared by the whole suite.
+
+- Tests that touch the database are marked `database` automatically; `make test` runs them again
+  on PostgreSQL with `-m database` when MMTRIAL_TEST_POSTGRES is set.
+- Under CI=true nothing that needs PostgreSQL or Chromium may skip: a missing service fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+IN_CI = os.environ.get("CI") == "true"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        uses_db = item.get_closest_marker("django_db") is not None or any(
+            name in getattr(item, "fixturenames", ())
+            for name in ("db", "transactional_db", "django_db_setup", "live_server")
+        )
+        if uses_db:
+            item.add_marker(pytest.mark.database)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres"):
+        import psycopg
+
+        try:
+            psycopg.connect(url, connect_timeout=5).close()
+        except psycopg.OperationalError as exc:
+            pytest.exit(f"PostgreSQL at {url} is not reachable: {exc}", returncode=1)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium; required under CI, skipped elsewhere when absent."""
+    if shutil.which(CHROMIUM) is None:
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} is missing under CI=true: .ci/run must install it")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    return CHROMIUM

@@ -1,0 +1,23 @@
+"""The home page shows the loaded protocol's title and version."""
+
+import pytest
+
+from mmtrial.protocol import load_protocol
+
+
+@pytest.mark.django_db
+def test_home_page_shows_protocol_title_and_version(client):
+    response = client.get("/")
+    ident = load_protocol().identification
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert ident.title in body
+    assert ident.version in body
+
+
+@pytest.mark.django_db
+def test_database_is_migrated_with_the_edc_app(django_db_setup):
+    from django.db.migrations.recorder import MigrationRecorder
+
+    applied = MigrationRecorder.Migration.objects.filter(app="edc").values_list("name", flat=True)
+    assert "0001_initial" in set(applied)
