@@ -1,0 +1,1 @@
+"""Efficacy and safety analyses of the study (pandas, lifelines, matplotlib)."""

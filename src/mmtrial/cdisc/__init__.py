@@ -1,0 +1,1 @@
+"""CDISC writers: SDTM, ADaM, Define-XML, ODM, USDM."""

@@ -1,0 +1,1 @@
+"""The simulated cohort and the demo study; writes through the EDC services."""
