@@ -26,6 +26,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.database)
 
 
+def _allow_test_flush_of_the_audit_table() -> None:
+    """Transactional tests end with a flush (DELETE/TRUNCATE of every table), which the audit
+    triggers rightly refuse. In the test process only, the flush drops the triggers first and
+    reinstalls them after; the application itself has no such path."""
+    from django.db.backends.postgresql.base import DatabaseOperations as PgOps
+    from django.db.backends.sqlite3.base import DatabaseOperations as SqliteOps
+
+    from mmtrial.edc import audit_triggers
+
+    for ops_class, vendor in ((SqliteOps, "sqlite"), (PgOps, "postgresql")):
+        original = ops_class.sql_flush
+
+        def sql_flush(self, style, tables, *args, _original=original, _vendor=vendor, **kwargs):
+            statements = _original(self, style, tables, *args, **kwargs)
+            if audit_triggers.TABLE not in tables:
+                return statements
+            return [
+                *audit_triggers.drop_sql(_vendor),
+                *statements,
+                *audit_triggers.install_sql(_vendor),
+            ]
+
+        ops_class.sql_flush = sql_flush
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _allow_test_flush_of_the_audit_table()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres"):

@@ -1,1 +1,0 @@
-"""Records of the study database. Models hold fields and constraints; services write them."""

@@ -1,0 +1,44 @@
+"""Records of the study database. Models hold fields and constraints; services write them.
+
+Every clinical record carries `version` (optimistic concurrency) and is changed only through
+`mmtrial.edc.services`, which writes the audit event in the same transaction.
+"""
+
+from mmtrial.edc.models.assessments import (
+    AdverseEvent,
+    Death,
+    DiseaseAssessment,
+    EndOfTreatment,
+    FollowUpContact,
+    LabResult,
+    ResponseAssessment,
+    ResponseSummary,
+)
+from mmtrial.edc.models.audit import AuditChainHead, AuditEvent
+from mmtrial.edc.models.people import Membership, Participant, Screening, Site, User
+from mmtrial.edc.models.treatment import Cycle, DoseAdministration, Visit
+from mmtrial.edc.models.trust import Query, QueryMessage, Signature
+
+__all__ = [
+    "AdverseEvent",
+    "AuditChainHead",
+    "AuditEvent",
+    "Cycle",
+    "Death",
+    "DiseaseAssessment",
+    "DoseAdministration",
+    "EndOfTreatment",
+    "FollowUpContact",
+    "LabResult",
+    "Membership",
+    "Participant",
+    "Query",
+    "QueryMessage",
+    "ResponseAssessment",
+    "ResponseSummary",
+    "Screening",
+    "Signature",
+    "Site",
+    "User",
+    "Visit",
+]
