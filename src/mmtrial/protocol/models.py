@@ -135,6 +135,7 @@ class SevereRenal(Strict):
     proposals: dict[str, str]
     doses: dict[str, Number]
     flag_for_investigator: bool
+    blocks_escalation: bool
     source: Source
 
 
@@ -216,6 +217,13 @@ class DoseModificationRule(Strict):
     resume_when: str
     resume_lab: LabCondition | None = None
     resume_grade_at_most: int | None = Field(default=None, ge=0, le=5)
+    resume_without_pain: bool = Field(
+        default=False, description="Resumption also needs the toxicity to be free of pain"
+    )
+    excludes_named_toxicities: bool = Field(
+        default=False,
+        description="'Other' toxicities: does not apply to a toxicity another rule names",
+    )
     resumption: Resumption
     source: Source
 
@@ -236,6 +244,7 @@ class DoseModification(Strict):
     within_cycle_hold_days: dict[str, list[int]]
     held_doses_made_up: bool
     discontinued_drug_ends_treatment: bool
+    levels_down_per_drug_per_decision: int = Field(ge=1)
     source: Source
 
 
@@ -490,6 +499,14 @@ def _check_consistency(p: Protocol) -> list[tuple[str, str]]:
             )
     for i, rule in enumerate(mod.rules):
         base = f"dose_modification.rules[{i}]"
+        if rule.occurrence != "any" and rule.toxicity_group not in mod.alternation.toxicity_groups:
+            problems.append(
+                (
+                    f"{base}.occurrence",
+                    "first/recurrence is counted by the alternation: "
+                    f"add '{rule.toxicity_group}' to alternation.toxicity_groups",
+                )
+            )
         for j, drug in enumerate(rule.hold):
             known(f"{base}.hold[{j}]", drug)
         for j, drug in enumerate(rule.resumption.drugs):
