@@ -1,0 +1,1 @@
+"""Selectors: every read of study data, scoped to the user's sites, with bounded query counts."""
