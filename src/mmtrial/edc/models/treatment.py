@@ -34,6 +34,7 @@ class Cycle(ClinicalRecord):
 
 
 class DoseStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
     TAKEN = "taken", "Taken as planned"
     REDUCED = "reduced", "Taken at a reduced dose"
     HELD = "held", "Held"
