@@ -1,0 +1,348 @@
+"""The dose decision at the start of each cycle (and, via :mod:`dose_day`, within a cycle).
+
+Rule (shared/protocol.md sections 3-7; every number from the protocol file)
+    1. Cycle 1: the regimen's starting doses; lenalidomide's renal dose when CrCl < 60 mL/min.
+    2. Toxicity since the last decision: the dose-modification rules (section 7), with the
+       alternating reduction for overlapping toxicities; below the lowest level a drug is
+       discontinued (section 6); a discontinued drug does not end the others (setting
+       ``discontinued_drug_ends_treatment``).
+    3. Renal escalation (section 4) when its conditions hold; severe renal impairment is proposed
+       and flagged for the investigator.
+    4. Cycle-start criteria (section 5): ANC >= 1,000/mm3, platelets >= 75,000/mm3,
+       non-hematologic toxicity recovered to grade <= 1 or baseline; otherwise the cycle is
+       delayed and re-checked after ``cycle_start.recheck_interval_days``.
+
+A delay consumes nothing: its ``carry_forward`` equals the input state, and the re-check passes
+the same toxicity events again. ``start``, ``discontinue_drug`` and ``discontinue_treatment``
+consume the events: their ``carry_forward`` holds the doses and alternation counts to store.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from mmtrial.clinical.dose_day import decide_day
+from mmtrial.clinical.dose_levels import check_dose_level, fmt_mg
+from mmtrial.clinical.dose_modification import (
+    SHARED_SCOPE,
+    apply_toxicities,
+    compare,
+    next_alternating_drug,
+)
+from mmtrial.clinical.dosing_models import (
+    AlternationState,
+    CarryForward,
+    CriterionCheck,
+    CycleFacts,
+    DayDecision,
+    DayFacts,
+    DoseChange,
+    DoseDecision,
+    Reason,
+    ToxicityEvent,
+)
+from mmtrial.clinical.renal_dosing import renal_escalation, severe_renal, starting_doses
+from mmtrial.errors import InputError
+from mmtrial.protocol.models import Protocol
+
+__all__ = [
+    "CycleFacts",
+    "DayDecision",
+    "DayFacts",
+    "DoseDecision",
+    "ToxicityEvent",
+    "decide_day",
+    "decide_next_cycle",
+    "validate_cycle_facts",
+]
+
+DECISION_RULE = "cycle_decision"
+
+
+def _known_lab_variables(protocol: Protocol) -> set[str]:
+    found = {c.lab.variable for c in protocol.cycle_start.criteria if c.lab is not None}
+    for rule in protocol.dose_modification.rules:
+        found.update(t.lab.variable for t in rule.any_of if t.lab is not None)
+    return found
+
+
+def validate_events(events: list[ToxicityEvent], *, field: str, protocol: Protocol) -> None:
+    """Raise InputError naming the field of an event that names an unknown drug or lab."""
+    labs = _known_lab_variables(protocol)
+    for i, event in enumerate(events):
+        for j, drug in enumerate(event.attributed_to):
+            if drug not in protocol.drugs:
+                raise InputError(
+                    f"{field}[{i}].attributed_to[{j}]: unknown drug '{drug}' "
+                    f"(known: {', '.join(protocol.drugs)})",
+                    {"field": f"{field}[{i}].attributed_to[{j}]"},
+                )
+        if event.lab is not None and event.lab.variable not in labs:
+            raise InputError(
+                f"{field}[{i}].lab.variable: unknown lab '{event.lab.variable}' "
+                f"(known: {', '.join(sorted(labs))})",
+                {"field": f"{field}[{i}].lab.variable"},
+            )
+        if event.current_grade is not None and event.current_grade > event.grade:
+            raise InputError(
+                f"{field}[{i}].current_grade: {event.current_grade} is above the worst grade "
+                f"{event.grade}",
+                {"field": f"{field}[{i}].current_grade"},
+            )
+
+
+def validate_doses(doses: dict[str, Decimal | None], *, field: str, protocol: Protocol) -> None:
+    for drug in doses:
+        if drug not in protocol.drugs:
+            raise InputError(
+                f"{field}.{drug}: unknown drug (known: {', '.join(protocol.drugs)})",
+                {"field": f"{field}.{drug}"},
+            )
+    for drug in protocol.drugs:
+        if drug not in doses:
+            raise InputError(
+                f"{field}.{drug}: missing (give the dose in mg, or null when discontinued)",
+                {"field": f"{field}.{drug}"},
+            )
+        dose = doses[drug]
+        if dose is not None:
+            check_dose_level(drug=drug, dose_mg=dose, protocol=protocol, field=f"{field}.{drug}")
+
+
+def validate_cycle_facts(facts: CycleFacts, *, protocol: Protocol) -> None:
+    """Checks that need the protocol (pydantic checks the shape). Raises InputError."""
+    if facts.cycle == 1 and facts.current_doses_mg is not None:
+        raise InputError(
+            "current_doses_mg: omit it for cycle 1 (the starting doses come from the protocol)",
+            {"field": "current_doses_mg"},
+        )
+    if facts.cycle > 1:
+        if facts.current_doses_mg is None:
+            raise InputError(
+                f"current_doses_mg: required for cycle {facts.cycle}",
+                {"field": "current_doses_mg"},
+            )
+        validate_doses(facts.current_doses_mg, field="current_doses_mg", protocol=protocol)
+    for drug in facts.cycles_at_current_dose:
+        if drug not in protocol.drugs:
+            raise InputError(
+                f"cycles_at_current_dose.{drug}: unknown drug", {"field": "cycles_at_current_dose"}
+            )
+    validate_events(facts.toxicities, field="toxicities", protocol=protocol)
+
+
+def _criteria(facts: CycleFacts, protocol: Protocol) -> list[CriterionCheck]:
+    checks: list[CriterionCheck] = []
+    for crit in protocol.cycle_start.criteria:
+        if crit.lab is not None:
+            value = facts.lab_value(crit.lab.variable)
+            met = value is not None and compare(value, crit.lab)
+            checks.append(
+                CriterionCheck(
+                    id=crit.id,
+                    text=crit.text,
+                    met=met,
+                    value=value,
+                    threshold=f"{crit.lab.operator} {crit.lab.threshold} {crit.lab.unit}",
+                    source=crit.source,
+                )
+            )
+        elif crit.nonhematologic_grade_at_most is not None:
+            limit = crit.nonhematologic_grade_at_most
+            open_events = [
+                e
+                for e in facts.toxicities
+                if e.nonhematologic
+                and e.grade_now
+                > max(limit, facts.baseline_grades.get(e.term, 0) if crit.or_baseline else 0)
+            ]
+            value = "; ".join(f"{e.term} grade {e.grade_now}" for e in open_events) or "none"
+            checks.append(
+                CriterionCheck(
+                    id=crit.id,
+                    text=crit.text,
+                    met=not open_events,
+                    value=value,
+                    threshold=f"grade <= {limit}" + (" or baseline" if crit.or_baseline else ""),
+                    source=crit.source,
+                )
+            )
+    return checks
+
+
+def _next_turns(counts: dict[str, int], protocol: Protocol) -> dict[str, str]:
+    alt = protocol.dose_modification.alternation
+    keys = [SHARED_SCOPE] if alt.scope == "shared" else list(alt.toxicity_groups)
+    return {key: next_alternating_drug(count=counts.get(key, 0), protocol=protocol) for key in keys}
+
+
+def decide_next_cycle(facts: CycleFacts, *, protocol: Protocol) -> DoseDecision:
+    """The dose decision for the cycle about to start, with every reason.
+
+    Parameters
+    ----------
+    facts
+        :class:`CycleFacts`, the participant's state at the cycle start.
+    protocol
+        The protocol the participant is treated under.
+
+    Returns
+    -------
+    DoseDecision
+        ``decision`` (start, delay, discontinue_drug, discontinue_treatment), the doses of this
+        cycle, the changes (from/to/rule/source), reasons, and the state to carry forward.
+
+    Raises
+    ------
+    InputError
+        Facts that do not fit the protocol (unknown drug, dose not on the drug's ladder, ...).
+    """
+    validate_cycle_facts(facts, protocol=protocol)
+    mod = protocol.dose_modification
+    reasons: list[Reason] = []
+    changes: list[DoseChange] = []
+    if facts.current_doses_mg is None:
+        before, start_changes, start_reasons, renal_adjusted = starting_doses(
+            crcl_ml_min=facts.crcl_ml_min, protocol=protocol
+        )
+        changes += start_changes
+        reasons += start_reasons
+    else:
+        before = dict(facts.current_doses_mg)
+        renal_adjusted = facts.renal_dose_adjusted
+
+    outcome = apply_toxicities(
+        events=facts.toxicities,
+        doses=before,
+        counts=dict(facts.alternation.counts),
+        lab_values={v: facts.lab_value(v) for v in _known_lab_variables(protocol)},
+        baseline_grades=facts.baseline_grades,
+        protocol=protocol,
+    )
+    changes += outcome.changes
+    reasons += outcome.reasons
+    doses = outcome.doses
+    renal_drug = protocol.renal.start.drug
+    if renal_drug in outcome.reduced:
+        renal_adjusted = False
+
+    escalation = renal_escalation(
+        facts=facts,
+        dose=doses.get(renal_drug),
+        renal_dose_adjusted=renal_adjusted and facts.current_doses_mg is not None,
+        modified_now=renal_drug in outcome.reduced or renal_drug in outcome.held,
+        protocol=protocol,
+    )
+    reasons += escalation.reasons
+    if escalation.change is not None and not outcome.discontinue_rule:
+        doses[renal_drug] = escalation.dose
+        changes.append(escalation.change)
+
+    proposals, severe_reasons, flag = severe_renal(
+        crcl_ml_min=facts.crcl_ml_min, doses=doses, protocol=protocol
+    )
+    reasons += severe_reasons
+
+    criteria = _criteria(facts, protocol)
+    for check in criteria:
+        if not check.met:
+            reasons.append(
+                Reason(
+                    rule=f"cycle_start_{check.id}",
+                    source=check.source,
+                    text=f"Cycle start criterion not met: {check.text} (value {check.value}).",
+                    values={"value": check.value, "threshold": check.threshold},
+                )
+            )
+
+    newly_discontinued = [
+        d for d in protocol.drugs if before.get(d) is not None and doses.get(d) is None
+    ]
+    if outcome.discontinue_rule:
+        for drug in protocol.drugs:
+            if doses.get(drug) is not None:
+                changes.append(
+                    DoseChange(
+                        drug=drug,
+                        from_mg=doses[drug],
+                        to_mg=None,
+                        kind="discontinue",
+                        rule=outcome.discontinue_rule,
+                        source=mod.source,
+                        text=f"{drug} discontinued with the regimen.",
+                    )
+                )
+                doses[drug] = None
+    ended_by_drug = mod.discontinued_drug_ends_treatment and newly_discontinued
+    all_stopped = all(doses.get(d) is None for d in protocol.drugs)
+    counts_after = outcome.counts
+    if outcome.discontinue_rule or all_stopped or ended_by_drug:
+        decision = "discontinue_treatment"
+        if all_stopped and not outcome.discontinue_rule:
+            why = "no study drug continues"
+        elif ended_by_drug:
+            why = (
+                f"{', '.join(newly_discontinued)} discontinued and the protocol ends treatment then"
+            )
+        else:
+            why = "a toxicity rule discontinues the regimen"
+        doses = {d: None for d in protocol.drugs}
+        given = dict(doses)
+    elif not all(c.met for c in criteria):
+        decision = "delay"
+        why = (
+            "the cycle start criteria are not met; re-check in "
+            f"{protocol.cycle_start.recheck_interval_days} days (the events are evaluated again then)"
+        )
+        given = {d: None for d in protocol.drugs}
+    else:
+        decision = "discontinue_drug" if newly_discontinued else "start"
+        given = {d: (None if d in outcome.held else doses.get(d)) for d in protocol.drugs}
+        held = [d for d in protocol.drugs if d in outcome.held and doses.get(d) is not None]
+        why = "the cycle starts: " + ", ".join(f"{d} {fmt_mg(given[d])}" for d in protocol.drugs)
+        if held:
+            why += "; held until the toxicity resolves: " + ", ".join(
+                f"{d} (rule {outcome.held[d]})" for d in held
+            )
+        if newly_discontinued:
+            why += (
+                f"; {', '.join(newly_discontinued)} discontinued, the other drugs continue "
+                "(discontinued_drug_ends_treatment: false)"
+            )
+
+    if decision == "delay":
+        carry = CarryForward(
+            current_doses_mg=facts.current_doses_mg,
+            alternation=facts.alternation,
+            renal_dose_adjusted=facts.renal_dose_adjusted,
+        )
+        counts_after = dict(facts.alternation.counts)
+    else:
+        carry = CarryForward(
+            current_doses_mg=dict(doses),
+            alternation=AlternationState(counts=counts_after),
+            renal_dose_adjusted=renal_adjusted and doses.get(renal_drug) is not None,
+        )
+    reasons.append(
+        Reason(
+            rule=DECISION_RULE,
+            source=protocol.cycle_start.source,
+            text=f"Cycle {facts.cycle}: {decision} - {why}.",
+            values={"decision": decision},
+        )
+    )
+    return DoseDecision(
+        cycle=facts.cycle,
+        decision=decision,
+        doses_mg=given,
+        planned_doses_mg=dict(doses),
+        changes=changes,
+        reasons=reasons,
+        cycle_start_criteria=criteria,
+        recheck_in_days=protocol.cycle_start.recheck_interval_days if decision == "delay" else None,
+        investigator_review_required=flag,
+        proposals=proposals,
+        next_alternating_reduction=_next_turns(counts_after, protocol),
+        carry_forward=carry,
+        protocol_version=protocol.identification.version,
+    )

@@ -1,0 +1,251 @@
+"""The facts a dose decision reads and the decisions it returns (pydantic, ``extra="forbid"``).
+
+The EDC stores ``model_dump(mode="json")`` of both; ``mmtrial dose next`` reads and prints the
+same JSON. Doses are Decimals (written as plain JSON numbers) in mg; ``null`` means the drug is
+discontinued (in ``current_doses_mg``) or not given (in a decision's ``doses_mg``).
+Every field is documented in docs/cli.md (section ``mmtrial dose next``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+
+from mmtrial.protocol.models import Number
+
+__all__ = [
+    "RESPONSES",
+    "AlternationState",
+    "CarryForward",
+    "CriterionCheck",
+    "CycleFacts",
+    "DayDecision",
+    "DayDrug",
+    "DayFacts",
+    "DoseChange",
+    "DoseDecision",
+    "LabValue",
+    "Proposal",
+    "Reason",
+    "ToxicityEvent",
+]
+
+# IMWG categories, best first. Their order is the standard's (imwg.md), not a protocol number.
+RESPONSES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
+Response = Literal["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE"]
+Grade = Annotated[int, Field(ge=0, le=5)]
+Count = Annotated[int, Field(ge=0)]
+Dose = Annotated[Number, Field(gt=0)]
+
+
+def _json_value(value: object) -> object:
+    """Decimals become plain JSON numbers; booleans, strings and null stay as they are."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+# A value compared in a reason: bool before the numbers so true/false stay booleans.
+Value = Annotated[bool | int | Decimal | str | None, PlainSerializer(_json_value, when_used="json")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LabValue(_Model):
+    """A laboratory value behind a hematologic event, e.g. the platelet nadir of an episode."""
+
+    variable: str = Field(min_length=1, description="e.g. platelets_per_mm3, anc_per_mm3")
+    value: Annotated[Number, Field(ge=0)]
+
+
+class ToxicityEvent(_Model):
+    """One toxicity episode (an adverse event) as the investigator recorded it."""
+
+    term: str = Field(min_length=1, description="e.g. rash, peripheral_neuropathy, hyperglycemia")
+    grade: Annotated[int, Field(ge=1, le=5)] = Field(description="CTCAE grade at its worst")
+    with_pain: bool = False
+    nonhematologic: bool = True
+    attributed_to: list[str] = Field(default_factory=list, description="drugs judged causal")
+    lab: LabValue | None = None
+    current_grade: Grade | None = Field(
+        default=None, description="grade now; null = unchanged since onset (still `grade`)"
+    )
+    current_with_pain: bool | None = Field(
+        default=None, description="pain now; null = unchanged since onset (still `with_pain`)"
+    )
+    counted_before: bool = Field(
+        default=False,
+        description="an ongoing episode an earlier decision already acted on: checked for "
+        "recovery, never counted again",
+    )
+    cycle: Annotated[int, Field(ge=1)] | None = None
+    day: Annotated[int, Field(ge=1)] | None = None
+
+    @property
+    def grade_now(self) -> int:
+        return self.grade if self.current_grade is None else self.current_grade
+
+    @property
+    def pain_now(self) -> bool:
+        return self.with_pain if self.current_with_pain is None else self.current_with_pain
+
+
+class AlternationState(_Model):
+    """How many overlapping-toxicity events have been counted, per alternation scope.
+
+    The key is ``shared`` when the protocol's alternation scope is shared, else the toxicity
+    group (``thrombocytopenia``, ``neutropenia``, ``rash``). The drug reduced for the n-th event
+    (1-based) is ``sequence[(n - 1) % len(sequence)]``.
+    """
+
+    counts: dict[str, Count] = Field(default_factory=dict)
+
+
+class CycleFacts(_Model):
+    """What is known about a participant when the next cycle is about to start."""
+
+    cycle: Annotated[int, Field(ge=1)] = Field(description="the cycle about to start")
+    current_doses_mg: dict[str, Dose | None] | None = Field(
+        default=None,
+        description="each drug's current dose level (null = discontinued); omit for cycle 1",
+    )
+    crcl_ml_min: Annotated[Number, Field(gt=0)]
+    anc_per_mm3: Count
+    platelets_per_mm3: Count
+    toxicities: list[ToxicityEvent] = Field(default_factory=list)
+    best_confirmed_response: Response | None = None
+    cycles_at_current_dose: dict[str, Count] = Field(
+        default_factory=dict, description="cycles completed at each drug's current dose"
+    )
+    last_cycle_hold_or_reduction: bool = False
+    renal_dose_adjusted: bool = Field(
+        default=False,
+        description="the renal drug's dose is set by the renal rules (start or escalation), "
+        "not by a toxicity reduction; carried forward from the previous decision",
+    )
+    alternation: AlternationState = Field(default_factory=AlternationState)
+    baseline_grades: dict[str, Grade] = Field(
+        default_factory=dict, description="non-hematologic grade at baseline, per term"
+    )
+
+    @field_validator("anc_per_mm3", "platelets_per_mm3", mode="before")
+    @classmethod
+    def _whole_count(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("must be a whole number, not true/false")
+        return value
+
+    def lab_value(self, variable: str) -> int | None:
+        return getattr(self, variable, None) if variable in _LAB_FIELDS else None
+
+
+_LAB_FIELDS = ("anc_per_mm3", "platelets_per_mm3")
+
+
+class Reason(_Model):
+    """Why: the rule applied, its source, the values compared, in words."""
+
+    rule: str
+    source: str
+    text: str
+    values: dict[str, Value] = Field(default_factory=dict)
+
+
+class DoseChange(_Model):
+    drug: str
+    from_mg: Number | None
+    to_mg: Number | None
+    kind: Literal["start", "renal_start", "reduce", "escalate", "discontinue"]
+    rule: str
+    source: str
+    text: str
+
+
+class CriterionCheck(_Model):
+    id: str
+    text: str
+    met: bool
+    value: Value
+    threshold: Value
+    source: str
+
+
+class Proposal(_Model):
+    """A dose mmtrial proposes but only the investigator may decide (severe renal impairment)."""
+
+    drug: str
+    dose_mg: Number
+    text: str
+    rule: str
+    source: str
+
+
+class CarryForward(_Model):
+    """State to store and pass into the next CycleFacts."""
+
+    current_doses_mg: dict[str, Number | None] | None = Field(
+        description="null only after a delayed cycle 1 (the starting doses are not set yet)"
+    )
+    alternation: AlternationState
+    renal_dose_adjusted: bool
+
+
+class DoseDecision(_Model):
+    cycle: int
+    decision: Literal["start", "delay", "discontinue_drug", "discontinue_treatment"]
+    doses_mg: dict[str, Number | None] = Field(
+        description="dose given in this cycle; null = not given (discontinued, held or delayed)"
+    )
+    planned_doses_mg: dict[str, Number | None] = Field(
+        description="the doses the cycle starts with once the start criteria are met"
+    )
+    changes: list[DoseChange]
+    reasons: list[Reason]
+    cycle_start_criteria: list[CriterionCheck]
+    recheck_in_days: int | None = None
+    investigator_review_required: bool = False
+    proposals: list[Proposal] = Field(default_factory=list)
+    next_alternating_reduction: dict[str, str] = Field(default_factory=dict)
+    carry_forward: CarryForward
+    protocol_version: str
+
+
+class DayFacts(_Model):
+    """A day within a cycle (day 8, day 15, ...): that day's counts and ongoing toxicities."""
+
+    cycle: Annotated[int, Field(ge=1)]
+    day: Annotated[int, Field(ge=2)]
+    doses_mg: dict[str, Dose | None] = Field(
+        description="the doses of this cycle (null = not given this cycle)"
+    )
+    anc_per_mm3: Count | None = None
+    platelets_per_mm3: Count | None = None
+    toxicities: list[ToxicityEvent] = Field(default_factory=list)
+    baseline_grades: dict[str, Grade] = Field(default_factory=dict)
+    alternation: AlternationState = Field(
+        default_factory=AlternationState,
+        description="the counts carried from the cycle start (decides first vs recurrence rows)",
+    )
+
+    def lab_value(self, variable: str) -> int | None:
+        return getattr(self, variable, None) if variable in _LAB_FIELDS else None
+
+
+class DayDrug(_Model):
+    action: Literal["give", "hold", "not_scheduled", "not_given_this_cycle"]
+    dose_mg: Number | None
+
+
+class DayDecision(_Model):
+    cycle: int
+    day: int
+    drugs: dict[str, DayDrug]
+    doses_mg: dict[str, Number | None] = Field(description="dose to give today; null = none")
+    triggered_rules: list[str]
+    reasons: list[Reason]
+    held_doses_made_up: bool
+    protocol_version: str
