@@ -1,0 +1,185 @@
+"""`mmtrial analyze` (efficacy summary, contracts/analyze.md) and `mmtrial report` (PDF / HTML)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from mmtrial.commands._io import fail, print_json
+from mmtrial.errors import MmtrialError
+
+NO_DATABASE_SOURCE = (
+    "the study database cannot be analysed yet: mmtrial.edc provides no analysis data "
+    "(selector analysis_source); pass --adam DIR with adsl, adrs and adtte datasets"
+)
+EMPTY_DATABASE = (
+    "the study database has no participants to analyse yet; pass --adam DIR with adsl, adrs "
+    "and adtte datasets"
+)
+
+
+def register(root: typer.Typer) -> None:
+    root.command("analyze")(analyze)
+    root.command("report")(report)
+
+
+def _adam_from_database() -> Any:
+    """Thin adapter: the EDC's plain per-participant frames -> ADaM frames via `derive_*`.
+
+    The EDC lead wires `mmtrial.edc.selectors.analysis_source()` returning a
+    `mmtrial.analysis.derive.StudySource`; until then this exits 2 with a clear message.
+    """
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mmtrial.settings")
+    try:
+        import django
+
+        django.setup()
+        from mmtrial.edc import selectors  # type: ignore[attr-defined]
+
+        source_fn = selectors.analysis_source
+    except Exception as exc:  # no EDC selector yet, or Django cannot start: same answer
+        raise MmtrialError(NO_DATABASE_SOURCE) from exc
+    from mmtrial.analysis.adam_io import AdamDatasets, check_adrs, check_adsl, check_adtte
+    from mmtrial.analysis.derive import derive_adrs, derive_adsl, derive_adtte
+
+    try:
+        source = source_fn()
+    except Exception as exc:  # e.g. tables not migrated: the database cannot be read
+        raise MmtrialError(f"the study database cannot be read: {exc}") from exc
+    if source is None or len(source.participants) == 0:
+        raise MmtrialError(EMPTY_DATABASE)
+    adsl = derive_adsl(source.participants, responses=source.responses)
+    adrs = derive_adrs(source.participants, responses=source.responses)
+    adtte = derive_adtte(source.participants, responses=source.responses)
+    return AdamDatasets(
+        adsl=check_adsl(adsl), adrs=check_adrs(adrs), adtte=check_adtte(adtte), files={}
+    )
+
+
+def load_adam(adam: Path | None) -> Any:
+    from mmtrial.analysis.adam_io import read_adam_dir
+
+    return read_adam_dir(adam) if adam is not None else _adam_from_database()
+
+
+def _fmt_pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _fmt_months(value: float | None) -> str:
+    return "NR" if value is None else f"{value:.1f}"
+
+
+def render_summary(summary: dict[str, Any]) -> None:
+    """The efficacy summary as readable tables (one decimal, NR = not reached)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from mmtrial.analysis.codelists import TTE_LABELS_EN
+
+    console = Console()
+    pops = summary["populations"]
+    table = Table(title="Analysis populations")
+    for col in ("Enrolled", "Safety", "Response-evaluable"):
+        table.add_column(col, justify="right")
+    table.add_row(str(pops["enrolled"]), str(pops["safety"]), str(pops["response_evaluable"]))
+    console.print(table)
+
+    best = summary["best_response"]
+    table = Table(title=f"Confirmed best overall response (response-evaluable, N = {best['n']})")
+    table.add_column("Response")
+    table.add_column("n", justify="right")
+    table.add_column("%", justify="right")
+    for category, count in best["counts"].items():
+        pct = count / best["n"] * 100 if best["n"] else None
+        table.add_row(category, str(count), _fmt_pct(pct))
+    console.print(table)
+
+    table = Table(title="Response rates (exact Clopper-Pearson 95% CI)")
+    for col in ("Endpoint", "n/N", "%", "95% CI"):
+        table.add_column(col, justify="right" if col != "Endpoint" else "left")
+    labels = {
+        "orr": "ORR (PR or better)",
+        "vgpr_or_better": "VGPR or better",
+        "cr_or_better": "CR or better",
+    }
+    for key, label in labels.items():
+        rate = summary[key]
+        low, high = rate["ci95"]
+        table.add_row(
+            label,
+            f"{rate['responders']}/{rate['n']}",
+            _fmt_pct(rate["percent"]),
+            f"{_fmt_pct(low)} - {_fmt_pct(high)}",
+        )
+    console.print(table)
+
+    table = Table(title="Time to event (Kaplan-Meier; Brookmeyer-Crowley log(-log) 95% CI)")
+    for col in ("Endpoint", "N", "Events", "Median (months)", "95% CI (months)"):
+        table.add_column(col, justify="right" if col != "Endpoint" else "left")
+    for paramcd, entry in summary["time_to_event"].items():
+        low, high = entry["ci95_months"]
+        table.add_row(
+            f"{TTE_LABELS_EN.get(paramcd, paramcd)} ({paramcd})",
+            str(entry["n"]),
+            str(entry["events"]),
+            _fmt_months(entry["median_months"]),
+            f"{_fmt_months(low)} - {_fmt_months(high)}",
+        )
+    if not summary["time_to_event"]:
+        table.add_row("(no time-to-event records)", "", "", "", "")
+    console.print(table)
+
+
+def analyze(
+    adam: Path | None = typer.Option(
+        None,
+        "--adam",
+        help="Directory with adsl, adrs, adtte as CSV or SAS XPT v5 (lower-case file names). "
+        "Without it, the datasets are derived from the study database.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Efficacy summary: populations, best response, ORR / VGPR+ / CR+ with exact CIs, KM medians."""
+    from mmtrial.analysis.summary import efficacy_summary
+
+    try:
+        data = load_adam(adam)
+        summary = efficacy_summary(data.adsl, adrs=data.adrs, adtte=data.adtte)
+    except (MmtrialError, ValueError) as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(summary)
+    else:
+        render_summary(summary)
+
+
+def report(
+    out: Path | None = typer.Option(None, "--out", help="Write the report as PDF to this file."),
+    html: Path | None = typer.Option(None, "--html", help="Write the report as HTML to this file."),
+    adam: Path | None = typer.Option(
+        None, "--adam", help="ADaM directory (as for analyze); default: the study database."
+    ),
+    lang: str = typer.Option("en", "--lang", help="Report language: en or ja."),
+) -> None:
+    """Study report: populations, response and survival tables, safety, exposure and plots."""
+    if lang not in ("en", "ja"):
+        fail(f"--lang must be en or ja, not {lang!r}")
+    if out is None and html is None:
+        fail("give --out REPORT.pdf and/or --html REPORT.html")
+    try:
+        data = load_adam(adam)
+        from mmtrial.analysis.report import build_report
+
+        build_report(data, pdf_path=out, html_path=html, lang=lang, progress=True)
+    except (MmtrialError, ValueError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write the report: {exc.strerror or exc}")
+    for path in (out, html):
+        if path is not None:
+            typer.echo(f"wrote {path}")
