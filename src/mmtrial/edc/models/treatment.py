@@ -10,6 +10,7 @@ class CycleStatus(models.TextChoices):
     STARTED = "started", "Started"
     DELAYED = "delayed", "Delayed"
     COMPLETED = "completed", "Completed"
+    NOT_STARTED = "not_started", "Not started: treatment discontinued at the decision"
 
 
 class Cycle(ClinicalRecord):
