@@ -1,0 +1,321 @@
+"""People and their roles: create, grant, revoke, deactivate, verify identity, passwords.
+
+Every step is a security-log audit event (E6 4.2.2(a)(i); 21 CFR 11.300). User names are
+unique without regard to case and never reused or renamed (11.100(a)); users are deactivated,
+never deleted. A password set by someone else must be changed by its owner at next login:
+`password_changed_at` stays empty until the owner changes it (`password_must_change`).
+Management needs MANAGE_USERS (all-site roles need it at every site); the operator at the
+server's shell (`SYSTEM_OPERATOR`) may manage too, like Django's `createsuperuser`.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from mmtrial.edc.audit import EventSpec, audit_record
+from mmtrial.edc.models import Membership, Site, User
+from mmtrial.edc.models.people import Role
+from mmtrial.edc.permissions import ALL_SITES, Action, sites_allowed
+from mmtrial.edc.services._acting import SYSTEM_OPERATOR, actor_for
+from mmtrial.edc.services.sites import authorize_admin
+from mmtrial.errors import InputError, NotFound, PermissionDenied
+
+USERNAME_TAKEN = (
+    "The user name '{username}' is taken (user names are never reused, whatever their case)."
+)
+USERNAME_INVALID = "User name '{username}': {problem}"
+FULL_NAME_REQUIRED = "The full name is required: it is printed on the user's signatures."
+ROLE_INVALID = "Unknown role '{role}'; choose one of: {choices}."
+ROLE_ALREADY_GRANTED = "{username} already has the role {role} {where}."
+ROLE_NOT_GRANTED = "{username} does not have the role {role} {where}."
+ALL_SITES_NEEDS_ALL_SITES = "Only an administrator for every site can grant an all-site role."
+PASSWORD_REJECTED = "The password is not accepted: {problems}"
+PASSWORD_OLD_WRONG = "Your current password is not correct."
+PASSWORD_SAME = "The new password must differ from the current one."
+SELF_VERIFICATION = "You cannot verify your own identity; another administrator must do it."
+VERIFIER_NEEDED = "Identity must be verified by a named user, not by the server operator."
+SELF_DEACTIVATION = "You cannot deactivate your own account."
+ALREADY_INACTIVE = "{username} is already deactivated."
+USER_NOT_FOUND = "There is no user '{username}'."
+REASON_REQUIRED = "Give a reason: the audit trail keeps it."
+
+
+def _where(site: Site | None) -> str:
+    return f"at site {site.code}" if site is not None else "at all sites"
+
+
+def _authorize_manage(actor, site: Site | None) -> None:
+    authorize_admin(actor, Action.MANAGE_USERS, site.pk if site is not None else None)
+    if (
+        site is None
+        and actor is not SYSTEM_OPERATOR
+        and sites_allowed(actor, Action.MANAGE_USERS) is not ALL_SITES
+    ):
+        raise PermissionDenied(ALL_SITES_NEEDS_ALL_SITES, {"field": "site"})
+
+
+def _authorize_manage_user(actor, user: User) -> None:
+    """Managing an existing account: needs MANAGE_USERS at every site the user works at."""
+    sites = list(Membership.objects.filter(user=user).values_list("site_id", flat=True))
+    if actor is SYSTEM_OPERATOR:
+        return
+    if not sites or None in sites:
+        _authorize_manage(actor, None)
+    for site_id in set(sites) - {None}:
+        authorize_admin(actor, Action.MANAGE_USERS, site_id)
+
+
+def _role(role: str) -> str:
+    if role not in Role.values:
+        raise InputError(
+            ROLE_INVALID.format(role=role, choices=", ".join(Role.values)), {"field": "role"}
+        )
+    return role
+
+
+def _check_password(password: str, user: User) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise InputError(
+            PASSWORD_REJECTED.format(problems=" ".join(exc.messages)), {"field": "password"}
+        ) from None
+
+
+def _event(action: str, user: User, *, site: Site | None = None, changes=None, reason="", **ctx):
+    return EventSpec(
+        action=action,
+        model="user",
+        object_pk=str(user.pk),
+        site_code=site.code if site is not None else "",
+        changes=changes or {},
+        reason=reason,
+        context={"target_username": user.username, **ctx},
+    )
+
+
+def user_get_by_username(*, username: str) -> User:
+    user = User.objects.filter(username__iexact=(username or "").strip()).first()
+    if user is None:
+        raise NotFound(USER_NOT_FOUND.format(username=username), {"field": "username"})
+    return user
+
+
+def password_must_change(user: User) -> bool:
+    """True until the owner has chosen their own password (set by an admin, or never changed)."""
+    return user.password_changed_at is None
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor,
+    username: str,
+    full_name: str,
+    password: str,
+    role: str,
+    site: Site | None,
+    email: str = "",
+) -> User:
+    """Create an account with one role at `site` (None: all sites); the password must change."""
+    _authorize_manage(actor, site)
+    role = _role(role)
+    username = (username or "").strip()
+    full_name = (full_name or "").strip()
+    if not full_name:
+        raise InputError(FULL_NAME_REQUIRED, {"field": "full_name"})
+    if User.objects.filter(username__iexact=username).exists():
+        raise InputError(USERNAME_TAKEN.format(username=username), {"field": "username"})
+    user = User(username=username, full_name=full_name, email=(email or "").strip())
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as exc:
+        field, problems = next(iter(exc.message_dict.items()))
+        raise InputError(
+            USERNAME_INVALID.format(username=username, problem=" ".join(problems)),
+            {"field": field},
+        ) from None
+    _check_password(password, user)
+    user.set_password(password)
+    user.password_changed_at = None
+    user.save()
+    membership = Membership.objects.create(user=user, site=site, role=role)
+    actor_ = actor_for(actor)
+    audit_record(
+        _event(
+            "user_create",
+            user,
+            site=site,
+            changes={
+                "username": {"old": None, "new": user.username},
+                "full_name": {"old": None, "new": user.full_name},
+                "email": {"old": None, "new": user.email},
+            },
+            must_change_password=True,
+        ),
+        actor=actor_,
+    )
+    audit_record(_grant_event(membership), actor=actor_)
+    return user
+
+
+def _grant_event(membership: Membership) -> EventSpec:
+    return _event(
+        "role_grant",
+        membership.user,
+        site=membership.site,
+        changes={"role": {"old": None, "new": membership.role}},
+        membership_id=membership.pk,
+        all_sites=membership.site_id is None,
+    )
+
+
+@transaction.atomic
+def role_grant(*, actor, user: User, role: str, site: Site | None, reason: str = "") -> Membership:
+    """Give `user` a role at `site` (None: all sites); effective on the user's next request."""
+    _authorize_manage(actor, site)
+    role = _role(role)
+    membership = (
+        Membership.objects.select_for_update().filter(user=user, site=site, role=role).first()
+    )
+    if membership is not None and membership.active:
+        raise InputError(
+            ROLE_ALREADY_GRANTED.format(username=user.username, role=role, where=_where(site))
+        )
+    if membership is None:
+        membership = Membership.objects.create(user=user, site=site, role=role)
+    else:
+        membership.active = True
+        membership.save(update_fields=["active"])
+    spec = _grant_event(membership)
+    spec.reason = reason
+    audit_record(spec, actor=actor_for(actor))
+    return membership
+
+
+@transaction.atomic
+def role_revoke(*, actor, user: User, role: str, site: Site | None, reason: str = "") -> Membership:
+    """Take a role away; the membership is kept inactive (history), effective immediately."""
+    _authorize_manage(actor, site)
+    role = _role(role)
+    membership = (
+        Membership.objects.select_for_update()
+        .filter(user=user, site=site, role=role, active=True)
+        .first()
+    )
+    if membership is None:
+        raise InputError(
+            ROLE_NOT_GRANTED.format(username=user.username, role=role, where=_where(site))
+        )
+    membership.active = False
+    membership.save(update_fields=["active"])
+    audit_record(
+        _event(
+            "role_revoke",
+            user,
+            site=site,
+            changes={"role": {"old": role, "new": None}},
+            reason=reason,
+            membership_id=membership.pk,
+            all_sites=site is None,
+        ),
+        actor=actor_for(actor),
+    )
+    return membership
+
+
+@transaction.atomic
+def user_deactivate(*, actor, user: User, reason: str) -> User:
+    """Deactivate an account (never deleted); open sessions lose access on their next request."""
+    _authorize_manage_user(actor, user)
+    if getattr(actor, "pk", None) == user.pk:
+        raise PermissionDenied(SELF_DEACTIVATION)
+    if not (reason or "").strip():
+        raise InputError(REASON_REQUIRED, {"field": "reason"})
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.is_active:
+        raise InputError(ALREADY_INACTIVE.format(username=user.username))
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    audit_record(
+        _event(
+            "user_deactivate",
+            user,
+            changes={"is_active": {"old": True, "new": False}},
+            reason=reason.strip(),
+        ),
+        actor=actor_for(actor),
+    )
+    return user
+
+
+@transaction.atomic
+def user_verify_identity(*, actor, user: User, evidence: str = "") -> User:
+    """Record that `actor` verified `user`'s identity (21 CFR 11.100(b)); never oneself."""
+    if actor is SYSTEM_OPERATOR:
+        raise PermissionDenied(VERIFIER_NEEDED)
+    _authorize_manage_user(actor, user)
+    if actor.pk == user.pk:
+        raise PermissionDenied(SELF_VERIFICATION)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    old = user.identity_verified_by_id
+    user.identity_verified_by = actor
+    user.save(update_fields=["identity_verified_by"])
+    audit_record(
+        _event(
+            "identity_verified",
+            user,
+            changes={"identity_verified_by": {"old": old, "new": actor.pk}},
+            reason=(evidence or "").strip(),
+        ),
+        actor=actor_for(actor),
+    )
+    return user
+
+
+@transaction.atomic
+def user_password_set(*, actor, user: User, password: str) -> User:
+    """An administrator sets someone's password: logged, and its owner must change it."""
+    _authorize_manage_user(actor, user)
+    _check_password(password, user)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.set_password(password)
+    user.password_changed_at = None
+    user.save(update_fields=["password", "password_changed_at"])
+    audit_record(_event("password_set", user, must_change_password=True), actor=actor_for(actor))
+    return user
+
+
+@transaction.atomic
+def user_password_change(*, user: User, old_password: str, new_password: str) -> User:
+    """The owner changes their own password (checking the current one)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.check_password(old_password or ""):
+        raise PermissionDenied(PASSWORD_OLD_WRONG, {"field": "old_password"})
+    if old_password == new_password:
+        raise InputError(PASSWORD_SAME, {"field": "new_password"})
+    _check_password(new_password, user)
+    user.set_password(new_password)
+    user.password_changed_at = timezone.now()
+    user.save(update_fields=["password", "password_changed_at"])
+    audit_record(_event("password_change", user), actor=actor_for(user))
+    return user
+
+
+@transaction.atomic
+def user_unlock(*, actor, user: User, reason: str) -> User:
+    """Clear a lockout after failed passwords: only this logged administrator action does it."""
+    from axes.utils import reset
+
+    _authorize_manage_user(actor, user)
+    if not (reason or "").strip():
+        raise InputError(REASON_REQUIRED, {"field": "reason"})
+    cleared = reset(username=user.username)
+    audit_record(
+        _event("account_unlock", user, reason=reason.strip(), attempts_cleared=cleared),
+        actor=actor_for(actor),
+    )
+    return user
