@@ -57,12 +57,31 @@ def subject_label(participant: Participant) -> str:
 
 
 def assert_unlocked(instance: models.Model) -> None:
+    """Refuse when the participant or visit is locked, reading the flags from the database.
+
+    The in-memory related objects may predate a lock (a form loaded before data management
+    locked): their `locked` flag is not trusted. The rows are read FOR UPDATE so that a lock
+    being taken concurrently waits for this change or this change waits for the lock.
+    """
     participant = participant_of(instance)
-    if participant.locked:
+    locked = (
+        Participant.objects.select_for_update()
+        .filter(pk=participant.pk)
+        .values_list("locked", flat=True)
+        .first()
+    )
+    if locked or (locked is None and participant.locked):
         raise LockedRecordError(PARTICIPANT_LOCKED.format(subject=subject_label(participant)))
-    visit = instance if model_label(instance) == "visit" else getattr(instance, "visit", None)
-    if visit is not None and visit.locked:
-        raise LockedRecordError(VISIT_LOCKED.format(code=visit.code))
+    is_visit = model_label(instance) == "visit"
+    visit_id = instance.pk if is_visit else getattr(instance, "visit_id", None)
+    if visit_id is None:
+        return
+    visit_model = type(instance) if is_visit else instance._meta.get_field("visit").related_model
+    row = (
+        visit_model.objects.select_for_update().filter(pk=visit_id).values("locked", "code").first()
+    )
+    if row is not None and row["locked"]:
+        raise LockedRecordError(VISIT_LOCKED.format(code=row["code"]))
 
 
 def _field_names(instance: models.Model) -> list[str]:
