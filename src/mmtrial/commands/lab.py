@@ -1,0 +1,118 @@
+"""`mmtrial lab import FILE.csv [--user USERNAME]`: the central laboratory's results.
+
+All rows or none. A refused file prints every problem (one line each, with row and column) on
+standard output, one summary line on standard error, and exits with status 2. The format is in
+docs/lab-import.md.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import typer
+
+from mmtrial.commands._io import dumps, fail
+
+# Test hook for the crash test: pause this many seconds after each written batch, and say so on
+# standard error, so a test can kill the process in the middle of the transaction.
+PAUSE_ENV = "MMTRIAL_LAB_IMPORT_PAUSE_S"
+BATCH_ENV = "MMTRIAL_LAB_IMPORT_BATCH_ROWS"
+PROGRESS_FROM_ROWS = 1000
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mmtrial.settings")
+    import django
+
+    django.setup()
+
+
+def _user(username: str | None):
+    import getpass
+
+    from mmtrial.edc.models import User
+
+    name = username or os.environ.get("MMTRIAL_USER") or getpass.getuser()
+    user = User.objects.filter(username__iexact=name, is_active=True).first()
+    if user is None:
+        fail(f"--user: no active mmtrial user named {name!r} (the import is recorded in its name)")
+    return user
+
+
+def register(root: typer.Typer) -> None:
+    lab = typer.Typer(help="Laboratory data: the central laboratory's result files.")
+    root.add_typer(lab, name="lab")
+
+    @lab.command("import")
+    def import_(
+        file: str = typer.Argument(..., help="The central laboratory's CSV file."),
+        user: str = typer.Option(
+            None, "--user", help="Who imports (default: $MMTRIAL_USER, else your login name)."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    ) -> None:
+        """Import M-protein, FLC and IFE results: every row checked first, then all or none."""
+        _django()
+        from django.db import close_old_connections
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from mmtrial.edc.audit import audit_actor
+        from mmtrial.edc.lab_import import LabImportError, lab_import_file
+        from mmtrial.errors import MmtrialError
+
+        close_old_connections()
+        importer = _user(user)
+        pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
+        batch_rows = int(os.environ.get(BATCH_ENV, "0") or 0) or None
+        console = Console(stderr=True)
+        progress = Progress(
+            TextColumn("[bold]importing[/bold]"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} rows"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        )
+        task = progress.add_task("import", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+            if pause:
+                sys.stderr.write(f"lab import: {done} of {total} rows written\n")
+                sys.stderr.flush()
+                time.sleep(pause)
+
+        kwargs = {"on_progress": on_progress}
+        if batch_rows:
+            kwargs["batch_rows"] = batch_rows
+        try:
+            with audit_actor(importer, via="cli"), progress:
+                report = lab_import_file(user=importer, path=file, **kwargs)
+        except LabImportError as exc:
+            for problem in exc.problems:
+                typer.echo(str(problem))
+            fail(exc.message)
+        except MmtrialError as exc:
+            fail(exc.message)
+        summary = {
+            "file": report.file_name,
+            "sha256": report.sha256,
+            "rows": report.rows,
+            "created": report.created,
+            "corrected": report.corrected,
+            "unchanged": report.unchanged,
+            "participants_rederived": report.participants_rederived,
+        }
+        if as_json:
+            typer.echo(dumps(summary))
+        else:
+            typer.echo(
+                f"{report.file_name}: {report.rows} rows; {report.created} new, "
+                f"{report.corrected} corrected, {report.unchanged} unchanged; responses "
+                f"re-derived for {report.participants_rederived} participants "
+                f"(SHA-256 {report.sha256})"
+            )

@@ -1,0 +1,320 @@
+"""Participants: registration at consent, screening (eligibility), enrollment.
+
+Every service here, and the other service modules through `participant_for`, first finds the
+participant among the sites the user may see (anything else is NotFound, whatever the id:
+E6 4.3.8(b), compliance E6-4.3.3b-IDOR), then checks the role may do the action at that site.
+Eligibility is decided by `mmtrial.clinical.eligibility`; this module only gathers and stores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from django.db import transaction
+
+from mmtrial.clinical import eligibility, renal
+from mmtrial.edc.audit import audit_actor, current_actor
+from mmtrial.edc.models import Participant, Screening, Site
+from mmtrial.edc.models.people import ParticipantStatus, Sex
+from mmtrial.edc.permissions import Action, authorize, scope_to_sites
+from mmtrial.edc.services._acting import actor_for
+from mmtrial.edc.services._records import record_create, record_update
+from mmtrial.errors import EligibilityError, InputError, NotFound, ProtocolViolation
+from mmtrial.protocol.loader import load_protocol
+from mmtrial.protocol.models import Protocol
+
+__all__ = [
+    "acting",
+    "acting_as",
+    "participant_enroll",
+    "participant_for",
+    "participant_register",
+    "protocol_of",
+    "screening_record",
+]
+
+PARTICIPANT_NOT_FOUND = "Participant {pid} was not found among the participants you may see."
+SITE_NOT_FOUND = "Site {site} was not found among the sites you may work at."
+SCREENING_NUMBER_TAKEN = "Screening number {number} is already used at site {site}."
+CONSENT_IN_FUTURE = "consent date: {date} is in the future."
+NOT_SCREENED = "Participant {subject} has no screening record yet: record screening first."
+NOT_ELIGIBLE = "Participant {subject} is not eligible: {criteria}."
+ALREADY_ENROLLED = "Participant {subject} is already enrolled (subject id {subject_id})."
+ENROLL_BEFORE_SCREENING = "enrolled on: {date} is before the screening date {screened}."
+SCREEN_BEFORE_CONSENT = "screened on: {date} is before the consent date {consent} (consent first)."
+SUBJECT_ID_FORMAT = "{site}-{n:03d}"
+
+
+@contextlib.contextmanager
+def acting_as(user) -> Iterator[None]:
+    """Audit events written inside name `user` (compliance KF-3), keeping the door and address
+    of a surrounding context for the same person."""
+    actor = actor_for(user)
+    if actor is None or actor is current_actor():
+        yield
+        return
+    with audit_actor(actor.user, via=actor.via, source_ip=actor.source_ip):
+        yield
+
+
+def acting[F: Callable[..., Any]](func: F) -> F:
+    """Run a service as its keyword argument `user` (see `acting_as`)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with acting_as(kwargs.get("user")):
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def protocol_of(participant: Participant) -> Protocol:
+    """The protocol version the participant is treated under."""
+    return load_protocol(participant.protocol_version)
+
+
+def participant_for(
+    *, user, participant_id: int, action: Action = Action.VIEW, for_update: bool = False
+) -> Participant:
+    """The participant, if the user may see its site; then `action` is authorized at that site.
+
+    Another site's participant is NotFound (never PermissionDenied: the id tells nothing).
+    """
+    queryset = scope_to_sites(
+        Participant.objects.select_related("site").filter(is_deleted=False), user, Action.VIEW
+    )
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    participant = queryset.filter(pk=participant_id).first()
+    if participant is None:
+        raise NotFound(PARTICIPANT_NOT_FOUND.format(pid=participant_id), {"id": participant_id})
+    if action is not Action.VIEW:
+        authorize(user, action, participant.site_id)
+    return participant
+
+
+def _subject(participant: Participant) -> str:
+    return participant.subject_id or participant.screening_number
+
+
+@acting
+@transaction.atomic
+def participant_register(
+    *,
+    user,
+    site_id: int,
+    screening_number: str,
+    sex: str,
+    year_of_birth: int,
+    consent_date: dt.date,
+    today: dt.date | None = None,
+) -> Participant:
+    """Register a consented person at a site, under the current protocol version."""
+    site = scope_to_sites(Site.objects.all(), user, Action.VIEW, site_field="id")
+    site = site.filter(pk=site_id).first()
+    if site is None:
+        raise NotFound(SITE_NOT_FOUND.format(site=site_id), {"site_id": site_id})
+    authorize(user, Action.SCREEN, site.pk)
+    screening_number = (screening_number or "").strip()
+    if not screening_number:
+        raise InputError("screening number: required", {"field": "screening_number"})
+    if sex not in Sex.values:
+        raise InputError(f"sex: {sex!r} must be 'female' or 'male'", {"field": "sex"})
+    if today is not None and consent_date > today:
+        raise InputError(CONSENT_IN_FUTURE.format(date=consent_date), {"field": "consent_date"})
+    if Participant.objects.filter(site=site, screening_number=screening_number).exists():
+        raise InputError(
+            SCREENING_NUMBER_TAKEN.format(number=screening_number, site=site.code),
+            {"field": "screening_number"},
+        )
+    participant = Participant(
+        site=site,
+        screening_number=screening_number,
+        sex=sex,
+        year_of_birth=year_of_birth,
+        consent_date=consent_date,
+        protocol_version=load_protocol().identification.version,
+        status=ParticipantStatus.SCREENING,
+    )
+    return record_create(participant)
+
+
+def _derived_values(
+    participant: Participant, values: Mapping[str, Any], screened_on: dt.date, protocol: Protocol
+) -> dict[str, Any]:
+    """Values eligibility needs that other clinical functions own: age and CrCl.
+
+    Values eligibility does not read (creatinine, weight, FLC, ...) are kept with the screening:
+    they are the baseline when nothing later is recorded.
+    """
+    derived = dict(values)
+    if "age_years" not in derived:
+        # Only the year of birth is collected: age is the difference of the years.
+        derived["age_years"] = screened_on.year - participant.year_of_birth
+    if "crcl_ml_min" not in derived and {"creatinine_mg_dl", "weight_kg"} <= derived.keys():
+        result = renal.creatinine_clearance(
+            age_years=derived["age_years"],
+            sex=participant.sex,
+            weight_kg=derived["weight_kg"],
+            creatinine_mg_dl=derived["creatinine_mg_dl"],
+            protocol=protocol,
+        )
+        derived["crcl_ml_min"] = round(result.crcl_ml_min, 2)
+        derived["crcl_formula"] = result.formula
+    return derived
+
+
+def _result_dict(result: Any) -> dict[str, Any]:
+    if hasattr(result, "model_dump"):
+        return result.model_dump(mode="json")
+    return result.to_dict()
+
+
+def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, dt.date):
+            out[key] = value.isoformat()
+        elif hasattr(value, "as_tuple"):  # Decimal
+            out[key] = format(value.normalize(), "f")
+        else:
+            out[key] = value
+    return out
+
+
+@acting
+@transaction.atomic
+def screening_record(
+    *,
+    user,
+    participant_id: int,
+    screened_on: dt.date,
+    values: Mapping[str, Any],
+    answers: Mapping[str, Any],
+    expected_version: int | None = None,
+    reason: str = "",
+) -> Screening:
+    """Store screening data with the per-criterion result of `clinical.eligibility.evaluate`.
+
+    A first screening needs no reason; re-screening (changing it) needs `expected_version` of the
+    screening record and a reason. Age (from the year of birth) and CrCl (Cockcroft-Gault, from
+    creatinine and weight) are derived when not given.
+    """
+    participant = participant_for(user=user, participant_id=participant_id, action=Action.SCREEN)
+    if participant.enrolled_on is not None:
+        raise ProtocolViolation(
+            ALREADY_ENROLLED.format(
+                subject=_subject(participant), subject_id=participant.subject_id
+            )
+        )
+    if screened_on < participant.consent_date:
+        raise ProtocolViolation(
+            SCREEN_BEFORE_CONSENT.format(date=screened_on, consent=participant.consent_date),
+            {"field": "screened_on"},
+        )
+    protocol = protocol_of(participant)
+    derived = _derived_values(participant, values, screened_on, protocol)
+    known = eligibility.known_variables(protocol)
+    result = eligibility.evaluate(
+        values={k: v for k, v in derived.items() if k in known},
+        answers=dict(answers),
+        protocol=protocol,
+    )
+    fields = {
+        "screened_on": screened_on,
+        "values": _jsonable(derived),
+        "answers": _jsonable(answers),
+        "result": _result_dict(result),
+        "eligible": bool(result.eligible),
+        "protocol_version": protocol.identification.version,
+    }
+    existing = Screening.objects.filter(participant=participant).first()
+    if existing is None:
+        screening = record_create(Screening(participant=participant, **fields))
+    else:
+        if expected_version is None:
+            raise InputError(
+                "expected version: required when changing a screening already recorded",
+                {"field": "expected_version"},
+            )
+        screening = record_update(
+            existing, expected_version=expected_version, values=fields, reason=reason
+        )
+    status = ParticipantStatus.SCREENING if screening.eligible else ParticipantStatus.SCREEN_FAILED
+    if participant.status != status:
+        record_update(
+            participant,
+            expected_version=participant.version,
+            values={"status": status},
+            reason="screening result",
+            reason_required=False,
+        )
+    return screening
+
+
+def _unmet(result: Mapping[str, Any]) -> str:
+    parts = []
+    if result.get("not_met"):
+        parts.append("not met: " + ", ".join(result["not_met"]))
+    if result.get("missing"):
+        parts.append("missing: " + ", ".join(result["missing"]))
+    return "; ".join(parts) or "see the screening result"
+
+
+_SUBJECT_NUMBER = re.compile(r"-(\d+)$")
+
+
+def _next_subject_id(site: Site) -> str:
+    taken = Participant.objects.filter(site=site, subject_id__isnull=False).values_list(
+        "subject_id", flat=True
+    )
+    numbers = [int(m.group(1)) for s in taken if (m := _SUBJECT_NUMBER.search(s))]
+    return SUBJECT_ID_FORMAT.format(site=site.code, n=max(numbers, default=0) + 1)
+
+
+@acting
+@transaction.atomic
+def participant_enroll(
+    *, user, participant_id: int, enrolled_on: dt.date, expected_version: int
+) -> Participant:
+    """Enroll an eligible participant and assign the subject id (`<site>-<nnn>`).
+
+    Raises EligibilityError naming the unmet criteria when screening says not eligible.
+    """
+    participant = participant_for(
+        user=user, participant_id=participant_id, action=Action.ENROLL, for_update=True
+    )
+    subject = _subject(participant)
+    if participant.subject_id:
+        raise ProtocolViolation(
+            ALREADY_ENROLLED.format(subject=subject, subject_id=participant.subject_id)
+        )
+    screening = Screening.objects.filter(participant=participant, is_deleted=False).first()
+    if screening is None:
+        raise EligibilityError(NOT_SCREENED.format(subject=subject))
+    if not screening.eligible:
+        raise EligibilityError(
+            NOT_ELIGIBLE.format(subject=subject, criteria=_unmet(screening.result)),
+            {"result": screening.result},
+        )
+    if enrolled_on < screening.screened_on:
+        raise ProtocolViolation(
+            ENROLL_BEFORE_SCREENING.format(date=enrolled_on, screened=screening.screened_on),
+            {"field": "enrolled_on"},
+        )
+    return record_update(
+        participant,
+        expected_version=expected_version,
+        values={
+            "subject_id": _next_subject_id(participant.site),
+            "enrolled_on": enrolled_on,
+            "status": ParticipantStatus.ENROLLED,
+        },
+        reason="",
+        reason_required=False,
+    )
