@@ -107,6 +107,15 @@ def starting_doses(
                         },
                     )
                 )
+            else:
+                reasons.append(
+                    Reason(
+                        rule=STARTING_DOSE_RULE,
+                        source=entry.source,
+                        text=text,
+                        values={"drug": drug, "dose_mg": dose},
+                    )
+                )
             change = DoseChange(
                 drug=drug,
                 from_mg=None,
