@@ -30,8 +30,11 @@ def test_hand_computed_example():
     est = km_estimate(durations=[1, 2, 2, 3, 5, 8, 8, 9], event_observed=[0, 1, 1, 0, 1, 1, 0, 1])
     assert (est.n, est.events) == (8, 5)
     at = {t: i for i, t in enumerate(est.timeline)}
-    for t, s, lo, hi in [(2, 5 / 7, 0.25815, 0.91980), (5, 15 / 28, 0.13199, 0.82500),
-                         (8, 10 / 28, 0.05197, 0.69873)]:  # fmt: skip
+    for t, s, lo, hi in [
+        (2, 5 / 7, 0.25815, 0.91980),
+        (5, 15 / 28, 0.13199, 0.82500),
+        (8, 10 / 28, 0.05197, 0.69873),
+    ]:
         assert est.survival[at[t]] == pytest.approx(s)
         assert est.lower[at[t]] == pytest.approx(lo, abs=5e-5)
         assert est.upper[at[t]] == pytest.approx(hi, abs=5e-5)
@@ -84,14 +87,45 @@ def test_lung_matches_r_survfit_default_log_interval():
     lung = load_lung()
     est = km_estimate(durations=lung["time"], event_observed=lung["status"], conf_type="log")
     assert (est.n, est.events, est.median, est.median_lower, est.median_upper) == (
-        228, 165, 310, 285, 363)  # fmt: skip
+        228,
+        165,
+        310,
+        285,
+        363,
+    )
 
 
 def test_ovarian_matches_r_survfit_with_upper_limit_not_reached():
     """R: survfit(Surv(futime, fustat) ~ 1, data = ovarian) prints
     n 26, events 12, median 638, 0.95LCL 464, 0.95UCL NA."""
-    futime = [59, 115, 156, 421, 431, 448, 464, 475, 477, 563, 638, 744, 769, 770, 803, 855,
-              1040, 1106, 1129, 1206, 1227, 268, 329, 353, 365, 377]  # fmt: skip
+    futime = [
+        59,
+        115,
+        156,
+        421,
+        431,
+        448,
+        464,
+        475,
+        477,
+        563,
+        638,
+        744,
+        769,
+        770,
+        803,
+        855,
+        1040,
+        1106,
+        1129,
+        1206,
+        1227,
+        268,
+        329,
+        353,
+        365,
+        377,
+    ]
     fustat = [1, 1, 1, 0, 1, 0, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0]
     est = km_estimate(durations=futime, event_observed=fustat, conf_type="log")
     assert (est.n, est.events, est.median, est.median_lower) == (26, 12, 638, 464)

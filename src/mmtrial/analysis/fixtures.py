@@ -27,10 +27,44 @@ ASSESSMENT_INTERVAL_DAYS = 28  # response assessed every cycle (protocol file: r
 
 #: PFS in days, constructed so that the KM median is 670 days (22.0 months) and its
 #: Brookmeyer-Crowley log(-log) 95% CI runs from 527 days (17.3 months) to not reached.
-PUBLISHED_PFS_EVENTS_DAYS = [55, 160, 175, 308, 343, 349, 373, 457, 493, 527, 529, 550, 606,
-                             641, 670, 763, 767]  # fmt: skip
-PUBLISHED_PFS_CENSORED_DAYS = [122, 154, 282, 497, 542, 623, 725, 775, 775, 802, 839, 843, 863,
-                               888, 918, 985, 988]  # fmt: skip
+PUBLISHED_PFS_EVENTS_DAYS = [
+    55,
+    160,
+    175,
+    308,
+    343,
+    349,
+    373,
+    457,
+    493,
+    527,
+    529,
+    550,
+    606,
+    641,
+    670,
+    763,
+    767,
+]
+PUBLISHED_PFS_CENSORED_DAYS = [
+    122,
+    154,
+    282,
+    497,
+    542,
+    623,
+    725,
+    775,
+    775,
+    802,
+    839,
+    843,
+    863,
+    888,
+    918,
+    985,
+    988,
+]
 
 AE_TERMS = [
     ("Thrombocytopenia", "Blood and lymphatic system disorders"),
@@ -174,12 +208,14 @@ def _build(
                 "ABLFL": "Y",
             }
         )
-        nvis = len(visits)
-        for k, (day, category) in enumerate(visits):
-            frac = min(1.0, (k + 1) / max(1, nvis - (1 if pd_event else 0)))
-            pct = best_pct * frac
-            if category == "PD":
-                pct = best_pct + abs(best_pct) * 0.5 + 30
+        # The M-protein falls towards its best level within a few cycles, plateaus with some
+        # noise, and climbs in the last months before progression.
+        time_constant = float(rng.uniform(40, 120))
+        for day, _category in visits:
+            pct = best_pct * (1 - np.exp(-day / time_constant)) + float(rng.normal(0, 2))
+            if pd_event and day > pfs_days - 90:
+                pct = best_pct + (abs(best_pct) * 0.5 + 30) * (1 - (pfs_days - day) / 90)
+            pct = max(pct, -100.0)
             adlb_rows.append(
                 {
                     "USUBJID": usubjid,
@@ -251,8 +287,11 @@ def published_study(*, seed: int = 20220101) -> dict[str, pd.DataFrame]:
 def random_study(*, n_participants: int, seed: int = 1) -> dict[str, pd.DataFrame]:
     """A random cohort of `n_participants` with plausible responses and follow-up."""
     rng = np.random.default_rng(seed)
-    bor = list(rng.choice(_RESPONSE_ORDER[1:], size=n_participants,
-                          p=[0.05, 0.40, 0.30, 0.05, 0.12, 0.05, 0.03]))  # fmt: skip
+    bor = list(
+        rng.choice(
+            _RESPONSE_ORDER[1:], size=n_participants, p=[0.05, 0.40, 0.30, 0.05, 0.12, 0.05, 0.03]
+        )
+    )
     efffl = ["N" if b == "NE" else "Y" for b in bor]
     pfs = []
     for b in bor:
@@ -279,8 +318,9 @@ def write_adam_dir(
             for col in out.columns:
                 if out[col].dtype == object:
                     out[col] = out[col].astype(object).where(out[col].notna(), "").astype(str)
-            pyreadstat.write_xport(out, str(folder / f"{name}.xpt"), table_name=name.upper(),
-                                   file_format_version=5)  # fmt: skip
+            pyreadstat.write_xport(
+                out, str(folder / f"{name}.xpt"), table_name=name.upper(), file_format_version=5
+            )
         else:
             raise ValueError("fmt must be 'csv' or 'xpt'")
     return folder
