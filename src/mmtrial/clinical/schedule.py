@@ -22,9 +22,11 @@ Rule (every number from the protocol file; the values in brackets are this proto
 - Study closure: last enrollment + `study_closure.months_after_last_enrollment` [24] calendar
   months (same day of month, or the month's last day).
 
-Choices beyond the contract's letter (docs/cli.md): end_of_treatment_date is the date of the
-last dose, so no dosing day and no treatment visit comes after it; likewise nothing is given
-or visited after death_date. Projected cycles still count for the response-assessment horizon.
+As the contract states it, and no further: the end of treatment removes the treatment visits
+after it, nothing else; the dosing rows are the calendar of every listed and projected cycle
+(a consumer showing what was actually taken reads the dose records, not this plan); death and
+the study closure bound the response assessments and follow-up contacts only. A listed cycle
+may not start after end_of_treatment_date or death_date (input error).
 
 Source: protocol.md sections 3, 8, 9 and 10; [seed] the study description; windows [ours].
 """
@@ -32,6 +34,8 @@ Source: protocol.md sections 3, 8, 9 and 10; [seed] the study description; windo
 from __future__ import annotations
 
 import datetime as dt
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -107,6 +111,7 @@ class _Tables:
     eot_after: int
     eot_before: int
     eot_window_after: int
+    cycle_doses: Callable[[Any], tuple]
     _visit_plans: dict[int, tuple[tuple[int, int, str, int, int], ...]] = field(
         default_factory=dict
     )
@@ -127,6 +132,16 @@ class _Tables:
             plan = self._visit_plans[cycle] = tuple(rows)
         return plan
 
+    def json_doses(self, cycle: CycleFacts) -> tuple:
+        """A cycle's doses as JSON numbers, in regimen order (a handful of distinct sets)."""
+        raw = self.cycle_doses(cycle)
+        if not isinstance(raw, tuple):
+            raw = (raw,)
+        doses = _JSON_DOSES.get(raw)
+        if doses is None:
+            doses = _JSON_DOSES[raw] = tuple(_json_number(d) for d in raw)
+        return doses
+
     def dosing_template(self, cycle: int, doses: tuple) -> tuple[tuple[int, dict[str, Any]], ...]:
         """(offset, row without its date) for each dosing day of cycle `cycle` at `doses`."""
         template = self._dosing_templates.get((cycle, doses))
@@ -144,6 +159,7 @@ class _Tables:
 
 
 _TABLES: dict[int, _Tables] = {}
+_JSON_DOSES: dict[tuple, tuple] = {}
 
 
 def _tables(protocol: Protocol) -> _Tables:
@@ -173,19 +189,22 @@ def _tables(protocol: Protocol) -> _Tables:
         eot_after=eot.days_after_end_of_treatment,
         eot_before=eot.before_days,
         eot_window_after=eot.after_days,
+        cycle_doses=operator.attrgetter(*(f"{d}_mg" for d in drugs)),
     )
     _TABLES[id(protocol)] = tables
     return tables
 
 
-def _check_order(facts: ScheduleInput, cycle_length: int) -> None:
-    """Dates out of order, overlapping cycles and cycles after the end: ScheduleInputError."""
-    c1d1 = facts.cycles[0].start_date
-    for i in range(1, len(facts.cycles)):
-        previous = facts.cycles[i - 1].start_date
-        start = facts.cycles[i].start_date
-        earliest = previous + dt.timedelta(days=cycle_length)
-        if start < earliest:
+def _checked_starts(facts: ScheduleInput, cycle_length: int) -> list[int]:
+    """The cycle start ordinals, once dates out of order, overlapping cycles and cycles after
+    the end of treatment or death have been ruled out (else ScheduleInputError)."""
+    cycles = facts.cycles
+    c1d1 = cycles[0].start_date
+    ordinals = [c.start_date.toordinal() for c in cycles]
+    for i in range(1, len(ordinals)):
+        if ordinals[i] < ordinals[i - 1] + cycle_length:
+            previous, start = cycles[i - 1].start_date, cycles[i].start_date
+            earliest = previous + dt.timedelta(days=cycle_length)
             raise ScheduleInputError(
                 f"cycles[{i}].start_date: {start} is before cycle {i} ends (cycle {i} started "
                 f"{previous} and lasts {cycle_length} days; the earliest start is {earliest})"
@@ -204,15 +223,16 @@ def _check_order(facts: ScheduleInput, cycle_length: int) -> None:
             if value is not None and death < value:
                 raise ScheduleInputError(f"death_date: {death} is before {name} ({value})")
     for limit_name, limit in (named[0], named[2]):
-        if limit is None:
+        if limit is None or cycles[-1].start_date <= limit:
             continue
-        for i, cycle in enumerate(facts.cycles):
+        for i, cycle in enumerate(cycles):
             if cycle.start_date > limit:
                 what = "the end of treatment" if limit_name == named[0][0] else "death"
                 raise ScheduleInputError(
                     f"cycles[{i}].start_date: {cycle.start_date} is after {what} "
                     f"({limit_name} {limit})"
                 )
+    return ordinals
 
 
 def schedule_dict(facts: ScheduleInput, *, protocol: Protocol) -> dict[str, Any]:
@@ -224,20 +244,15 @@ def schedule_dict(facts: ScheduleInput, *, protocol: Protocol) -> dict[str, Any]
     """
     t = _tables(protocol)
     length = t.cycle_length
-    _check_order(facts, length)
-
-    starts = [c.start_date.toordinal() for c in facts.cycles]
-    dose_sets = [
-        tuple(_json_number(getattr(c, name)) for name in t.drug_fields) for c in facts.cycles
-    ]
+    starts = _checked_starts(facts, length)
+    dose_sets = [t.json_doses(c) for c in facts.cycles]
     for _ in range(facts.project_cycles):
         starts.append(starts[-1] + length)
         dose_sets.append(dose_sets[-1])
 
-    big = dt.date.max.toordinal()
     eot = facts.end_of_treatment_date.toordinal() if facts.end_of_treatment_date else None
     death = facts.death_date.toordinal() if facts.death_date else None
-    last_treatment_day = min(eot or big, death or big)
+    last_visit_day = eot if eot is not None else dt.date.max.toordinal()
 
     dosing: list[dict[str, Any]] = []
     visits: list[dict[str, Any]] = []
@@ -245,26 +260,15 @@ def schedule_dict(facts: ScheduleInput, *, protocol: Protocol) -> dict[str, Any]
     append_visit = visits.append
     iso = _iso
     for index, start in enumerate(starts):
-        if start > last_treatment_day:
-            break
         cycle = index + 1
         isos = _iso_run(start, length)
-        template = t.dosing_template(cycle, dose_sets[index])
-        if start + length <= last_treatment_day:
-            for offset, base in template:
-                row = base.copy()
-                row["date"] = isos[offset]
-                append_row(row)
-        else:
-            for offset, base in template:
-                if start + offset > last_treatment_day:
-                    break
-                row = base.copy()
-                row["date"] = isos[offset]
-                append_row(row)
+        for offset, base in t.dosing_template(cycle, dose_sets[index]):
+            row = base.copy()
+            row["date"] = isos[offset]
+            append_row(row)
         for offset, day, code, before, after in t.visit_plan(cycle):
             ordinal = start + offset
-            if ordinal > last_treatment_day:
+            if ordinal > last_visit_day:
                 break
             append_visit(
                 {
@@ -272,7 +276,7 @@ def schedule_dict(facts: ScheduleInput, *, protocol: Protocol) -> dict[str, Any]
                     "kind": "treatment",
                     "cycle": cycle,
                     "day": day,
-                    "date": iso(ordinal),
+                    "date": isos[offset],
                     "window_start": iso(ordinal - before),
                     "window_end": iso(ordinal + after),
                 }

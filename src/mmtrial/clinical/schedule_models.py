@@ -68,6 +68,8 @@ def _dose_mg(value: Any) -> Any:
 
 
 def _count(value: Any) -> Any:
+    if value is None:
+        return 0  # "may be null or absent" (contract): no projection
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{value!r} must be a whole number")
     if not 0 <= value <= MAX_PROJECTED_CYCLES:
