@@ -27,9 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from mmtrial.clinical.imwg_criteria import CRITERIA, ImwgCriteria
 from mmtrial.clinical.imwg_engine import (
     CATEGORY_RANKS,
-    ENGINE_VERSION,
     Disease,
-    derive_response,
     flc_ratio_is_normal,
     measurable_disease,
 )
@@ -42,6 +40,7 @@ from mmtrial.clinical.imwg_input import (
     parse_input,
 )
 from mmtrial.clinical.imwg_result import AssessmentResult, ImwgResult
+from mmtrial.clinical.imwg_summary import ENGINE_VERSION, derive_response
 from mmtrial.errors import InputError
 
 if TYPE_CHECKING:
@@ -62,7 +61,9 @@ __all__ = [
     "assess",
     "assess_frame",
     "assess_many",
+    "derive_response",
     "flc_ratio_is_normal",
+    "frame_inputs",
     "measurable_disease",
     "parse_input",
 ]

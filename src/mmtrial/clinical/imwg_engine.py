@@ -1,31 +1,33 @@
-"""The IMWG 2016 response derivation for one participant (contracts/imwg.md, every fixed choice).
+"""The IMWG 2016 category of each assessment (contracts/imwg.md, every fixed choice).
 
 Rule: the parameters measurable at baseline are followed; each assessment gets the first
 category that holds in the order PD, sCR, CR, VGPR, PR, MR, NE, SD, judged against the baseline
 (responses) or the nadir (progression: the lowest measured value among the baseline and earlier
-assessments); bone marrow and plasmacytoma values are carried forward; a category is confirmed
-by the next evaluable (non-NE) assessment; the best overall response is the best category held
-by both assessments of a consecutive pair before progression.
+assessments, never the current one); bone marrow values and plasmacytoma SPD are carried forward
+from the last assessment (or the baseline) that measured them. Confirmation, best overall
+response and dates are derived from these categories in `imwg_summary`.
 
 Source: Kumar S, et al. Lancet Oncol 2016;17:e328, Table 2 (thresholds in imwg_criteria.yaml);
 the choices the paper leaves open are fixed by contracts/imwg.md, "Fixed choices".
 
 Arithmetic: values are floats and every comparison allows `EPS`, far below any lab's precision,
 so thresholds hold on the decimals as written (0.7 is 0.5 above 0.2; 0.14 is 90% below 1.4).
+"X% below baseline B" is `value <= B - X*B (+EPS)`; "X% above nadir N" is `value > N` and
+`value >= N + X*|N| (-EPS)`. Cut-offs are worked out once per participant (and again only when
+a nadir falls), which keeps the batch form fast.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mmtrial.clinical.imwg_criteria import CRITERIA, ImwgCriteria
-from mmtrial.clinical.imwg_input import Assessment, Baseline, ImwgInput
-from mmtrial.clinical.imwg_result import AssessmentResult, ImwgResult
+from mmtrial.clinical.imwg_input import Assessment, Baseline
 
-ENGINE_VERSION = "imwg-2016/1.0.0"
-
-# A tolerance far below lab precision: equal within EPS counts as equal.
+# A tolerance far below lab precision: values within EPS of a threshold meet it.
 EPS = 1e-9
+INF = float("inf")
 
 # Categories as ranks: a higher rank is a better response. NE is outside the order.
 NE, PD, SD, MR, PR, VGPR, CR, SCR = -1, 0, 1, 2, 3, 4, 5, 6
@@ -34,6 +36,9 @@ CATEGORY_NAMES[SCR] = "sCR"
 CATEGORY_RANKS = {name: rank for rank, name in CATEGORY_NAMES.items()}
 
 SERUM, URINE, FLC, BONE_MARROW = "serum", "urine", "flc", "bone_marrow"
+
+# judge(assessment) -> (category rank, findings, PD that needs no confirmation)
+Judge = Callable[[Assessment], tuple[int, tuple[tuple, ...], bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,90 +100,98 @@ def measurable_disease(*, baseline: Baseline, criteria: ImwgCriteria = CRITERIA)
     return Disease(followed=())
 
 
-def _dflc(assessment: Assessment, chain: str) -> float | None:
-    kappa, lam = assessment.kappa_flc_mg_l, assessment.lambda_flc_mg_l
-    if kappa is None or lam is None:
-        return None
-    return kappa - lam if chain == "kappa" else lam - kappa
+def _below(reference: float | None, fraction: float) -> float:
+    """The highest value that is still `fraction` below `reference` ("X% below baseline")."""
+    return -INF if reference is None else reference - fraction * reference + EPS
 
 
-def _rises(value: float, nadir: float, fraction: float) -> bool:
-    """`value` is at least `fraction` above `nadir` and above it (contract: "X% above nadir")."""
-    return value > nadir + EPS and value - nadir >= fraction * abs(nadir) - EPS
+def serum_pd_floor(nadir: float, c: ImwgCriteria = CRITERIA) -> tuple[float, str]:
+    """Lowest serum M-protein that is PD from `nadir`, and the absolute threshold that applies.
 
-
-def _falls(value: float, reference: float, fraction: float) -> bool:
-    """`value` is at least `fraction` below `reference` (contract: "X% below baseline")."""
-    return reference - value >= fraction * reference - EPS
-
-
-def _serum_progression(value: float, nadir: float, c: ImwgCriteria) -> str | None:
-    """PD by serum: >= 25% and >= 0.5 g/dL above nadir (>= 1.0 g/dL when nadir >= 5 g/dL).
-
-    Returns the name of the absolute threshold that was met, or None.
+    PD: >= 25% and >= 0.5 g/dL above the nadir (>= 1.0 g/dL when the nadir is >= 5 g/dL).
     """
-    if not _rises(value, nadir, c.pd_serum_increase_pct):
-        return None
-    if nadir >= c.pd_serum_high_nadir_g_dl - EPS:
-        need = "pd_serum_increase_high_nadir_g_dl"
-        met = value - nadir >= c.pd_serum_increase_high_nadir_g_dl - EPS
-    else:
-        need = "pd_serum_increase_g_dl"
-        met = value - nadir >= c.pd_serum_increase_g_dl - EPS
-    return need if met else None
+    high = nadir >= c.pd_serum_high_nadir_g_dl - EPS
+    need = "pd_serum_increase_high_nadir_g_dl" if high else "pd_serum_increase_g_dl"
+    rise = max(c.pd_serum_increase_pct * abs(nadir), getattr(c, need))
+    return nadir + rise - EPS, need
 
 
-def _urine_progression(value: float, nadir: float, c: ImwgCriteria) -> bool:
-    """PD by urine: >= 25% and >= 200 mg/24h above nadir."""
+def urine_pd_floor(nadir: float, c: ImwgCriteria = CRITERIA) -> float:
+    """Lowest urine M-protein that is PD from `nadir`: >= 25% and >= 200 mg/24h above it."""
+    return nadir + max(c.pd_urine_increase_pct * abs(nadir), c.pd_urine_increase_mg_24h) - EPS
+
+
+def dflc_is_pd(value: float, nadir: float, c: ImwgCriteria = CRITERIA) -> bool:
+    """PD by FLC (when followed): dFLC >= 25% and > 100 mg/L above its nadir."""
     return (
-        _rises(value, nadir, c.pd_urine_increase_pct)
-        and value - nadir >= c.pd_urine_increase_mg_24h - EPS
+        value > nadir + c.pd_dflc_increase_mg_l + EPS
+        and value >= nadir + c.pd_dflc_increase_pct * abs(nadir) - EPS
     )
 
 
-def _dflc_progression(value: float, nadir: float, c: ImwgCriteria) -> bool:
-    """PD by FLC (followed only): dFLC >= 25% and > 100 mg/L above nadir."""
+def plasmacytoma_is_pd(value: float, nadir: float, c: ImwgCriteria = CRITERIA) -> bool:
+    """PD by plasmacytoma: SPD >= 50% above its nadir (any regrowth from 0)."""
     return (
-        _rises(value, nadir, c.pd_dflc_increase_pct)
-        and value - nadir > c.pd_dflc_increase_mg_l + EPS
+        value > nadir + EPS and value >= nadir + c.pd_plasmacytoma_increase_pct * abs(nadir) - EPS
     )
 
 
-def _lower(nadir: float | None, value: float | None) -> float | None:
-    if value is None:
-        return nadir
-    return value if nadir is None or value < nadir else nadir
+def assessment_judge(
+    *, baseline: Baseline, disease: Disease, criteria: ImwgCriteria = CRITERIA
+) -> Judge:
+    """A function that categorises one participant's assessments, called in date order.
 
-
-def derive_response(data: ImwgInput, *, criteria: ImwgCriteria = CRITERIA) -> ImwgResult:
-    """Derive every assessment's category, the confirmations, best overall response and dates.
-
-    See the module docstring for the rule and its source. Pure: no I/O, no clock.
+    It keeps the nadirs and carried values between calls, so each call sees the nadir over the
+    baseline and the earlier assessments only.
     """
     c = criteria
-    base = data.baseline
-    disease = measurable_disease(baseline=base, criteria=c)
-    followed = disease.followed
-    chain = disease.involved_chain
+    followed, chain = disease.followed, disease.involved_chain
+    serum_f, urine_f = SERUM in followed, URINE in followed
     flc_f, marrow_f = FLC in followed, BONE_MARROW in followed
+    flc_only = followed == (FLC,)
     mr_allowed = bool(followed) and not flc_f and not marrow_f
-    b_serum, b_urine = base.serum_m_protein_g_dl, base.urine_m_protein_mg_24h
-    b_dflc, b_marrow = disease.baseline_dflc_mg_l, base.bone_marrow_plasma_cells_pct
-    b_pcy = base.plasmacytoma_spd_cm2
+    b_serum, b_urine = baseline.serum_m_protein_g_dl, baseline.urine_m_protein_mg_24h
+    b_dflc, b_marrow = disease.baseline_dflc_mg_l, baseline.bone_marrow_plasma_cells_pct
+    b_pcy = baseline.plasmacytoma_spd_cm2
     pcy_at_baseline = b_pcy is not None and b_pcy > EPS
 
-    # Nadirs over measured values only (baseline and earlier assessments, never the current).
-    n_serum, n_urine, n_dflc, n_marrow, n_pcy = b_serum, b_urine, b_dflc, b_marrow, b_pcy
-    # Carried values and the date each was measured.
-    marrow, marrow_on = b_marrow, base.date
+    # Response cut-offs against the baseline (only the followed ones are ever used).
+    s_vgpr = _below(b_serum, c.vgpr_serum_reduction_pct)
+    s_pr = _below(b_serum, c.pr_serum_reduction_pct)
+    s_mr = _below(b_serum, c.mr_serum_reduction_pct)
+    u_pr, u_mr = (
+        _below(b_urine, c.pr_urine_reduction_pct),
+        _below(b_urine, c.mr_urine_reduction_pct),
+    )
+    u_vgpr_lt = c.vgpr_urine_below_mg_24h - EPS
+    u_pr_lt, u_mr_lt = c.pr_urine_below_mg_24h - EPS, c.mr_urine_below_mg_24h - EPS
+    d_vgpr, d_pr = (
+        _below(b_dflc, c.vgpr_dflc_reduction_pct),
+        _below(b_dflc, c.pr_dflc_reduction_pct),
+    )
+    m_pr = _below(b_marrow, c.pr_bone_marrow_reduction_pct)
+    p_pr = _below(b_pcy, c.pr_plasmacytoma_reduction_pct)
+    p_mr = _below(b_pcy, c.mr_plasmacytoma_reduction_pct)
+    m_cr_lt = c.cr_bone_marrow_plasma_cells_below_pct - EPS
+    m_pd_rise = c.pd_bone_marrow_increase_points - EPS
+    quoted_sd = MR if mr_allowed else PR
+
+    # Nadirs over measured values (INF = none yet) and the PD floors they imply.
+    n_serum = INF if b_serum is None else b_serum
+    n_urine = INF if b_urine is None else b_urine
+    n_dflc = INF if b_dflc is None else b_dflc
+    n_marrow = INF if b_marrow is None else b_marrow
+    n_pcy = INF if b_pcy is None else b_pcy
+    s_floor, s_need = serum_pd_floor(n_serum, c) if b_serum is not None else (INF, "")
+    u_floor = urine_pd_floor(n_urine, c) if b_urine is not None else INF
+    # Carried values, and the date each was measured.
+    marrow, marrow_on = b_marrow, baseline.date
     clonal, clonal_on = None, None
-    pcy, pcy_on = b_pcy, base.date
+    pcy, pcy_on = b_pcy, baseline.date
 
-    categories: list[int] = []
-    free_of_confirmation: list[bool] = []
-    all_findings: list[tuple[tuple, ...]] = []
-
-    for a in data.assessments:
+    def judge(a: Assessment) -> tuple[int, tuple[tuple, ...], bool]:
+        nonlocal n_serum, n_urine, n_dflc, n_marrow, n_pcy, s_floor, s_need, u_floor
+        nonlocal marrow, marrow_on, clonal, clonal_on, pcy, pcy_on
         day = a.date
         if a.bone_marrow_plasma_cells_pct is not None:
             marrow, marrow_on = a.bone_marrow_plasma_cells_pct, day
@@ -186,235 +199,137 @@ def derive_response(data: ImwgInput, *, criteria: ImwgCriteria = CRITERIA) -> Im
             clonal, clonal_on = a.bone_marrow_clonal_cells, day
         if a.plasmacytoma_spd_cm2 is not None:
             pcy, pcy_on = a.plasmacytoma_spd_cm2, day
-        marrow_from = None if marrow_on == day else marrow_on
-        pcy_from = None if pcy_on == day else pcy_on
         serum, urine = a.serum_m_protein_g_dl, a.urine_m_protein_mg_24h
-        dflc = _dflc(a, chain) if flc_f else None
+        dflc = None
+        if flc_f and a.kappa_flc_mg_l is not None and a.lambda_flc_mg_l is not None:
+            dflc = a.kappa_flc_mg_l - a.lambda_flc_mg_l
+            if chain == "lambda":
+                dflc = -dflc
 
-        # 1. PD: every criterion that holds is named; growth and new lesions need no repeat.
+        # 1. PD, every criterion that holds; serum and urine whether followed or not.
         pd: list[tuple] = []
-        if serum is not None and n_serum is not None:
-            need = _serum_progression(serum, n_serum, c)
-            if need is not None:
-                pd.append(("pd_serum", serum, n_serum, need))
-        if urine is not None and n_urine is not None and _urine_progression(urine, n_urine, c):
-            pd.append(("pd_urine", urine, n_urine))
-        if dflc is not None and n_dflc is not None and _dflc_progression(dflc, n_dflc, c):
-            pd.append(("pd_dflc", dflc, n_dflc, chain))
-        if (
-            marrow_f
-            and n_marrow is not None
-            and marrow - n_marrow >= c.pd_bone_marrow_increase_points - EPS
-        ):
-            pd.append(("pd_bone_marrow", marrow, n_marrow, marrow_from))
         no_repeat = False
-        if (
-            pcy is not None
-            and n_pcy is not None
-            and _rises(pcy, n_pcy, c.pd_plasmacytoma_increase_pct)
-        ):
-            pd.append(("pd_plasmacytoma", pcy, n_pcy, pcy_from))
+        if serum is not None and serum >= s_floor:
+            pd.append(("pd_serum", serum, n_serum, s_need))
+        if urine is not None and urine >= u_floor:
+            pd.append(("pd_urine", urine, n_urine))
+        if dflc is not None and n_dflc < INF and dflc_is_pd(dflc, n_dflc, c):
+            pd.append(("pd_dflc", dflc, n_dflc, chain))
+        if marrow_f and marrow - n_marrow >= m_pd_rise:
+            pd.append(("pd_bone_marrow", marrow, n_marrow, _since(marrow_on, day)))
+        if pcy is not None and n_pcy < INF and plasmacytoma_is_pd(pcy, n_pcy, c):
+            pd.append(("pd_plasmacytoma", pcy, n_pcy, _since(pcy_on, day)))
             no_repeat = True
         if a.new_lesion:
             pd.append(("pd_new_lesion",))
             no_repeat = True
 
+        # Nadirs for the next assessment: this one's measured values join them.
+        if serum is not None and serum < n_serum:
+            n_serum = serum
+            s_floor, s_need = serum_pd_floor(serum, c)
+        if urine is not None and urine < n_urine:
+            n_urine = urine
+            u_floor = urine_pd_floor(urine, c)
+        if dflc is not None and dflc < n_dflc:
+            n_dflc = dflc
+        measured = a.bone_marrow_plasma_cells_pct
+        if measured is not None and measured < n_marrow:
+            n_marrow = measured
+        measured = a.plasmacytoma_spd_cm2
+        if measured is not None and measured < n_pcy:
+            n_pcy = measured
+
         if pd:
-            category, findings = PD, tuple(pd)
-        else:
-            category, findings = _response(
-                a, c, followed, chain, mr_allowed, pcy_at_baseline,
-                serum, urine, dflc, b_serum, b_urine, b_dflc, b_marrow, b_pcy,
-                marrow, marrow_from, clonal, None if clonal_on == day else clonal_on,
-                pcy, pcy_from,
-            )  # fmt: skip
-        categories.append(category)
-        free_of_confirmation.append(no_repeat)
-        all_findings.append(findings)
+            return PD, tuple(pd), no_repeat
+        if not followed:
+            return NE, (("ne_nothing_followed",),), False
 
-        n_serum = _lower(n_serum, serum)
-        n_urine = _lower(n_urine, urine)
-        n_dflc = _lower(n_dflc, dflc)
-        n_marrow = _lower(n_marrow, a.bone_marrow_plasma_cells_pct)
-        n_pcy = _lower(n_pcy, a.plasmacytoma_spd_cm2)
+        # 2-3. sCR and CR look at immunofixation, marrow, plasmacytoma (and FLC), not M-protein.
+        ife_negative = a.serum_ife == "negative" and a.urine_ife == "negative"
+        pcy_gone = not pcy_at_baseline or (pcy is not None and pcy <= EPS)
+        flc_ok = True
+        if ife_negative and pcy_gone:
+            ratio_normal = flc_ratio_is_normal(
+                kappa_mg_l=a.kappa_flc_mg_l, lambda_mg_l=a.lambda_flc_mg_l, criteria=c
+            )
+            flc_ok = ratio_normal or not flc_only
+            if flc_ok and marrow is not None and marrow < m_cr_lt:
+                cr = [("ife_negative",), ("cr_bone_marrow", marrow, _since(marrow_on, day))]
+                if pcy_at_baseline:
+                    cr.append(("cr_plasmacytoma", pcy, b_pcy, _since(pcy_on, day)))
+                cr.append(("flc_ratio", a.kappa_flc_mg_l, a.lambda_flc_mg_l, ratio_normal))
+                cr.append(("clonal", clonal, _since(clonal_on, day)))
+                return (SCR if ratio_normal and clonal == "absent" else CR), tuple(cr), False
 
-    return _summarise(data, c, followed, categories, free_of_confirmation, all_findings)
-
-
-def _response(
-    a, c, followed, chain, mr_allowed, pcy_at_baseline,
-    serum, urine, dflc, b_serum, b_urine, b_dflc, b_marrow, b_pcy,
-    marrow, marrow_from, clonal, clonal_from, pcy, pcy_from,
-):  # fmt: skip
-    """Steps 2-8 of the contract's order for an assessment that is not PD."""
-    if not followed:
-        return NE, (("ne_nothing_followed",),)
-    flc_f = FLC in followed
-    ife_negative = a.serum_ife == "negative" and a.urine_ife == "negative"
-    pcy_gone = not pcy_at_baseline or (pcy is not None and pcy <= EPS)
-    ratio_normal = False
-    flc_ok = True
-    if ife_negative:
-        ratio_normal = flc_ratio_is_normal(
-            kappa_mg_l=a.kappa_flc_mg_l, lambda_mg_l=a.lambda_flc_mg_l, criteria=c
-        )
-        flc_ok = ratio_normal or not flc_f
-        marrow_ok = marrow is not None and marrow < c.cr_bone_marrow_plasma_cells_below_pct - EPS
-        if pcy_gone and flc_ok and marrow_ok:
-            cr = [("ife_negative",), ("cr_bone_marrow", marrow, marrow_from)]
-            if pcy_at_baseline:
-                cr.append(("cr_plasmacytoma", pcy, b_pcy, pcy_from))
-            cr.append(("flc_ratio", a.kappa_flc_mg_l, a.lambda_flc_mg_l, ratio_normal))
-            cr.append(("clonal", clonal, clonal_from))
-            stringent = ratio_normal and clonal == "absent"
-            return (SCR if stringent else CR), tuple(cr)
-
-    values = {SERUM: serum, URINE: urine, FLC: dflc, BONE_MARROW: marrow}
-    missing = tuple(("ne_missing", p) for p in followed if values[p] is None)
-    if missing:
-        return NE, missing
-
-    # Each followed parameter's own level: the best of VGPR, PR, MR it meets (SD if none).
-    levels: list[tuple] = []
-    if SERUM in followed:
-        zero_ife = serum <= EPS and a.serum_ife == "positive"
-        if zero_ife or _falls(serum, b_serum, c.vgpr_serum_reduction_pct):
-            level = VGPR
-        elif _falls(serum, b_serum, c.pr_serum_reduction_pct):
-            level = PR
-        else:
-            level = MR if _falls(serum, b_serum, c.mr_serum_reduction_pct) else SD
-        levels.append((level, "serum", serum, b_serum, zero_ife))
-    if URINE in followed:
-        if urine < c.vgpr_urine_below_mg_24h - EPS:
-            level = VGPR
-        elif urine < c.pr_urine_below_mg_24h - EPS or _falls(
-            urine, b_urine, c.pr_urine_reduction_pct
+        # 7 (before 4-6). Every other category needs every followed parameter measured.
+        if (
+            (serum_f and serum is None)
+            or (urine_f and urine is None)
+            or (flc_f and dflc is None)
+            or (marrow_f and marrow is None)
         ):
-            level = PR
-        elif urine < c.mr_urine_below_mg_24h - EPS or _falls(
-            urine, b_urine, c.mr_urine_reduction_pct
-        ):
-            level = MR
-        else:
-            level = SD
-        levels.append((level, "urine", urine, b_urine))
-    if flc_f:
-        if _falls(dflc, b_dflc, c.vgpr_dflc_reduction_pct):
-            level = VGPR
-        else:
-            level = PR if _falls(dflc, b_dflc, c.pr_dflc_reduction_pct) else SD
-        levels.append((level, "dflc", dflc, b_dflc, chain))
-    if BONE_MARROW in followed:
-        level = PR if _falls(marrow, b_marrow, c.pr_bone_marrow_reduction_pct) else SD
-        levels.append((level, "bone_marrow", marrow, b_marrow, marrow_from))
-    lowest = min(entry[0] for entry in levels)
+            values = {SERUM: serum, URINE: urine, FLC: dflc, BONE_MARROW: marrow}
+            return NE, tuple(("ne_missing", p) for p in followed if values[p] is None), False
 
-    urine_any_ok = urine is None or urine < c.vgpr_urine_below_mg_24h - EPS
-    no_marrow_vgpr = ife_negative and pcy_gone and flc_ok and marrow is None
-    if (lowest >= VGPR and urine_any_ok) or no_marrow_vgpr:
-        if no_marrow_vgpr and not (lowest >= VGPR and urine_any_ok):
+        # 4-6. Each followed parameter's own level: the best of VGPR, PR, MR it meets.
+        lowest = VGPR
+        if serum_f:
+            zero_ife = serum <= EPS and a.serum_ife == "positive"
+            if zero_ife or serum <= s_vgpr:
+                s_level = VGPR
+            else:
+                s_level = PR if serum <= s_pr else MR if serum <= s_mr else SD
+                lowest = s_level
+        if urine_f:
+            if urine < u_vgpr_lt:
+                u_level = VGPR
+            elif urine < u_pr_lt or urine <= u_pr:
+                u_level = PR
+            else:
+                u_level = MR if urine < u_mr_lt or urine <= u_mr else SD
+            lowest = min(lowest, u_level)
+        if flc_f:
+            d_level = VGPR if dflc <= d_vgpr else PR if dflc <= d_pr else SD
+            lowest = min(lowest, d_level)
+        if marrow_f:
+            lowest = min(lowest, PR if marrow <= m_pr else SD)
+        urine_any_ok = urine is None or urine < u_vgpr_lt
+
+        if lowest == VGPR and urine_any_ok:
+            reached = quoted = VGPR
+        elif ife_negative and pcy_gone and flc_ok and marrow is None:
             findings = [("ife_negative",), ("vgpr_no_marrow",)]
             if pcy_at_baseline:
-                findings.append(("cr_plasmacytoma", pcy, b_pcy, pcy_from))
-            return VGPR, tuple(findings)
-        findings = [_level_finding(entry, VGPR) for entry in levels]
-        if URINE not in followed and urine is not None:
-            findings.append(("urine_any", urine, True))
-        return VGPR, tuple(findings)
-
-    # Plasmacytomas present at baseline must shrink for PR and MR (not named for VGPR).
-    pcy_level = VGPR
-    if pcy_at_baseline:
-        if _falls(pcy, b_pcy, c.pr_plasmacytoma_reduction_pct):
-            pcy_level = PR
+                findings.append(("cr_plasmacytoma", pcy, b_pcy, _since(pcy_on, day)))
+            return VGPR, tuple(findings), False
         else:
-            pcy_level = MR if _falls(pcy, b_pcy, c.mr_plasmacytoma_reduction_pct) else SD
-    reached = min(lowest, pcy_level, PR)
-    if reached == MR and not mr_allowed:
-        reached = SD
-    quoted = reached if reached >= MR else (MR if mr_allowed else PR)
-    findings = [_level_finding(entry, quoted) for entry in levels]
-    if pcy_at_baseline:
-        findings.append(("plasmacytoma", pcy, b_pcy, quoted, pcy_from))
-    if lowest >= VGPR and not urine_any_ok:
-        findings.append(("urine_any", urine, False))
-    return reached, tuple(findings)
+            # Plasmacytomas present at baseline must shrink for PR and MR.
+            reached = min(lowest, PR)
+            if pcy_at_baseline:
+                reached = min(reached, PR if pcy <= p_pr else MR if pcy <= p_mr else SD)
+            if reached == MR and not mr_allowed:
+                reached = SD
+            quoted = reached if reached >= MR else quoted_sd
+
+        findings = []
+        if serum_f:
+            findings.append(("serum", serum, b_serum, quoted, zero_ife))
+        if urine_f:
+            findings.append(("urine", urine, b_urine, quoted))
+        if flc_f:
+            findings.append(("dflc", dflc, b_dflc, quoted, chain))
+        if marrow_f:
+            findings.append(("bone_marrow", marrow, b_marrow, quoted, _since(marrow_on, day)))
+        if pcy_at_baseline and reached != VGPR:
+            findings.append(("plasmacytoma", pcy, b_pcy, quoted, _since(pcy_on, day)))
+        if not urine_f and urine is not None and (reached == VGPR or lowest == VGPR):
+            findings.append(("urine_any", urine, urine_any_ok))
+        return reached, tuple(findings), False
+
+    return judge
 
 
-def _level_finding(entry: tuple, quoted: int) -> tuple:
-    """(parameter, value, baseline, category whose threshold the reason quotes, extra...)."""
-    _, name, value, reference, *extra = entry
-    return (name, value, reference, quoted, *extra)
-
-
-def _summarise(data, c, followed, categories, free_of_confirmation, all_findings) -> ImwgResult:
-    """Confirmation, progression, best overall response and dates (contract "Fixed choices")."""
-    dates = [a.date for a in data.assessments]
-    count = len(categories)
-    evaluable = [i for i in range(count) if categories[i] != NE]
-    next_of = [None] * count
-    for k in range(len(evaluable) - 1):
-        next_of[evaluable[k]] = evaluable[k + 1]
-
-    confirmed = [False] * count
-    confirmation: list[tuple | None] = [None] * count
-    progression = None
-    for i in evaluable:
-        category, nxt = categories[i], next_of[i]
-        if category == SD:
-            continue
-        nxt_category = None if nxt is None else categories[nxt]
-        nxt_info = None if nxt is None else (dates[nxt], CATEGORY_NAMES[nxt_category])
-        if category == PD:
-            if free_of_confirmation[i]:
-                confirmed[i] = True
-                confirmation[i] = ("pd_no_repeat", nxt_info)
-            else:
-                confirmed[i] = nxt_category == PD
-                confirmation[i] = ("pd", nxt_info)
-            if confirmed[i] and progression is None:
-                progression = i
-        else:
-            confirmed[i] = nxt_category is not None and nxt_category >= category
-            confirmation[i] = ("response", nxt_info)
-
-    before = [i for i in evaluable if progression is None or i < progression]
-    best, best_at, response_at = None, None, None
-    for k in range(len(before) - 1):
-        worse = min(categories[before[k]], categories[before[k + 1]])
-        if worse >= MR and (best is None or worse > best):
-            best, best_at = worse, before[k]
-        if worse >= PR and response_at is None:
-            response_at = before[k]
-    if best is not None:
-        bor, bor_at = CATEGORY_NAMES[best], best_at
-    else:
-        stable = [i for i in before if categories[i] >= SD]
-        if stable:
-            bor, bor_at = "SD", stable[0]
-        elif progression is not None:
-            bor, bor_at = "PD", progression
-        else:
-            bor, bor_at = "NE", None
-
-    results = tuple(
-        AssessmentResult(
-            date=dates[i],
-            response=CATEGORY_NAMES[categories[i]],
-            confirmed=confirmed[i],
-            findings=all_findings[i],
-            confirmation=confirmation[i],
-        )
-        for i in range(count)
-    )
-    return ImwgResult(
-        criteria=c.criteria,
-        followed=followed,
-        assessments=results,
-        best_overall_response=bor,
-        best_overall_response_date=None if bor_at is None else dates[bor_at],
-        response_date=None if response_at is None else dates[response_at],
-        progression_date=None if progression is None else dates[progression],
-        engine_version=ENGINE_VERSION,
-    )
+def _since(measured_on: object, day: object) -> object:
+    """The date a carried value was measured, or None when it was measured at `day`."""
+    return None if measured_on == day else measured_on

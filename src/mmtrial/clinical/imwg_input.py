@@ -9,11 +9,9 @@ below any lab's precision (contracts/imwg.md, "Arithmetic").
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from mmtrial.errors import InputError
 
@@ -47,11 +45,10 @@ TOP_LEVEL_FIELDS = ("baseline", "assessments")
 _BASELINE_KEYS = frozenset(BASELINE_FIELDS)
 _ASSESSMENT_KEYS = frozenset(ASSESSMENT_FIELDS)
 _TOP_KEYS = frozenset(TOP_LEVEL_FIELDS)
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_INF = math.inf
 
 
-@dataclass(frozen=True, slots=True)
-class Baseline:
+class Baseline(NamedTuple):
     """Values before treatment; `None` = not done. Units are in the names."""
 
     date: date
@@ -63,8 +60,7 @@ class Baseline:
     plasmacytoma_spd_cm2: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Assessment:
+class Assessment(NamedTuple):
     """One disease assessment; `None` = not done, `0` = done and not detectable."""
 
     date: date
@@ -80,8 +76,7 @@ class Assessment:
     new_lesion: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class ImwgInput:
+class ImwgInput(NamedTuple):
     """One participant: the baseline and the assessments in strictly increasing date order."""
 
     baseline: Baseline
@@ -97,12 +92,15 @@ def _number(value: Any, index: int | None, field: str) -> float | None:
     if value is None:
         return None
     if kind is float or kind is int or kind is Decimal:
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
         if not math.isfinite(number):
             raise InputError(f"{_where(index, field)}: {value} is not a finite number")
         if number < 0:
             raise InputError(f"{_where(index, field)}: {value} is negative")
-        return number
+        return value if kind is int else number
     raise InputError(f"{_where(index, field)}: must be a number or null, not {value!r}")
 
 
@@ -114,19 +112,22 @@ def _choice(value: Any, choices: tuple[str, ...], index: int, field: str) -> str
 
 
 def _date(value: Any, index: int | None) -> date:
+    """A `YYYY-MM-DD` string (ISO 8601 calendar date) or a `date` as a `date`."""
+    if value.__class__ is str and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
     where = _where(index, "date")
-    if type(value) is date:
+    if value.__class__ is date:
         return value
     if value is None:
         raise InputError(f"{where}: required")
     if not isinstance(value, str):
         raise InputError(f"{where}: must be an ISO 8601 date (YYYY-MM-DD), not {value!r}")
-    if not _ISO_DATE.fullmatch(value):
-        raise InputError(f"{where}: {value!r} is not an ISO 8601 date (YYYY-MM-DD)")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"{where}: {value!r} is not a valid date") from None
+    if len(value) == 10 and value[4] == "-" and value[7] == "-" and value.isascii():
+        raise InputError(f"{where}: {value!r} is not a valid date")
+    raise InputError(f"{where}: {value!r} is not an ISO 8601 date (YYYY-MM-DD)")
 
 
 def _check_keys(record: Any, allowed: frozenset[str], where: str) -> None:
@@ -156,33 +157,47 @@ def parse_baseline(record: Any) -> Baseline:
 
 
 def parse_assessment(record: Any, index: int) -> Assessment:
-    _check_keys(record, _ASSESSMENT_KEYS, f"assessments[{index}]")
+    """One assessment record; the common case (floats, known strings) is checked inline."""
+    if record.__class__ is not dict or not record.keys() <= _ASSESSMENT_KEYS:
+        _check_keys(record, _ASSESSMENT_KEYS, f"assessments[{index}]")
     get = record.get
+    day = _date(get("date"), index)
+    serum = get("serum_m_protein_g_dl")
+    if serum is not None and not (serum.__class__ is float and 0.0 <= serum < _INF):
+        serum = _number(serum, index, "serum_m_protein_g_dl")
+    urine = get("urine_m_protein_mg_24h")
+    if urine is not None and not (urine.__class__ is float and 0.0 <= urine < _INF):
+        urine = _number(urine, index, "urine_m_protein_mg_24h")
+    kappa = get("kappa_flc_mg_l")
+    if kappa is not None and not (kappa.__class__ is float and 0.0 <= kappa < _INF):
+        kappa = _number(kappa, index, "kappa_flc_mg_l")
+    lam = get("lambda_flc_mg_l")
+    if lam is not None and not (lam.__class__ is float and 0.0 <= lam < _INF):
+        lam = _number(lam, index, "lambda_flc_mg_l")
+    marrow = get("bone_marrow_plasma_cells_pct")
+    if marrow is not None and not (marrow.__class__ is float and 0.0 <= marrow < _INF):
+        marrow = _number(marrow, index, "bone_marrow_plasma_cells_pct")
+    pcy = get("plasmacytoma_spd_cm2")
+    if pcy is not None and not (pcy.__class__ is float and 0.0 <= pcy < _INF):
+        pcy = _number(pcy, index, "plasmacytoma_spd_cm2")
+    serum_ife = get("serum_ife")
+    if serum_ife is not None and serum_ife not in IFE_VALUES:
+        _choice(serum_ife, IFE_VALUES, index, "serum_ife")
+    urine_ife = get("urine_ife")
+    if urine_ife is not None and urine_ife not in IFE_VALUES:
+        _choice(urine_ife, IFE_VALUES, index, "urine_ife")
+    clonal = get("bone_marrow_clonal_cells")
+    if clonal is not None and clonal not in CLONAL_VALUES:
+        _choice(clonal, CLONAL_VALUES, index, "bone_marrow_clonal_cells")
     new_lesion = get("new_lesion")
     if new_lesion is None:
         new_lesion = False
-    elif type(new_lesion) is not bool:
+    elif new_lesion.__class__ is not bool:
         raise InputError(
             f"assessments[{index}].new_lesion: must be true, false or null, not {new_lesion!r}"
         )
     return Assessment(
-        date=_date(get("date"), index),
-        serum_m_protein_g_dl=_number(get("serum_m_protein_g_dl"), index, "serum_m_protein_g_dl"),
-        urine_m_protein_mg_24h=_number(
-            get("urine_m_protein_mg_24h"), index, "urine_m_protein_mg_24h"
-        ),
-        kappa_flc_mg_l=_number(get("kappa_flc_mg_l"), index, "kappa_flc_mg_l"),
-        lambda_flc_mg_l=_number(get("lambda_flc_mg_l"), index, "lambda_flc_mg_l"),
-        serum_ife=_choice(get("serum_ife"), IFE_VALUES, index, "serum_ife"),
-        urine_ife=_choice(get("urine_ife"), IFE_VALUES, index, "urine_ife"),
-        bone_marrow_plasma_cells_pct=_number(
-            get("bone_marrow_plasma_cells_pct"), index, "bone_marrow_plasma_cells_pct"
-        ),
-        bone_marrow_clonal_cells=_choice(
-            get("bone_marrow_clonal_cells"), CLONAL_VALUES, index, "bone_marrow_clonal_cells"
-        ),
-        plasmacytoma_spd_cm2=_number(get("plasmacytoma_spd_cm2"), index, "plasmacytoma_spd_cm2"),
-        new_lesion=new_lesion,
+        day, serum, urine, kappa, lam, serum_ife, urine_ife, marrow, clonal, pcy, new_lesion
     )
 
 

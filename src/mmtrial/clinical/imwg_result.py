@@ -1,7 +1,7 @@
 """The output of the IMWG response engine (contracts/imwg.md, "Output").
 
 Reasons are kept as structured findings (what was compared with what) and rendered to text when
-first read, so the batch form pays for the words only where someone looks at them.
+read, so the batch form pays for the words only where someone looks at them.
 """
 
 from __future__ import annotations
@@ -9,43 +9,30 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from mmtrial.clinical.imwg_reasons import render_reasons
 
 
-class AssessmentResult:
+class AssessmentResult(NamedTuple):
     """One assessment's category before confirmation, its confirmation flag and its reasons.
 
     `findings` are tuples `(code, values...)` written by the engine; `confirmation` says how
-    the confirmation was decided (the next evaluable assessment, or none needed).
+    the confirmation was decided (`(kind, (next date, next category) or None)`), or None.
     """
 
-    __slots__ = ("_reasons", "confirmation", "confirmed", "date", "findings", "response")
-
-    def __init__(
-        self,
-        *,
-        date: date,
-        response: str,
-        confirmed: bool,
-        findings: tuple[tuple, ...],
-        confirmation: tuple | None,
-    ) -> None:
-        self.date = date
-        self.response = response
-        self.confirmed = confirmed
-        self.findings = findings
-        self.confirmation = confirmation
-        self._reasons: tuple[str, ...] | None = None
+    date: date
+    response: str
+    confirmed: bool
+    findings: tuple[tuple, ...] = ()
+    confirmation: tuple | None = None
 
     @property
     def reasons(self) -> tuple[str, ...]:
-        if self._reasons is None:
-            self._reasons = render_reasons(
-                confirmed=self.confirmed, findings=self.findings, confirmation=self.confirmation
-            )
-        return self._reasons
+        """The findings in words: values, reference (baseline or nadir) and thresholds."""
+        return render_reasons(
+            confirmed=self.confirmed, findings=self.findings, confirmation=self.confirmation
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,9 +41,6 @@ class AssessmentResult:
             "confirmed": self.confirmed,
             "reasons": list(self.reasons),
         }
-
-    def __repr__(self) -> str:
-        return f"AssessmentResult({self.date}, {self.response}, confirmed={self.confirmed})"
 
 
 def _iso(day: date | None) -> str | None:
