@@ -53,6 +53,7 @@ COLUMNS = ("subject_id", "accession", "collected_on", "analyte", "value", "unit"
 BATCH_ROWS = 5000
 _LOOKUP_CHUNK = 2000
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NAME = re.compile(r"^[a-z0-9_ ]*$")  # a column name; anything else is not this CSV format
 _CREATE_FIELDS = (
     "participant_id",
     "analyte",
@@ -144,7 +145,7 @@ def _header(reader, file_name: str) -> dict[str, int]:
     except csv.Error as exc:
         raise LabImportError(file_name, [RowProblem(0, "", f"not a CSV file ({exc})")]) from None
     names = [h.strip().lower() for h in header]
-    if len(names) < 2:
+    if len(names) < 2 or not all(_NAME.match(n) for n in names):
         raise LabImportError(
             file_name,
             [

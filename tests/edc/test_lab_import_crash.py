@@ -1,0 +1,97 @@
+"""A lab import killed with SIGKILL half-way leaves the database exactly as it was (E6-4.2.5).
+
+The import runs as `mmtrial lab import` in a subprocess on a file-based SQLite database; the
+test hook MMTRIAL_LAB_IMPORT_PAUSE_S makes it pause after each written batch (inside the
+transaction), where the test kills it. Every table's row count and content hash are compared
+before and after.
+"""
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+SEED = """
+import django, datetime as dt
+django.setup()
+from tests.edc.builders import Study
+study = Study("K1")
+study.data_manager.username = "importer"
+study.data_manager.save(update_fields=["username"])
+for n in range(3):
+    study.enrolled(f"SCR-{n}", consent_date=dt.date(2026, 1, 5))
+"""
+
+
+def _snapshot(db: Path) -> dict[str, tuple[int, str]]:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+        ]
+        result = {}
+        for table in tables:
+            rows = conn.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall()
+            digest = hashlib.sha256(repr(rows).encode()).hexdigest()
+            result[table] = (len(rows), digest)
+        return result
+
+
+@pytest.mark.req("E6-4.2.5")
+def test_sigkill_in_the_middle_of_an_import_leaves_the_database_unchanged(tmp_path):
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+        "MMTRIAL_DATA_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "mmtrial.settings",
+    }
+    subprocess.run([str(BIN / "mmtrial"), "manage", "migrate", "-v", "0"], env=env, check=True)
+    subprocess.run([sys.executable, "-c", SEED], env=env, check=True, cwd=Path(__file__).parents[2])
+    rows = ["subject_id,accession,collected_on,analyte,value,unit"]
+    for i in range(3000):
+        rows.append(f"K1-00{i % 3 + 1},ACC{i:06d},2026-06-01,serum_m_protein,{1 + i % 7 / 10},g/dL")
+    csv_path = tmp_path / "big.csv"
+    csv_path.write_text("\n".join(rows) + "\n")
+    db = tmp_path / "mmtrial.sqlite3"
+    before = _snapshot(db)
+
+    process = subprocess.Popen(
+        [str(BIN / "mmtrial"), "lab", "import", str(csv_path), "--user", "importer"],
+        env={**env, "MMTRIAL_LAB_IMPORT_PAUSE_S": "60", "MMTRIAL_LAB_IMPORT_BATCH_ROWS": "1000"},
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        line = ""
+        while time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if "rows written" in line or not line:
+                break
+        assert "1000 of 3000 rows written" in line, line
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL
+    after = _snapshot(db)
+    assert after == before
+    assert before["edc_labresult"][0] == 0
+
+    # The database is intact and usable: the same import now runs to the end.
+    done = subprocess.run(
+        [str(BIN / "mmtrial"), "lab", "import", str(csv_path), "--user", "importer", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert _snapshot(db)["edc_labresult"][0] == 3000
