@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "mmtrial.web.middleware.WebAccessMiddleware",
 ]
 
 ROOT_URLCONF = "mmtrial.web.urls"

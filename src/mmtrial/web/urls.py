@@ -1,9 +1,46 @@
+"""Every page of the web interface. Anonymous visitors reach only the login page and the
+language switch (mmtrial.web.middleware.PUBLIC_URL_NAMES)."""
+
 from django.contrib import admin
 from django.urls import path
+from django.views.i18n import set_language
 
-from mmtrial.web import views
+from mmtrial.web.views import (
+    audit,
+    auth,
+    dashboard,
+    entry,
+    participants,
+    queries,
+    screening,
+    sign_lock,
+)
+
+P = "participants/<int:pk>/"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", dashboard.dashboard, name="home"),
+    path("login/", auth.LoginView.as_view(), name="login"),
+    path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("participants/", participants.participant_list_view, name="participant_list"),
+    path("participants/new/", screening.participant_new, name="screening_new"),
+    path(P, participants.participant_detail, name="participant_detail"),
+    path(P + "screening/", screening.screening, name="screening"),
+    path(P + "enroll/", screening.enroll, name="enroll"),
+    path(P + "entry/", participants.entry_menu, name="entry_menu"),
+    path(P + "labs/new/", entry.lab_new, name="lab_new"),
+    path(P + "labs/<int:lab_pk>/", entry.lab_edit, name="lab_edit"),
+    path(P + "disease/new/", entry.disease_new, name="disease_new"),
+    path(P + "disease/<int:assessment_pk>/", entry.disease_edit, name="disease_edit"),
+    path(P + "response/", entry.investigator_response, name="investigator_response"),
+    path(P + "queries/new/", queries.raise_query, name="query_raise"),
+    path(P + "audit/", audit.participant_audit, name="participant_audit"),
+    path(P + "sign-lock/", sign_lock.sign_lock, name="sign_lock"),
+    path(P + "sign/", sign_lock.sign, name="sign"),
+    path(P + "lock/", sign_lock.lock, name="lock"),
+    path("queries/", queries.inbox, name="query_inbox"),
+    path("queries/<int:pk>/", queries.detail, name="query_detail"),
+    path("audit/<str:model>/<str:object_pk>/", audit.record_audit, name="record_audit"),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,135 @@
+"""Forms: they parse and check what a person typed; the services decide what may be saved.
+
+Labels and messages are translated. Every editing form carries the record's `version`
+(optimistic concurrency) and a `reason` for change that the service demands on edits.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from mmtrial.web.labels import choices
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def with_blank(options, blank_label=_("Any")):
+    return [("", blank_label), *options]
+
+
+class ParticipantFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search subject id or screening number"),
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+    site = forms.ChoiceField(label=_("Site"), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=with_blank(choices("participant_status"))
+    )
+    response = forms.ChoiceField(
+        label=_("Best response"), required=False, choices=with_blank(choices("response"))
+    )
+
+    def __init__(self, *args, site_codes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = with_blank([(code, code) for code in site_codes])
+
+
+class ReasonField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Reason for change"))
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", _("Needed when you change data that was already saved."))
+        kwargs.setdefault("max_length", 500)
+        super().__init__(**kwargs)
+
+
+class VersionedForm(forms.Form):
+    """A form editing one record: its version is sent back so a stale edit is refused."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+
+class QueryFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[
+            ("", _("Open and answered")),
+            ("open", _("Open")),
+            ("answered", _("Answered")),
+            ("closed", _("Closed")),
+        ],
+    )
+
+
+class QueryOpenForm(forms.Form):
+    model = forms.CharField(widget=forms.HiddenInput)
+    object_pk = forms.CharField(widget=forms.HiddenInput)
+    field = forms.CharField(widget=forms.HiddenInput, required=False)
+    text = forms.CharField(
+        label=_("Question to the site"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+    )
+
+
+class QueryReplyForm(forms.Form):
+    ACTIONS = ("answer", "close", "reopen")
+
+    action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS], widget=forms.HiddenInput)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    text = forms.CharField(
+        label=_("Your answer or comment"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=4000,
+    )
+
+
+class SignForm(forms.Form):
+    username = forms.CharField(
+        label=_("Your user name"),
+        required=False,
+        help_text=_("Needed for the first signature after you log in."),
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        label=_("Your password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    meaning = forms.ChoiceField(label=_("Meaning of the signature"))
+    confirm = forms.BooleanField(
+        label=_(
+            "I confirm that my electronic signature is the legally binding equivalent of my "
+            "handwritten signature (21 CFR 11.100(c))."
+        ),
+        required=False,
+    )
+
+    def __init__(self, *args, meanings=(), ask_username=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["meaning"].choices = [(m, MEANING_LABELS.get(m, m)) for m in meanings]
+        if not ask_username:
+            del self.fields["username"]
+
+
+MEANING_LABELS = {
+    "Approval": _("Approval: I approve these data"),
+    "Review": _("Review: I have reviewed these data"),
+    "Authorship": _("Authorship: I entered these data"),
+    "Responsibility": _("Responsibility: I am responsible for these data"),
+}
+
+
+class LockForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("lock", "lock"), ("unlock", "unlock")], widget=forms.HiddenInput
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=2000,
+        help_text=_("Required to unlock; kept in the audit trail."),
+    )

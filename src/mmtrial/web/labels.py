@@ -1,0 +1,133 @@
+"""Words shown for stored codes (statuses, roles, kinds), in the user's language.
+
+The EDC stores short English codes; the screen shows these translated labels. A code without a
+label is shown as stored.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+LABELS: dict[str, dict[str, object]] = {
+    "participant_status": {
+        "screening": _("Screening"),
+        "screen_failed": _("Screen failure"),
+        "enrolled": _("Enrolled, not yet dosed"),
+        "on_treatment": _("On treatment"),
+        "off_treatment": _("Off treatment, followed for progression"),
+        "follow_up": _("Survival follow-up after progression"),
+        "died": _("Died"),
+        "withdrawn": _("Withdrawn"),
+    },
+    "role": {
+        "coordinator": _("Study coordinator"),
+        "investigator": _("Investigator"),
+        "monitor": _("Monitor"),
+        "data_manager": _("Data manager"),
+        "statistician": _("Statistician"),
+        "sponsor_admin": _("Sponsor administrator"),
+    },
+    "visit_status": {
+        "due": _("Due"),
+        "done": _("Done"),
+        "out_of_window": _("Done out of window"),
+        "missed": _("Missed"),
+        "overdue": _("Overdue"),
+    },
+    "visit_kind": {
+        "treatment": _("Treatment visit"),
+        "end_of_treatment": _("End-of-treatment visit"),
+        "follow_up": _("Follow-up contact"),
+    },
+    "dose_status": {
+        "taken": _("Taken as planned"),
+        "reduced": _("Taken at a reduced dose"),
+        "held": _("Held"),
+        "missed": _("Missed"),
+    },
+    "query_status": {
+        "open": _("Open"),
+        "answered": _("Answered"),
+        "closed": _("Closed"),
+    },
+    "query_origin": {
+        "manual": _("Raised by a person"),
+        "edit_check": _("Edit check"),
+        "response_disagreement": _("Derived and investigator response differ"),
+    },
+    "query_message_kind": {
+        "open": _("Opened"),
+        "answer": _("Answer"),
+        "reopen": _("Re-opened"),
+        "close": _("Closed"),
+    },
+    "signature_status": {
+        "valid": _("Valid"),
+        "invalidated": _("Invalidated by a later change"),
+    },
+    "lab_source": {
+        "central": _("Central laboratory"),
+        "local": _("Local laboratory"),
+    },
+    "response": {
+        "sCR": _("Stringent complete response (sCR)"),
+        "CR": _("Complete response (CR)"),
+        "VGPR": _("Very good partial response (VGPR)"),
+        "PR": _("Partial response (PR)"),
+        "MR": _("Minimal response (MR)"),
+        "SD": _("Stable disease (SD)"),
+        "PD": _("Progressive disease (PD)"),
+        "NE": _("Not evaluable (NE)"),
+    },
+    "audit_action": {
+        "create": _("Created"),
+        "update": _("Changed"),
+        "delete": _("Deleted"),
+        "signature_invalidated": _("Signature invalidated"),
+        "sign": _("Signed"),
+        "lock": _("Locked"),
+        "unlock": _("Unlocked"),
+        "login": _("Logged in"),
+        "logout": _("Logged out"),
+        "login_failed": _("Login failed"),
+        "query_open": _("Query opened"),
+        "query_answer": _("Query answered"),
+        "query_reopen": _("Query re-opened"),
+        "query_close": _("Query closed"),
+    },
+    "drug": {
+        "ixazomib": _("Ixazomib"),
+        "lenalidomide": _("Lenalidomide"),
+        "dexamethasone": _("Dexamethasone"),
+    },
+    "criterion": {
+        "met": _("Met"),
+        "not_met": _("Not met"),
+        "missing": _("Missing"),
+    },
+    "eot_reason": {
+        "progression": _("Progressive disease"),
+        "adverse_event": _("Adverse event"),
+        "withdrawal": _("Withdrawal of consent"),
+        "investigator_decision": _("Investigator's decision"),
+        "death": _("Death"),
+        "other": _("Other"),
+    },
+    "signature_meaning": {
+        "approval": _("Approval: I have reviewed these data and approve them"),
+        "review": _("Review: I have reviewed these data"),
+        "responsibility": _("Responsibility: I am responsible for these data"),
+    },
+}
+
+
+def label(code, kind: str) -> str:
+    """The translated word for `code` of `kind`; the code itself when it has none."""
+    if code is None or code == "":
+        return ""
+    value = LABELS.get(kind, {}).get(str(code))
+    return str(value) if value is not None else str(code)
+
+
+def choices(kind: str) -> list[tuple[str, str]]:
+    return [(code, text) for code, text in LABELS[kind].items()]

@@ -1,0 +1,88 @@
+"""Every request: who acts (audit), in which time zone, and whether they may be here at all.
+
+- Only the allow-listed URL names (the login page, the language switch) are open to anonymous
+  visitors; every other page redirects to the login page (21 CFR 11.10(d)).
+- The audit actor of the whole request is the logged-in user with the client's address, so
+  every service call made by a view is attributed to the person (compliance KF-3).
+- Times are shown in the user's site time zone (Asia/Tokyo for the Japanese sites); storage
+  stays UTC.
+- Errors raised by services for records the user may not see become 404 and 403 pages.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from django.utils import timezone
+
+from mmtrial.edc.audit import audit_actor
+from mmtrial.errors import NotFound, PermissionDenied
+
+PUBLIC_URL_NAMES = frozenset({"login", "set_language"})
+SESSION_TIMEZONE_KEY = "mmtrial_timezone"
+
+
+def client_ip(request) -> str:
+    """The address the request came from (no proxy headers are trusted by default)."""
+    return request.META.get("REMOTE_ADDR", "") or ""
+
+
+def user_timezone_name(user) -> str:
+    """The time zone of the first active site the user works at, else the study default."""
+    from mmtrial.edc.models import Membership
+
+    site_tz = (
+        Membership.objects.filter(user=user, active=True, site__isnull=False)
+        .order_by("site__code")
+        .values_list("site__timezone", flat=True)
+        .first()
+    )
+    return site_tz or getattr(settings, "MMTRIAL_DISPLAY_TIME_ZONE", "Asia/Tokyo")
+
+
+class WebAccessMiddleware:
+    """Login enforcement, audit actor and site time zone for each request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        authenticated = bool(user is not None and user.is_authenticated)
+        with audit_actor(user if authenticated else None, via="web", source_ip=client_ip(request)):
+            if not authenticated:
+                return self.get_response(request)
+            with timezone.override(self._timezone(request)):
+                return self.get_response(request)
+
+    @staticmethod
+    def _timezone(request) -> zoneinfo.ZoneInfo:
+        name = request.session.get(SESSION_TIMEZONE_KEY)
+        if not name:
+            name = user_timezone_name(request.user)
+            request.session[SESSION_TIMEZONE_KEY] = name
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if match is not None and match.url_name in PUBLIC_URL_NAMES:
+            return None
+        if request.path.startswith("/" + settings.STATIC_URL.lstrip("/")):
+            return None
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        return None
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, NotFound):
+            raise Http404(exception.message) from exception
+        if isinstance(exception, PermissionDenied):
+            raise DjangoPermissionDenied(exception.message) from exception
+        return None

@@ -1,0 +1,79 @@
+"""Template filters for the web pages: ISO dates, site-time stamps and translated labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django import template
+from django.utils import timezone
+
+from mmtrial.web.labels import label as _label
+
+register = template.Library()
+
+
+@register.filter
+def iso_date(value) -> str:
+    """A date as YYYY-MM-DD in every language (datetimes are first put in the site's zone)."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, str):
+        return value[:10]
+    if isinstance(value, dt.datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+@register.filter
+def site_time(value) -> str:
+    """An instant as YYYY-MM-DD HH:MM with the site's zone name (e.g. 2027-01-11 09:30 JST)."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return value.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+@register.filter
+def label(value, kind: str) -> str:
+    return _label(value, kind)
+
+
+@register.filter
+def number(value) -> str:
+    """A decimal without trailing zeros (4.0000 -> 4); blank for no value."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, Decimal | float | int):
+        d = Decimal(str(value)).normalize()
+        text = format(d, "f")
+        return text
+    return str(value)
+
+
+@register.filter
+def get_item(mapping, key):
+    if mapping is None:
+        return None
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
+
+
+@register.simple_tag
+def protocol_identification():
+    """The current protocol's identification (title, version) for page footers."""
+    from mmtrial.protocol import load_protocol
+
+    return load_protocol().identification

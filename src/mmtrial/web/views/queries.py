@@ -1,0 +1,81 @@
+"""The query inbox, one query with its conversation, and raising a query on a record."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from mmtrial.edc.permissions import Action, can
+from mmtrial.edc.selectors.participants import participant_get
+from mmtrial.edc.selectors.queries import query_get, query_inbox
+from mmtrial.edc.services.queries import query_answer, query_close, query_open, query_reopen
+from mmtrial.web.errors import run_service
+from mmtrial.web.forms import QueryFilterForm, QueryOpenForm, QueryReplyForm
+
+SERVICES = {"answer": query_answer, "close": query_close, "reopen": query_reopen}
+
+
+def inbox(request):
+    form = QueryFilterForm(request.GET or None)
+    status = form.cleaned_data.get("status") if form.is_valid() else ""
+    queries = query_inbox(user=request.user, statuses=[status] if status else None)
+    return render(request, "web/queries/inbox.html", {"form": form, "queries": queries})
+
+
+def detail(request, pk: int):
+    query = query_get(user=request.user, pk=pk)
+    form = QueryReplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        service = SERVICES[data["action"]]
+        done = run_service(
+            form,
+            lambda: service(
+                user=request.user,
+                query=query,
+                text=data.get("text", ""),
+                expected_version=data.get("version"),
+            ),
+        )
+        if done is not None:
+            messages.success(request, _("Query %(pk)s updated.") % {"pk": query.pk})
+            return redirect("query_detail", pk=query.pk)
+    site_id = query.participant.site_id
+    context = {
+        "query": query,
+        "form": form,
+        "can_answer": can(request.user, Action.QUERY_ANSWER, site_id),
+        "can_close": can(request.user, Action.QUERY_CLOSE, site_id),
+        "can_reopen": can(request.user, Action.QUERY_OPEN, site_id),
+    }
+    return render(request, "web/queries/detail.html", context)
+
+
+def raise_query(request, pk: int):
+    participant = participant_get(user=request.user, pk=pk)
+    form = QueryOpenForm(request.POST or None, initial=request.GET.dict())
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        query = run_service(
+            form,
+            lambda: query_open(
+                user=request.user,
+                participant=participant,
+                model=data["model"],
+                object_pk=data["object_pk"],
+                field=data.get("field", ""),
+                text=data["text"],
+            ),
+        )
+        if query is not None:
+            messages.success(request, _("Query %(pk)s opened.") % {"pk": query.pk})
+            return redirect("participant_detail", pk=participant.pk)
+    target = {
+        k: request.POST.get(k) or request.GET.get(k, "") for k in ("model", "object_pk", "field")
+    }
+    return render(
+        request,
+        "web/queries/raise.html",
+        {"participant": participant, "form": form, "target": target},
+    )

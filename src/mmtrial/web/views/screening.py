@@ -1,0 +1,144 @@
+"""Registering a consented person, screening them against the criteria, and enrolling."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from mmtrial.clinical.eligibility import EligibilityResult
+from mmtrial.edc.models import Site
+from mmtrial.edc.permissions import Action, can, scope_to_sites
+from mmtrial.edc.selectors.participants import participant_get
+from mmtrial.edc.services.participants import (
+    participant_enroll,
+    participant_register,
+    protocol_of,
+    screening_record,
+)
+from mmtrial.web.errors import run_service
+from mmtrial.web.screening_form import EnrollForm, RegisterForm, ScreeningForm, criterion_text
+
+
+def _screening_sites(user):
+    # The sites where this user may screen (a permission lookup; no participant data).
+    return list(
+        scope_to_sites(
+            Site.objects.filter(active=True), user, Action.SCREEN, site_field="id"
+        ).order_by("code")
+    )
+
+
+def participant_new(request):
+    form = RegisterForm(request.POST or None, sites=_screening_sites(request.user))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        participant = run_service(
+            form,
+            lambda: participant_register(
+                user=request.user,
+                site_id=int(data["site"]),
+                screening_number=data["screening_number"],
+                sex=data["sex"],
+                year_of_birth=data["year_of_birth"],
+                consent_date=data["consent_date"],
+            ),
+        )
+        if participant is not None:
+            messages.success(
+                request,
+                _("Participant %(number)s registered. Enter the screening data.")
+                % {"number": participant.screening_number},
+            )
+            return redirect("screening", pk=participant.pk)
+    return render(request, "web/participants/new.html", {"form": form})
+
+
+def _stored_screening(participant):
+    try:
+        return participant.screening
+    except ObjectDoesNotExist:
+        return None
+
+
+def criteria_rows(result: dict | None, protocol) -> list[dict]:
+    """Per-criterion rows for the result table, with the protocol's wording in the page language."""
+    if not result:
+        return []
+    parsed = EligibilityResult.model_validate(result)
+    by_id = {c.id: c for c in protocol.eligibility}
+    rows = []
+    for criterion in parsed.criteria:
+        source = by_id.get(criterion.id)
+        rows.append(
+            {
+                "id": criterion.id,
+                "kind": criterion.kind,
+                "text": criterion_text(source) if source else criterion.text,
+                "status": criterion.status,
+                "checks": criterion.checks,
+                "answer": criterion.answer,
+                "reason": criterion.reason,
+                "source": criterion.source,
+            }
+        )
+    return rows
+
+
+def screening(request, pk: int):
+    participant = participant_get(user=request.user, pk=pk)
+    protocol = protocol_of(participant)
+    stored = _stored_screening(participant)
+    form = ScreeningForm(
+        request.POST or None, protocol=protocol, initial=ScreeningForm.initial_from(stored)
+    )
+    if request.method == "POST" and form.is_valid():
+        saved = run_service(
+            form,
+            lambda: screening_record(
+                user=request.user,
+                participant_id=participant.pk,
+                screened_on=form.cleaned_data["screened_on"],
+                values=form.service_values(),
+                answers=form.service_answers(),
+                expected_version=form.cleaned_data.get("version") if stored else None,
+                reason=form.cleaned_data.get("reason", ""),
+            ),
+        )
+        if saved is not None:
+            messages.success(request, _("Screening saved."))
+            return redirect("screening", pk=participant.pk)
+    context = {
+        "participant": participant,
+        "form": form,
+        "screening": stored,
+        "rows": criteria_rows(stored.result if stored else None, protocol),
+        "enroll_form": EnrollForm(initial={"version": participant.version}),
+        "can_enroll": can(request.user, Action.ENROLL, participant.site_id),
+    }
+    return render(request, "web/participants/screening.html", context)
+
+
+def enroll(request, pk: int):
+    participant = participant_get(user=request.user, pk=pk)
+    form = EnrollForm(request.POST or None, initial={"version": participant.version})
+    if request.method == "POST" and form.is_valid():
+        enrolled = run_service(
+            form,
+            lambda: participant_enroll(
+                user=request.user,
+                participant_id=participant.pk,
+                enrolled_on=form.cleaned_data["enrolled_on"],
+                expected_version=form.cleaned_data.get("version") or participant.version,
+            ),
+        )
+        if enrolled is not None:
+            messages.success(
+                request,
+                _("Enrolled: subject id %(subject)s.") % {"subject": enrolled.subject_id},
+            )
+            return redirect("participant_detail", pk=participant.pk)
+    return render(
+        request, "web/participants/enroll.html", {"participant": participant, "form": form}
+    )

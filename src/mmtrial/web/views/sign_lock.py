@@ -1,0 +1,92 @@
+"""The investigator's e-signature (password re-entry, meaning, confirmation) and the data
+manager's lock and unlock of a participant or a visit."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from mmtrial.edc.permissions import Action, can
+from mmtrial.edc.selectors.participants import participant_get
+from mmtrial.edc.services.locking import participant_lock, participant_unlock
+from mmtrial.edc.services.signatures import (
+    SESSION_SIGNER_KEY,
+    SIGNATURE_MEANINGS,
+    participant_sign,
+)
+from mmtrial.web.errors import run_service
+from mmtrial.web.forms import LockForm, SignForm
+
+
+def _sign_form(request, data=None):
+    return SignForm(
+        data,
+        meanings=SIGNATURE_MEANINGS,
+        ask_username=request.session.get(SESSION_SIGNER_KEY) != request.user.pk,
+    )
+
+
+def sign_lock(request, pk: int):
+    participant = participant_get(user=request.user, pk=pk)
+    return _render(request, participant, sign_form=_sign_form(request), lock_form=LockForm())
+
+
+def _render(request, participant, *, sign_form, lock_form, status=200):
+    site_id = participant.site_id
+    context = {
+        "participant": participant,
+        "signatures": participant.signatures.select_related("signer").order_by("-signed_at"),
+        "sign_form": sign_form,
+        "lock_form": lock_form,
+        "can_sign": can(request.user, Action.SIGN, site_id),
+        "can_lock": can(request.user, Action.LOCK, site_id),
+        "can_unlock": can(request.user, Action.UNLOCK, site_id),
+    }
+    return render(request, "web/sign_lock.html", context, status=status)
+
+
+@require_POST
+def sign(request, pk: int):
+    participant = participant_get(user=request.user, pk=pk)
+    form = _sign_form(request, request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        signature = run_service(
+            form,
+            lambda: participant_sign(
+                user=request.user,
+                participant=participant,
+                password=data["password"],
+                meaning=data["meaning"],
+                confirm=data.get("confirm", False),
+                session_state=request.session,
+                username=data.get("username", ""),
+                request=request,
+            ),
+            refusals_on_form=True,
+            atomic=False,
+        )
+        if signature is not None:
+            messages.success(request, _("Signed."))
+            return redirect("sign_lock", pk=participant.pk)
+    return _render(request, participant, sign_form=form, lock_form=LockForm(), status=400)
+
+
+@require_POST
+def lock(request, pk: int):
+    participant = participant_get(user=request.user, pk=pk)
+    form = LockForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        service = participant_lock if data["action"] == "lock" else participant_unlock
+        done = run_service(
+            form,
+            lambda: service(user=request.user, participant=participant, reason=data["reason"]),
+        )
+        if done is not None:
+            text = _("Locked.") if data["action"] == "lock" else _("Unlocked.")
+            messages.success(request, text)
+            return redirect("sign_lock", pk=participant.pk)
+    return _render(request, participant, sign_form=_sign_form(request), lock_form=form, status=400)

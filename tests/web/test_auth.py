@@ -1,0 +1,58 @@
+"""Logging in and out, the language switch, and times shown in the site's time zone."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.conftest import PASSWORD
+
+
+def test_login_with_right_password_reaches_the_dashboard(client, users):
+    response = client.post("/login/", {"username": "coord_a", "password": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == "/"
+    assert "Hanako Sato" in response.content.decode()
+
+
+def test_wrong_password_shows_a_plain_message_and_keeps_the_user_out(client, users):
+    response = client.post("/login/", {"username": "coord_a", "password": "nope"})
+    assert response.status_code == 200
+    assert "user name or password is not right" in response.content.decode()
+    assert client.get("/").status_code == 302
+
+
+@pytest.mark.req("P11-300d")
+def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(client, users):
+    for _ in range(5):
+        client.post("/login/", {"username": "coord_a", "password": "wrong password"})
+    response = client.post("/login/", {"username": "coord_a", "password": PASSWORD})
+    assert response.status_code == 429 or response.status_code == 403
+    assert client.get("/").status_code == 302
+
+
+def test_logout_is_a_post_and_ends_the_session(client, users):
+    client.force_login(users["coordinator"])
+    response = client.post("/logout/")
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_login_page_can_be_read_in_japanese(client, db):
+    client.post("/i18n/setlang/", {"language": "ja", "next": "/login/"})
+    body = client.get("/login/").content.decode()
+    assert 'lang="ja"' in body
+    assert "ログイン" in body
+
+
+def test_dates_on_pages_are_iso_in_japanese_too(client, users):
+    from mmtrial.protocol import load_protocol
+
+    client.force_login(users["coordinator"])
+    client.post("/i18n/setlang/", {"language": "ja", "next": "/"})
+    body = client.get("/").content.decode()
+    assert load_protocol().identification.effective_date.isoformat() in body
+
+
+def test_times_are_shown_in_the_site_time_zone(client, users):
+    client.force_login(users["coordinator"])
+    body = client.get("/").content.decode()
+    assert "Asia/Tokyo" in body
