@@ -118,6 +118,14 @@ def test_pydantic_schedule_dumps_to_the_same_json_as_the_fast_path():
     )
 
 
+def test_build_schedule_accepts_the_contract_input_as_a_dict():
+    assert build_schedule(CONTRACT_INPUT, protocol=PROTOCOL) == build_schedule(
+        parse_schedule_input(CONTRACT_INPUT), protocol=PROTOCOL
+    )
+    with pytest.raises(ScheduleInputError, match="cycles"):
+        build_schedule({"cycles": None}, protocol=PROTOCOL)
+
+
 # --- dosing -------------------------------------------------------------------------------------
 
 
@@ -417,6 +425,8 @@ def test_end_of_treatment_offset_comes_from_the_protocol_file():
         (full(["2027-02-30"]), "cycles[0].start_date: '2027-02-30' is not a valid date"),
         (full(["2027-01-11"], death_date=20270111), "death_date"),
         (full(["11/01/2027"]), "cycles[0].start_date"),
+        (full(["9999-12-31"]), "cycles[0].start_date: 9999-12-31 is outside the years"),
+        (full(["2027-01-11"], death_date="2300-01-01"), "death_date"),
         ({"cycles": []}, "cycles: at least one cycle"),
         ({}, "cycles: missing required field"),
         ({"cycles": "2027-01-11"}, "cycles"),

@@ -69,11 +69,16 @@ _date_from_ordinal = dt.date.fromordinal
 # ISO text of a date by its ordinal: a schedule repeats the same few thousand dates, so a
 # lookup is several times faster than `isoformat()` in the inner loop.
 _ISO_BY_ORDINAL: dict[int, str] = {}
+# The caches hold what recent calendars used; past this size they start again (bounded memory
+# in a long-running server whatever the input).
+_CACHE_LIMIT = 100_000
 
 
 def _iso(ordinal: int) -> str:
     text = _ISO_BY_ORDINAL.get(ordinal)
     if text is None:
+        if len(_ISO_BY_ORDINAL) > _CACHE_LIMIT:
+            _ISO_BY_ORDINAL.clear()
         text = _ISO_BY_ORDINAL[ordinal] = _date_from_ordinal(ordinal).isoformat()
     return text
 
@@ -85,6 +90,8 @@ def _iso_run(start: int, length: int) -> tuple[str, ...]:
     """ISO texts of `length` consecutive days from ordinal `start` (one cycle's days)."""
     run = _ISO_RUNS.get((start, length))
     if run is None:
+        if len(_ISO_RUNS) > _CACHE_LIMIT:
+            _ISO_RUNS.clear()
         run = _ISO_RUNS[(start, length)] = tuple(_iso(start + k) for k in range(length))
     return run
 
@@ -139,6 +146,8 @@ class _Tables:
             raw = (raw,)
         doses = _JSON_DOSES.get(raw)
         if doses is None:
+            if len(_JSON_DOSES) > _CACHE_LIMIT:
+                _JSON_DOSES.clear()
             doses = _JSON_DOSES[raw] = tuple(_json_number(d) for d in raw)
         return doses
 
@@ -154,6 +163,8 @@ class _Tables:
                 row: dict[str, Any] = {"date": None, "cycle": cycle, "day": day}
                 row.update(zip(self.drug_fields, given, strict=True))
                 rows.append((offset, row))
+            if len(self._dosing_templates) > _CACHE_LIMIT:
+                self._dosing_templates.clear()
             template = self._dosing_templates[(cycle, doses)] = tuple(rows)
         return template
 
@@ -355,10 +366,13 @@ def _follow_up_contacts(
     return [_iso(day) for day in range(progression + interval, end, interval)]
 
 
-def build_schedule(facts: ScheduleInput, *, protocol: Protocol) -> Schedule:
+def build_schedule(facts: ScheduleInput | dict[str, Any], *, protocol: Protocol) -> Schedule:
     """The participant's calendar per contracts/schedule.md (rules in the module docstring).
 
+    `facts` is a ScheduleInput, or the contract's input as a dict (validated first).
     `build_schedule(facts, protocol=p).model_dump(mode="json")` is the contract's JSON output.
-    Raises ScheduleInputError (an InputError) naming the field for inconsistent input.
+    Raises ScheduleInputError (an InputError) naming the field for bad or inconsistent input.
     """
+    if not isinstance(facts, ScheduleInput):
+        facts = parse_schedule_input(facts)
     return Schedule.model_validate(schedule_dict(facts, protocol=protocol))

@@ -31,6 +31,9 @@ __all__ = [
 MAX_PROJECTED_CYCLES = 400
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A date outside these years is a typo in a trial calendar, and keeps date arithmetic far from
+# the end of Python's calendar (year 9999).
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
 
 
 class ScheduleInputError(InputError):
@@ -41,16 +44,21 @@ def _iso_date(value: Any) -> Any:
     """Dates are written YYYY-MM-DD; a number or a date-time is a wrong type, not a date."""
     if isinstance(value, dt.datetime):
         raise ValueError("must be a date (YYYY-MM-DD), not a date and time")
-    if isinstance(value, dt.date) or value is None:
+    if value is None:
         return value
-    if not isinstance(value, str):
-        raise ValueError(f"{value!r} must be a date written YYYY-MM-DD")
-    if not _ISO_DATE.match(value):
-        raise ValueError(f"'{value}' must be a date written YYYY-MM-DD")
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"'{value}' is not a valid date") from None
+    if isinstance(value, dt.date):
+        parsed = value
+    elif not isinstance(value, str) or not _ISO_DATE.match(value):
+        shown = repr(value) if not isinstance(value, str) else f"'{value}'"
+        raise ValueError(f"{shown} must be a date written YYYY-MM-DD")
+    else:
+        try:
+            parsed = dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a valid date") from None
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        raise ValueError(f"{parsed} is outside the years {EARLIEST_YEAR}-{LATEST_YEAR}")
+    return parsed
 
 
 def _dose_mg(value: Any) -> Any:
