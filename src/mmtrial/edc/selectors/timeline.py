@@ -1,0 +1,158 @@
+"""One participant's timeline: calendar, visits, doses, labs, responses, AEs and queries.
+
+A fixed number of database queries whatever the number of rows (select_related for the
+one-to-one records, one prefetch per list); the calendar is computed in memory by
+`clinical.schedule` from the prefetched cycles. Scoped to the user's sites: another site's
+participant is NotFound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch
+
+from mmtrial.clinical import schedule
+from mmtrial.edc.models import (
+    AdverseEvent,
+    Cycle,
+    DoseAdministration,
+    FollowUpContact,
+    LabResult,
+    Participant,
+    Query,
+    ResponseAssessment,
+    Visit,
+)
+from mmtrial.edc.models.treatment import CycleStatus
+from mmtrial.edc.permissions import Action, scope_to_sites
+from mmtrial.errors import NotFound
+from mmtrial.protocol.loader import load_protocol
+
+__all__ = ["Timeline", "participant_timeline"]
+
+NOT_FOUND = "Participant {pid} was not found among the participants you may see."
+_DRUGS = ("ixazomib", "lenalidomide", "dexamethasone")
+
+
+@dataclass
+class Timeline:
+    participant: Participant
+    calendar: dict[str, Any] | None
+    cycles: list[Cycle]
+    doses: list[DoseAdministration]
+    visits: list[Visit]
+    labs: list[LabResult]
+    responses: list[ResponseAssessment]
+    response_summary: Any
+    adverse_events: list[AdverseEvent]
+    queries: list[Query]
+    follow_up_contacts: list[FollowUpContact] = field(default_factory=list)
+    end_of_treatment: Any = None
+    death: Any = None
+
+
+def _optional(participant: Participant, name: str):
+    try:
+        value = getattr(participant, name)
+    except Exception:  # RelatedObjectDoesNotExist: no such record yet
+        return None
+    return None if value is None or getattr(value, "is_deleted", False) else value
+
+
+def _calendar(participant, cycles, eot, death, summary) -> dict[str, Any] | None:
+    started = [c for c in cycles if c.status in (CycleStatus.STARTED, CycleStatus.COMPLETED)]
+    if not started:
+        return None
+    facts = schedule.ScheduleInput(
+        cycles=[
+            schedule.CycleFacts(
+                start_date=c.start_date,
+                **{f"{d}_mg": c.planned_doses_mg.get(d) for d in _DRUGS},
+            )
+            for c in started
+        ],
+        project_cycles=1 if eot is None and death is None else 0,
+        end_of_treatment_date=eot.last_dose_date if eot else None,
+        progression_date=summary.progression_date if summary else None,
+        death_date=death.death_date if death else None,
+    )
+    protocol = load_protocol(participant.protocol_version)
+    return schedule.schedule_dict(facts, protocol=protocol)
+
+
+def participant_timeline(*, user, participant_id: int) -> Timeline:
+    """Everything about one participant, in date order, in a fixed number of queries."""
+    alive = {"is_deleted": False}
+    queryset = scope_to_sites(
+        Participant.objects.filter(**alive).select_related(
+            "site", "screening", "response_summary", "end_of_treatment", "death"
+        ),
+        user,
+        Action.VIEW,
+    ).prefetch_related(
+        Prefetch(
+            "cycles",
+            queryset=Cycle.objects.filter(**alive).order_by("number"),
+            to_attr="timeline_cycles",
+        ),
+        Prefetch(
+            "timeline_cycles__doses",
+            queryset=DoseAdministration.objects.filter(**alive).order_by("date", "drug"),
+            to_attr="timeline_doses",
+        ),
+        Prefetch(
+            "visits",
+            queryset=Visit.objects.filter(**alive).order_by("planned_date", "code"),
+            to_attr="timeline_visits",
+        ),
+        Prefetch(
+            "labs",
+            queryset=LabResult.objects.filter(**alive).order_by("collected_on", "analyte", "id"),
+            to_attr="timeline_labs",
+        ),
+        Prefetch(
+            "responses",
+            queryset=ResponseAssessment.objects.filter(**alive).order_by("assessment_date"),
+            to_attr="timeline_responses",
+        ),
+        Prefetch(
+            "adverse_events",
+            queryset=AdverseEvent.objects.filter(**alive).order_by("start_date", "id"),
+            to_attr="timeline_aes",
+        ),
+        Prefetch(
+            "queries",
+            queryset=Query.objects.order_by("opened_at", "id"),
+            to_attr="timeline_queries",
+        ),
+        Prefetch(
+            "follow_up_contacts",
+            queryset=FollowUpContact.objects.filter(**alive).order_by("contact_date"),
+            to_attr="timeline_contacts",
+        ),
+    )
+    participant = queryset.filter(pk=participant_id).first()
+    if participant is None:
+        raise NotFound(NOT_FOUND.format(pid=participant_id), {"id": participant_id})
+    cycles = participant.timeline_cycles
+    summary = _optional(participant, "response_summary")
+    eot = _optional(participant, "end_of_treatment")
+    death = _optional(participant, "death")
+    doses = sorted((d for c in cycles for d in c.timeline_doses), key=lambda d: (d.date, d.drug))
+    return Timeline(
+        participant=participant,
+        calendar=_calendar(participant, cycles, eot, death, summary),
+        cycles=cycles,
+        doses=doses,
+        visits=participant.timeline_visits,
+        labs=participant.timeline_labs,
+        responses=participant.timeline_responses,
+        response_summary=summary,
+        adverse_events=participant.timeline_aes,
+        queries=participant.timeline_queries,
+        follow_up_contacts=participant.timeline_contacts,
+        end_of_treatment=eot,
+        death=death,
+    )
