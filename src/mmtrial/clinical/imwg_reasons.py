@@ -52,13 +52,14 @@ def _n(value: float | None, unit: str = "") -> str:
 
 
 def _change(value: float, reference: float) -> str:
-    """`54% below` / `20% above` / `unchanged from`, truncated so it never crosses a threshold."""
+    """`54% below` / `20% above` / `unchanged from`, in whole percent truncated toward zero
+    (after absorbing binary noise) so that 49.96% never reads as the 50% it does not reach."""
     if reference == 0:
         return "compared with"
     percent = (reference - value) / reference * 100
-    # Truncate to one decimal (after absorbing binary noise): 49.96% shows as 49.9%, not 50%.
-    tenths = int(abs(percent) * 10 + 1e-6) / 10
-    shown = format_number(tenths)
+    shown = int(abs(percent) + 1e-6)
+    if shown == 0 and percent != 0:
+        shown = format_number(round(abs(percent), 2))
     if percent > 0:
         return f"{shown}% below"
     if percent < 0:
