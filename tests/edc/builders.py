@@ -110,12 +110,12 @@ def day1_labs(
         )
 
 
-def started(study: Study, number: str = "SCR-001", **fields):
+def started(study: Study, number: str = "SCR-001", *, creatinine="1.0", **fields):
     """An enrolled participant whose cycle 1 started on C1D1; returns (participant, cycle)."""
     from mmtrial.edc.services.treatment import cycle_start
 
     participant = study.enrolled(number, **fields)
-    day1_labs(study, participant, C1D1)
+    day1_labs(study, participant, C1D1, creatinine=creatinine)
     cycle = cycle_start(user=study.coordinator, participant_id=participant.pk, start_date=C1D1)
     participant.refresh_from_db()
     return participant, cycle
