@@ -44,25 +44,42 @@ def test_crcl_45_gives_lenalidomide_10_mg_with_reasons():
 
 
 def test_15_mg_at_cycle_3_after_two_tolerated_cycles_at_10_mg_without_pr():
-    cycle1 = dose_next({"cycle": 1, "crcl_ml_min": 45, **OK_LABS})
-    d = dose_next(
-        {
-            "cycle": 3,
-            "current_doses_mg": cycle1["carry_forward"]["current_doses_mg"],
-            "renal_dose_adjusted": cycle1["carry_forward"]["renal_dose_adjusted"],
-            "alternation": cycle1["carry_forward"]["alternation"],
-            "crcl_ml_min": 47,
-            **OK_LABS,
-            "best_confirmed_response": "MR",
-            "cycles_at_current_dose": {"lenalidomide": 2},
-            "last_cycle_hold_or_reduction": False,
-        }
-    )
-    assert d["decision"] == "start"
-    assert d["doses_mg"]["lenalidomide"] == 15
-    assert [(c["from_mg"], c["to_mg"], c["rule"]) for c in d["changes"]] == [
+    """Three decisions chained through carry_forward, as the EDC does it."""
+    decision = dose_next({"cycle": 1, "crcl_ml_min": 45, **OK_LABS})
+    for cycle in (2, 3):
+        assert decision["decision"] == "start"
+        decision = dose_next(
+            {
+                "cycle": cycle,
+                **decision["carry_forward"],
+                "crcl_ml_min": 47,
+                **OK_LABS,
+                "best_confirmed_response": "MR",
+            }
+        )
+        if cycle == 2:
+            assert decision["doses_mg"]["lenalidomide"] == 10
+    assert decision["decision"] == "start"
+    assert decision["doses_mg"]["lenalidomide"] == 15
+    assert [(c["from_mg"], c["to_mg"], c["rule"]) for c in decision["changes"]] == [
         (10, 15, "renal_escalation_not_responding")
     ]
+
+
+def test_no_escalation_at_cycle_3_when_the_participant_responds():
+    decision = dose_next({"cycle": 1, "crcl_ml_min": 45, **OK_LABS})
+    for cycle in (2, 3):
+        decision = dose_next(
+            {
+                "cycle": cycle,
+                **decision["carry_forward"],
+                "crcl_ml_min": 47,
+                **OK_LABS,
+                "best_confirmed_response": "PR",
+            }
+        )
+    assert decision["doses_mg"]["lenalidomide"] == 10
+    assert "renal_escalation_not_responding" in rules(decision)
 
 
 def test_25_mg_when_crcl_reaches_60_and_treatment_is_tolerated():

@@ -75,3 +75,53 @@ def test_cycle_1_is_also_checked():
 def test_discontinuation_takes_precedence_over_a_delay():
     d = decide(anc_per_mm3=100, toxicities=[tox("rash", 4)])
     assert d.decision == "discontinue_treatment"
+
+
+@pytest.mark.parametrize(("age_days", "starts"), [(0, True), (7, True), (8, False)])
+def test_crcl_must_be_within_the_lab_window(age_days, starts):
+    """protocol.md section 4: the decision uses the most recent CrCl within the lab window
+    (renal.lab_window_days = 7 [ours])."""
+    import datetime as dt
+
+    day1 = dt.date(2027, 3, 10)
+    d = decide(decision_date=day1, crcl_date=day1 - dt.timedelta(days=age_days))
+    assert d.decision == ("start" if starts else "delay")
+    check = next(c for c in d.cycle_start_criteria if c.id == "crcl_within_lab_window")
+    assert check.met is starts
+
+
+def test_crcl_dated_after_the_decision_is_rejected():
+    import datetime as dt
+
+    from mmtrial.errors import InputError
+
+    with pytest.raises(InputError, match=r"^crcl_date:"):
+        decide(decision_date=dt.date(2027, 3, 10), crcl_date=dt.date(2027, 3, 11))
+
+
+def test_carry_forward_counts_cycles_at_each_dose_and_holds():
+    """The carry-forward feeds the next CycleFacts: cycles at the current dose (+1 unchanged,
+    1 after a change, unchanged when held all cycle) and whether a drug was reduced or held."""
+    first = decide(cycle=1)
+    assert first.carry_forward.cycles_at_current_dose == dict.fromkeys(PROTOCOL.drugs, 1)
+    assert first.carry_forward.last_cycle_hold_or_reduction is False
+    second = decide(
+        cycle=2,
+        doses=first.carry_forward.current_doses_mg,
+        cycles_at_current_dose=first.carry_forward.cycles_at_current_dose,
+        toxicities=[platelet_drop()],
+    )
+    assert second.carry_forward.cycles_at_current_dose == {
+        "ixazomib": 2,
+        "lenalidomide": 1,
+        "dexamethasone": 2,
+    }
+    assert second.carry_forward.last_cycle_hold_or_reduction is True
+    held = decide(
+        cycle=3,
+        doses=FULL,
+        cycles_at_current_dose={"ixazomib": 2, "lenalidomide": 2, "dexamethasone": 2},
+        toxicities=[tox("peripheral_neuropathy", 1, with_pain=True)],
+    )
+    assert held.carry_forward.cycles_at_current_dose["ixazomib"] == 2
+    assert held.carry_forward.last_cycle_hold_or_reduction is True

@@ -57,6 +57,7 @@ __all__ = [
 ]
 
 DECISION_RULE = "cycle_decision"
+RENAL_LAB_WINDOW = "crcl_within_lab_window"
 
 
 def _known_lab_variables(protocol: Protocol) -> set[str]:
@@ -123,6 +124,11 @@ def validate_cycle_facts(facts: CycleFacts, *, protocol: Protocol) -> None:
                 {"field": "current_doses_mg"},
             )
         validate_doses(facts.current_doses_mg, field="current_doses_mg", protocol=protocol)
+    if facts.crcl_date and facts.decision_date and facts.crcl_date > facts.decision_date:
+        raise InputError(
+            f"crcl_date: {facts.crcl_date} is after decision_date {facts.decision_date}",
+            {"field": "crcl_date"},
+        )
     for drug in facts.cycles_at_current_dose:
         if drug not in protocol.drugs:
             raise InputError(
@@ -167,7 +173,36 @@ def _criteria(facts: CycleFacts, protocol: Protocol) -> list[CriterionCheck]:
                     source=crit.source,
                 )
             )
+    window = protocol.renal.lab_window_days
+    if facts.crcl_date is not None and facts.decision_date is not None:
+        age_days = (facts.decision_date - facts.crcl_date).days
+        checks.append(
+            CriterionCheck(
+                id=RENAL_LAB_WINDOW,
+                text=f"Creatinine clearance from a creatinine at most {window} days old",
+                met=age_days <= window,
+                value=f"{age_days} days ({facts.crcl_date})",
+                threshold=f"<= {window} days",
+                source="shared/protocol.md section 4: most recent value within the lab window "
+                "[ours] (renal.lab_window_days)",
+            )
+        )
     return checks
+
+
+def _cycles_at_dose(
+    facts: CycleFacts, before: dict, doses: dict, given: dict, protocol: Protocol
+) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for drug in protocol.drugs:
+        if doses.get(drug) is None:
+            continue
+        done = facts.cycles_at_current_dose.get(drug, 0)
+        if facts.current_doses_mg is None or before.get(drug) != doses[drug]:
+            counts[drug] = 0 if given.get(drug) is None else 1
+        else:
+            counts[drug] = done if given.get(drug) is None else done + 1
+    return counts
 
 
 def _next_turns(counts: dict[str, int], protocol: Protocol) -> dict[str, str]:
@@ -315,6 +350,8 @@ def decide_next_cycle(facts: CycleFacts, *, protocol: Protocol) -> DoseDecision:
             current_doses_mg=facts.current_doses_mg,
             alternation=facts.alternation,
             renal_dose_adjusted=facts.renal_dose_adjusted,
+            cycles_at_current_dose=facts.cycles_at_current_dose,
+            last_cycle_hold_or_reduction=facts.last_cycle_hold_or_reduction,
         )
         counts_after = dict(facts.alternation.counts)
     else:
@@ -322,6 +359,9 @@ def decide_next_cycle(facts: CycleFacts, *, protocol: Protocol) -> DoseDecision:
             current_doses_mg=dict(doses),
             alternation=AlternationState(counts=counts_after),
             renal_dose_adjusted=renal_adjusted and doses.get(renal_drug) is not None,
+            cycles_at_current_dose=_cycles_at_dose(facts, before, doses, given, protocol),
+            last_cycle_hold_or_reduction=bool(outcome.reduced)
+            or any(given[d] is None and doses.get(d) is not None for d in protocol.drugs),
         )
     reasons.append(
         Reason(

@@ -8,6 +8,7 @@ Every field is documented in docs/cli.md (section ``mmtrial dose next``).
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -114,6 +115,12 @@ class CycleFacts(_Model):
         description="each drug's current dose level (null = discontinued); omit for cycle 1",
     )
     crcl_ml_min: Annotated[Number, Field(gt=0)]
+    crcl_date: dt.date | None = Field(
+        default=None, description="date of the creatinine behind crcl_ml_min"
+    )
+    decision_date: dt.date | None = Field(
+        default=None, description="the planned day 1; with crcl_date, checks the lab window"
+    )
     anc_per_mm3: Count
     platelets_per_mm3: Count
     toxicities: list[ToxicityEvent] = Field(default_factory=list)
@@ -192,6 +199,14 @@ class CarryForward(_Model):
     )
     alternation: AlternationState
     renal_dose_adjusted: bool
+    cycles_at_current_dose: dict[str, int] = Field(
+        description="once this cycle completes: +1 for a drug given at an unchanged dose, 1 for "
+        "a changed dose, unchanged for a drug held all cycle"
+    )
+    last_cycle_hold_or_reduction: bool = Field(
+        description="a drug reduced or held at this decision; the EDC also sets it when a "
+        "within-cycle hold (dose day) happens"
+    )
 
 
 class DoseDecision(_Model):
