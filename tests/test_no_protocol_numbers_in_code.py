@@ -15,8 +15,9 @@ import mmtrial
 SRC = Path(mmtrial.__file__).resolve().parent
 
 # Cycle length, dosing days, doses, CrCl cut-offs, lab thresholds, intervals, formula constants.
+# Outside the clinical core only numbers that cannot be a plot setting or a unit count.
 STRICT = {28, 21, 22, 25, 60, 40, 75000, 30000, 1000, 500, 84, 2.3, 88.42, 0.85, 72, 140, 15, 8}
-DISTINCTIVE = {28, 75000, 30000, 84, 2.3, 88.42, 0.85, 72, 140}
+DISTINCTIVE = {28, 75000, 30000, 84, 2.3, 88.42}
 
 
 def _literals(path: Path) -> list[tuple[int, float]]:
