@@ -131,7 +131,7 @@ def test_facts_carry_the_previous_decision_and_count_cycles_at_dose():
 
 def test_dose_record_taken_held_and_reduced():
     study = Study("D8")
-    participant, cycle = started(study)
+    _participant, cycle = started(study)
     doses = {(d.drug, d.day): d for d in DoseAdministration.objects.filter(cycle=cycle)}
     taken = dose_record(
         user=study.coordinator,
