@@ -88,9 +88,10 @@ def sites_allowed(user, action: Action) -> AllSites | frozenset[int]:
     if user is None or not getattr(user, "is_active", False) or not user.pk:
         return frozenset()
     site_ids: set[int] = set()
-    for site_id, role in Membership.objects.filter(user=user, active=True).values_list(
-        "site_id", "role"
-    ):
+    # `user__is_active` is read with the memberships: a user object loaded before the account
+    # was deactivated (a long request, a cached object) is refused all the same.
+    memberships = Membership.objects.filter(user=user, active=True, user__is_active=True)
+    for site_id, role in memberships.values_list("site_id", "role"):
         if action in ROLE_MATRIX.get(role, frozenset()):
             if site_id is None:
                 return ALL_SITES
