@@ -36,6 +36,7 @@ __all__ = [
     "alternation_key",
     "apply_toxicities",
     "compare",
+    "known_lab_variables",
     "matching_rules",
     "next_alternating_drug",
     "resumption_met",
@@ -78,13 +79,46 @@ def _trigger_matches(trigger: ToxicityTrigger, event: ToxicityEvent) -> bool:
     return trigger.attributed_to is None or trigger.attributed_to in event.attributed_to
 
 
-def _named_toxicities(protocol: Protocol) -> set[str]:
-    return {
-        trig.toxicity
-        for rule in protocol.dose_modification.rules
-        for trig in rule.any_of
-        if trig.toxicity is not None
-    }
+# Derived per protocol once: protocols are immutable, and holding the protocol in the value keeps
+# its id from being reused while the entry lives.
+_DERIVED: dict[tuple[int, str], tuple[Protocol, frozenset[str]]] = {}
+_DERIVED_LIMIT = 64  # a handful of protocol versions; tests build more, so keep it bounded
+
+
+def _derived(protocol: Protocol, name: str, compute) -> frozenset[str]:
+    key = (id(protocol), name)
+    hit = _DERIVED.get(key)
+    if hit is None or hit[0] is not protocol:
+        hit = (protocol, frozenset(compute(protocol)))
+        if len(_DERIVED) >= _DERIVED_LIMIT:
+            _DERIVED.clear()
+        _DERIVED[key] = hit
+    return hit[1]
+
+
+def _named_toxicities(protocol: Protocol) -> frozenset[str]:
+    return _derived(
+        protocol,
+        "named_toxicities",
+        lambda p: {
+            trig.toxicity
+            for rule in p.dose_modification.rules
+            for trig in rule.any_of
+            if trig.toxicity is not None
+        },
+    )
+
+
+def known_lab_variables(protocol: Protocol) -> frozenset[str]:
+    """Lab variables the cycle-start criteria and the modification rules compare."""
+
+    def compute(p: Protocol) -> set[str]:
+        found = {c.lab.variable for c in p.cycle_start.criteria if c.lab is not None}
+        for rule in p.dose_modification.rules:
+            found.update(t.lab.variable for t in rule.any_of if t.lab is not None)
+        return found
+
+    return _derived(protocol, "lab_variables", compute)
 
 
 def alternation_key(rule: DoseModificationRule, protocol: Protocol) -> str | None:

@@ -27,6 +27,7 @@ from mmtrial.clinical.dose_modification import (
     SHARED_SCOPE,
     apply_toxicities,
     compare,
+    known_lab_variables,
     next_alternating_drug,
 )
 from mmtrial.clinical.dosing_models import (
@@ -60,16 +61,9 @@ DECISION_RULE = "cycle_decision"
 RENAL_LAB_WINDOW = "crcl_within_lab_window"
 
 
-def _known_lab_variables(protocol: Protocol) -> set[str]:
-    found = {c.lab.variable for c in protocol.cycle_start.criteria if c.lab is not None}
-    for rule in protocol.dose_modification.rules:
-        found.update(t.lab.variable for t in rule.any_of if t.lab is not None)
-    return found
-
-
 def validate_events(events: list[ToxicityEvent], *, field: str, protocol: Protocol) -> None:
     """Raise InputError naming the field of an event that names an unknown drug or lab."""
-    labs = _known_lab_variables(protocol)
+    labs = known_lab_variables(protocol)
     for i, event in enumerate(events):
         for j, drug in enumerate(event.attributed_to):
             if drug not in protocol.drugs:
@@ -250,7 +244,7 @@ def decide_next_cycle(facts: CycleFacts, *, protocol: Protocol) -> DoseDecision:
         events=facts.toxicities,
         doses=before,
         counts=dict(facts.alternation.counts),
-        lab_values={v: facts.lab_value(v) for v in _known_lab_variables(protocol)},
+        lab_values={v: facts.lab_value(v) for v in known_lab_variables(protocol)},
         baseline_grades=facts.baseline_grades,
         protocol=protocol,
     )
