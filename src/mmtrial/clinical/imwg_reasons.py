@@ -77,8 +77,8 @@ def _level(name: str, value: float, reference: float, quoted: int, *extra) -> st
     needs = f" ({rule.format(**_TEXTS)})" if rule else ""
     if name == "serum" and extra and extra[0]:
         return (
-            f"serum M-protein {_n(value, unit)} on electrophoresis with serum IFE positive "
-            f"(VGPR: detectable by immunofixation only)"
+            f"serum M-protein {_n(value, unit)} is {_change(value, reference)} baseline "
+            f"{_n(reference, unit)}, detectable by immunofixation only (serum IFE positive: VGPR)"
         )
     label = {
         "serum": "serum M-protein",
