@@ -125,3 +125,18 @@ def test_carry_forward_counts_cycles_at_each_dose_and_holds():
     )
     assert held.carry_forward.cycles_at_current_dose["ixazomib"] == 2
     assert held.carry_forward.last_cycle_hold_or_reduction is True
+
+
+def test_a_lab_event_is_hematologic_unless_said_otherwise():
+    """A platelet drop recorded without `nonhematologic` must not count as a non-hematologic
+    grade 3 toxicity (which would delay the cycle and hold ixazomib)."""
+    from mmtrial.clinical.dosing import ToxicityEvent
+
+    event = ToxicityEvent(
+        term="platelet count decreased",
+        grade=3,
+        lab={"variable": "platelets_per_mm3", "value": 45000},
+    )
+    assert event.nonhematologic is False
+    d = decide(toxicities=[event])
+    assert d.decision == "start" and d.doses_mg == FULL

@@ -288,6 +288,7 @@ def decide_next_cycle(facts: CycleFacts, *, protocol: Protocol) -> DoseDecision:
         d for d in protocol.drugs if before.get(d) is not None and doses.get(d) is None
     ]
     if outcome.discontinue_rule:
+        stopping = next(r for r in mod.rules if r.id == outcome.discontinue_rule)
         for drug in protocol.drugs:
             if doses.get(drug) is not None:
                 changes.append(
@@ -296,9 +297,9 @@ def decide_next_cycle(facts: CycleFacts, *, protocol: Protocol) -> DoseDecision:
                         from_mg=doses[drug],
                         to_mg=None,
                         kind="discontinue",
-                        rule=outcome.discontinue_rule,
-                        source=mod.source,
-                        text=f"{drug} discontinued with the regimen.",
+                        rule=stopping.id,
+                        source=stopping.source,
+                        text=f"{stopping.text}: {drug} discontinued with the regimen.",
                     )
                 )
                 doses[drug] = None
@@ -328,7 +329,9 @@ def decide_next_cycle(facts: CycleFacts, *, protocol: Protocol) -> DoseDecision:
         decision = "discontinue_drug" if newly_discontinued else "start"
         given = {d: (None if d in outcome.held else doses.get(d)) for d in protocol.drugs}
         held = [d for d in protocol.drugs if d in outcome.held and doses.get(d) is not None]
-        why = "the cycle starts: " + ", ".join(f"{d} {fmt_mg(given[d])}" for d in protocol.drugs)
+        why = "the cycle starts: " + ", ".join(
+            f"{d} {'held' if d in held else fmt_mg(given[d])}" for d in protocol.drugs
+        )
         if held:
             why += "; held until the toxicity resolves: " + ", ".join(
                 f"{d} (rule {outcome.held[d]})" for d in held

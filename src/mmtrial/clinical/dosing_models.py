@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from mmtrial.protocol.models import Number
 
@@ -69,7 +69,9 @@ class ToxicityEvent(_Model):
     term: str = Field(min_length=1, description="e.g. rash, peripheral_neuropathy, hyperglycemia")
     grade: Annotated[int, Field(ge=1, le=5)] = Field(description="CTCAE grade at its worst")
     with_pain: bool = False
-    nonhematologic: bool = True
+    nonhematologic: bool = Field(
+        default=True, description="default: false when `lab` is given (a cytopenia), else true"
+    )
     attributed_to: list[str] = Field(default_factory=list, description="drugs judged causal")
     lab: LabValue | None = None
     current_grade: Grade | None = Field(
@@ -85,6 +87,12 @@ class ToxicityEvent(_Model):
     )
     cycle: Annotated[int, Field(ge=1)] | None = None
     day: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _cytopenia_is_hematologic(self) -> ToxicityEvent:
+        if self.lab is not None and "nonhematologic" not in self.model_fields_set:
+            self.nonhematologic = False
+        return self
 
     @property
     def grade_now(self) -> int:
