@@ -87,8 +87,8 @@ def read_dataset(path: Path) -> pd.DataFrame:
     frame.columns = [str(col).strip().upper() for col in frame.columns]
     for col in frame.columns:
         if frame[col].dtype == object:
-            frame[col] = frame[col].map(lambda v: v.strip() if isinstance(v, str) else v)
-            frame[col] = frame[col].replace("", pd.NA)
+            stripped = frame[col].astype("string").str.strip()
+            frame[col] = stripped.astype(object).where(stripped.notna() & (stripped != ""), None)
     return frame
 
 

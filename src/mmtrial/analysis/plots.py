@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from matplotlib.collections import LineCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -35,6 +35,23 @@ def new_page(title: str) -> Figure:
     fig = Figure(figsize=PAGE_SIZE_IN)
     fig.suptitle(title, fontsize=14, fontweight="bold", x=0.03, ha="left", y=0.97)
     return fig
+
+
+def _bars(ax, positions, lengths, *, width: float, colours: list[str], horizontal: bool) -> None:
+    """Many bars as one collection (thousands of Rectangle patches are slow to build and draw)."""
+    half = width / 2
+    polygons = []
+    for pos, length in zip(positions, lengths, strict=True):
+        if horizontal:
+            polygons.append(
+                [(0, pos - half), (length, pos - half), (length, pos + half), (0, pos + half)]
+            )
+        else:
+            polygons.append(
+                [(pos - half, 0), (pos + half, 0), (pos + half, length), (pos - half, length)]
+            )
+    ax.add_collection(PolyCollection(polygons, facecolors=colours, edgecolors="none"))
+    ax.autoscale_view()
 
 
 def _fmt_months(value: float | None, lang: str) -> str:
@@ -123,7 +140,8 @@ def swimmer_figure(swimmer: pd.DataFrame, *, lang: str) -> Figure:
     y = np.arange(n)[::-1]
     months = swimmer["duration_days"].to_numpy(dtype=float) / DAYS_PER_MONTH
     colours = [RESPONSE_COLOURS.get(b, "#737373") for b in swimmer["BOR"]]
-    ax.barh(y, months, height=0.7, color=colours, edgecolor="none")
+    _bars(ax, y, months, width=0.7, colours=colours, horizontal=True)
+    ax.set_xlim(0, max(float(months.max()) if n else 1.0, 1.0) * 1.05)
     for column, marker, colour, size in (
         ("first_response_day", "^", "black", 30),
         ("first_cr_day", "*", "gold", 60),
@@ -187,16 +205,22 @@ def waterfall_figure(best: pd.DataFrame, *, lang: str) -> Figure:
     ax = fig.add_axes((0.08, 0.10, 0.76, 0.80))
     values = best["best_pchg"].to_numpy(dtype=float)
     x = np.arange(len(values))
-    ax.bar(
+    _bars(
+        ax,
         x,
         np.clip(values, -100, 200),
         width=0.85,
-        color=[RESPONSE_COLOURS.get(b, "#737373") for b in best["BOR"]],
+        horizontal=False,
+        colours=[RESPONSE_COLOURS.get(b, "#737373") for b in best["BOR"]],
     )
     for level, style in ((-50, "--"), (-90, ":"), (25, "--")):
         ax.axhline(level, color="grey", ls=style, lw=0.8)
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xlim(-1, len(values))
+    ax.set_ylim(
+        min(-105.0, float(np.nanmin(values)) - 5) if len(values) else -105.0,
+        max(30.0, float(np.nanmax(np.clip(values, -100, 200))) + 5) if len(values) else 30.0,
+    )
     ax.set_xticks([])
     ax.set_xlabel(text("subjects", lang) + f" (N = {len(values)})")
     ax.set_ylabel(text("best_change", lang))

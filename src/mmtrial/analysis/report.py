@@ -102,8 +102,8 @@ def report_pages(data: AdamDatasets, *, lang: str = "en") -> list[ReportPage]:
     """Every page of the report, in order; drawing is deferred until the page is rendered."""
     if lang not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
-    summary = efficacy_summary(data.adsl, adrs=data.adrs, adtte=data.adtte)
     estimates = km_by_parameter(data.adtte)
+    summary = efficacy_summary(data.adsl, adrs=data.adrs, adtte=data.adtte, estimates=estimates)
     pages = [ReportPage(text("report_title", lang), lambda: _title_page(data, summary, lang))]
     efficacy_blocks = [
         report_tables.population_block(summary, lang),
