@@ -362,3 +362,28 @@ def test_every_reason_names_a_rule_and_a_source():
     assert all(r.rule and r.source for r in d.reasons)
     assert all(c.rule and c.source for c in d.changes)
     assert "[NIN] section 2.4, table 2, thrombocytopenia" in d.changes[0].source
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        (
+            "toxicity_groups: [thrombocytopenia, neutropenia, rash]",
+            "toxicity_groups: [thrombocytopenia, neutropenia]",
+            "dose_modification.rules[2].occurrence",
+        ),
+        (
+            "toxicity_groups: [thrombocytopenia, neutropenia, rash]",
+            "toxicity_groups: [thrombocytopenia, rash]",
+            "dose_modification.rules[1].resumption.kind",
+        ),
+    ],
+)
+def test_protocol_rejects_an_alternating_rule_outside_the_alternation(old, new, problem):
+    """The engine counts first/recurrence and alternating turns on the alternation's groups, so
+    the protocol schema refuses a rule that relies on them without being in them."""
+    from mmtrial.protocol import ProtocolError
+
+    with pytest.raises(ProtocolError) as excinfo:
+        protocol_with(**{old: new})
+    assert any(p.startswith(problem) for p in excinfo.value.problems), excinfo.value.problems

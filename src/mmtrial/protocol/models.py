@@ -507,6 +507,17 @@ def _check_consistency(p: Protocol) -> list[tuple[str, str]]:
                     f"add '{rule.toxicity_group}' to alternation.toxicity_groups",
                 )
             )
+        if (
+            rule.resumption.kind == "alternate"
+            and rule.toxicity_group not in mod.alternation.toxicity_groups
+        ):
+            problems.append(
+                (
+                    f"{base}.resumption.kind",
+                    "'alternate' needs the rule's group in alternation.toxicity_groups "
+                    f"('{rule.toxicity_group}' is not)",
+                )
+            )
         for j, drug in enumerate(rule.hold):
             known(f"{base}.hold[{j}]", drug)
         for j, drug in enumerate(rule.resumption.drugs):
