@@ -57,10 +57,13 @@ class CrClResult(BaseModel):
 
 
 _SHOWN_PLACES = Decimal("0.0001")
+_PLAIN_DIGITS = 9
 
 
 def _fmt(value: Decimal) -> str:
     """A number as a person writes it; converted units are shown to four decimals."""
+    if value.adjusted() >= _PLAIN_DIGITS:  # an absurd input: say it short
+        return f"{value:.4E}"
     if value.as_tuple().exponent < _SHOWN_PLACES.as_tuple().exponent:
         value = value.quantize(_SHOWN_PLACES)
     return format(value.normalize(), "f")
