@@ -260,3 +260,75 @@ def test_verify_finds_no_mismatch_on_untouched_data_and_one_after_a_direct_sql_c
     assert not report.ok
     assert [m.signature_id for m in report.mismatches] == [signature.pk]
     assert report.mismatches[0].current_sha256 != signature.content_sha256
+
+
+@pytest.mark.req("KF-5")
+@pytest.mark.req("P11-70")
+def test_a_central_lab_import_voids_a_signature_like_any_other_change():
+    from mmtrial.edc.lab_import import lab_import
+    from tests.edc.builders import Study, started
+
+    study = Study("SI")
+    participant, _ = started(study)
+    investigator = study.investigator
+    investigator.set_password(PASSWORD)
+    investigator.identity_verified_by = study.data_manager
+    investigator.save()
+    signature = participant_sign(
+        user=investigator,
+        participant=participant,
+        username=investigator.username,
+        password=PASSWORD,
+        meaning="Approval",
+        confirm=True,
+        session_state={},
+    )
+    csv = (
+        "subject_id,accession,collected_on,analyte,value,unit\n"
+        f"{participant.subject_id},ACC-SIG-1,2027-02-08,serum_m_protein,1.1,g/dL\n"
+    ).encode()
+    lab_import(
+        user=study.data_manager, data=csv, file_name="central.csv", today=dt.date(2027, 6, 1)
+    )
+    signature.refresh_from_db()
+    assert signature.status == SignatureStatus.INVALIDATED
+    assert "central.csv" in signature.invalidated_reason
+    assert (
+        AuditEvent.objects.filter(
+            action="signature_invalidated", object_pk=str(signature.pk)
+        ).count()
+        == 1
+    )
+    assert signature_verify().ok, "an invalidated signature is no longer checked"
+
+
+@pytest.mark.req("P11-100")
+def test_a_signer_cannot_be_deleted_and_a_user_name_is_never_reused(signing):
+    from django.db import transaction
+    from django.db.models import ProtectedError
+
+    from mmtrial.edc.services.users import (
+        SELF_VERIFICATION,
+        USERNAME_TAKEN,
+        user_create,
+        user_deactivate,
+        user_verify_identity,
+    )
+
+    _sign(signing)
+    with pytest.raises(ProtectedError), transaction.atomic():
+        signing["investigator"].delete()
+    admin = make_user(role="sponsor_admin", site=None)
+    user_deactivate(actor=admin, user=signing["investigator"], reason="left the site")
+    with pytest.raises(InputError) as raised:
+        user_create(
+            actor=admin,
+            username="DR.SATO",
+            full_name="Someone Else",
+            password="long-enough-pass-77",
+            role="investigator",
+            site=signing["site"],
+        )
+    assert raised.value.message == USERNAME_TAKEN.format(username="DR.SATO")
+    with pytest.raises(PermissionDenied, match=SELF_VERIFICATION):
+        user_verify_identity(actor=admin, user=admin)
