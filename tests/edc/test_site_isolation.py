@@ -268,3 +268,27 @@ def test_deactivation_and_role_removal_take_effect_on_the_next_call(world):
     assert query_inbox(user=stale).count() == 0
     with pytest.raises(PermissionDenied):
         query_answer(user=stale, query=world["A"]["query"], text="still here?")
+
+
+@pytest.mark.parametrize("extra", [0, 20])
+def test_list_selectors_use_a_fixed_number_of_queries(world, extra, django_assert_max_num_queries):
+    """Same count with 1 or 21 participants and queries at the site."""
+    user = make_user(role="coordinator", site=world["sites"]["A"])
+    for n in range(extra):
+        participant = _subject(world["sites"]["A"], n + 2)
+        query_open(
+            user=world["central_monitor"],
+            participant=participant,
+            model="participant",
+            object_pk=participant.pk,
+            text="check",
+        )
+    with django_assert_max_num_queries(2):
+        rows = [(p.site.code, p.subject_id) for p in participant_list(user=user)]
+    assert len(rows) == extra + 1
+    with django_assert_max_num_queries(2):
+        inbox = [(q.participant.site.code, q.opened_by_id) for q in query_inbox(user=user)]
+    assert len(inbox) == extra + 1
+    with django_assert_max_num_queries(3):
+        events = [(e.site_code, e.actor_id) for e in audit_event_list(user=user)]
+    assert events
