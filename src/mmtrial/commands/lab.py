@@ -19,7 +19,6 @@ from mmtrial.commands._io import dumps, fail
 # standard error, so a test can kill the process in the middle of the transaction.
 PAUSE_ENV = "MMTRIAL_LAB_IMPORT_PAUSE_S"
 BATCH_ENV = "MMTRIAL_LAB_IMPORT_BATCH_ROWS"
-PROGRESS_FROM_ROWS = 1000
 
 
 def _django() -> None:
@@ -55,7 +54,6 @@ def register(root: typer.Typer) -> None:
     ) -> None:
         """Import M-protein, FLC and IFE results: every row checked first, then all or none."""
         _django()
-        from django.db import close_old_connections
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -63,7 +61,6 @@ def register(root: typer.Typer) -> None:
         from mmtrial.edc.lab_import import LabImportError, lab_import_file
         from mmtrial.errors import MmtrialError
 
-        close_old_connections()
         importer = _user(user)
         pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
         batch_rows = int(os.environ.get(BATCH_ENV, "0") or 0) or None
