@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mmtrial.edc.lab_analytes import ANALYTES, IFE_VALUES
 from mmtrial.web.forms import DATE_WIDGET, ReasonField, VersionedForm
-from mmtrial.web.labels import choices
+from mmtrial.web.labels import choices, label
 
 ANALYTE_LABELS = {
     "serum_m_protein": _("Serum M-protein"),
@@ -147,10 +147,198 @@ class InvestigatorResponseForm(VersionedForm):
     reason = ReasonField()
 
 
+class CycleStartForm(forms.Form):
+    start_date = forms.DateField(
+        label=_("Planned start date of the next cycle"),
+        widget=DATE_WIDGET,
+        help_text=_(
+            "The dose decision uses the latest labs, weight, creatinine clearance and adverse "
+            "events recorded before this date."
+        ),
+    )
+
+
+DOSE_STATUS_CHOICES = [
+    ("taken", _("Taken as planned")),
+    ("reduced", _("Taken at a reduced dose")),
+    ("held", _("Held")),
+    ("missed", _("Missed")),
+]
+
+
+class DoseForm(VersionedForm):
+    status = forms.ChoiceField(label=_("What happened"), choices=DOSE_STATUS_CHOICES)
+    taken_dose_mg = forms.DecimalField(
+        label=_("Dose taken (mg)"),
+        required=False,
+        min_value=0,
+        help_text=_("Only for a reduced dose."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=500,
+        help_text=_("Why the dose was reduced, held or missed; or why a recorded dose is changed."),
+    )
+
+
+class VisitForm(VersionedForm):
+    actual_date = forms.DateField(label=_("Visit date"), widget=DATE_WIDGET)
+    weight_kg = forms.DecimalField(
+        label=_("Body weight (kg)"), required=False, min_value=0, max_digits=5, decimal_places=1
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    reason = ReasonField()
+
+
+class VisitMissedForm(VersionedForm):
+    reason = forms.CharField(label=_("Why the visit did not take place"), max_length=500)
+
+
+AE_ACTIONS = [
+    ("none", _("None")),
+    ("dose_held", _("Dose held")),
+    ("dose_reduced", _("Dose reduced")),
+    ("drug_discontinued", _("Drug discontinued")),
+    ("treatment_discontinued", _("Treatment discontinued")),
+    ("other", _("Other")),
+]
+
+
+class AdverseEventForm(VersionedForm):
+    term = forms.CharField(label=_("Adverse event (term)"), max_length=200)
+    ctcae_term = forms.CharField(label=_("CTCAE v5 term"), max_length=200, required=False)
+    grade = forms.TypedChoiceField(
+        label=_("CTCAE grade"), coerce=int, choices=[(g, str(g)) for g in range(1, 6)]
+    )
+    start_date = forms.DateField(label=_("Start date"), widget=DATE_WIDGET)
+    end_date = forms.DateField(label=_("End date"), widget=DATE_WIDGET, required=False)
+    serious = forms.BooleanField(label=_("Serious adverse event"), required=False)
+    nonhematologic = forms.BooleanField(label=_("Non-hematologic"), required=False, initial=True)
+    with_pain = forms.BooleanField(label=_("With pain"), required=False)
+    action_taken = forms.ChoiceField(label=_("Action taken"), choices=AE_ACTIONS)
+    led_to_discontinuation = forms.BooleanField(label=_("Led to discontinuation"), required=False)
+    reason = ReasonField()
+
+    def __init__(self, *args, drugs=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.drugs = list(drugs)
+        for drug in self.drugs:
+            self.fields[f"related_{drug}"] = forms.BooleanField(
+                label=_("Related to %(drug)s") % {"drug": label(drug, "drug")}, required=False
+            )
+        # The reason for change stays last on the page.
+        self.fields["reason"] = self.fields.pop("reason")
+
+    def service_values(self) -> dict:
+        data = self.cleaned_data
+        values = {
+            name: data.get(name)
+            for name in (
+                "term",
+                "ctcae_term",
+                "grade",
+                "start_date",
+                "end_date",
+                "serious",
+                "nonhematologic",
+                "with_pain",
+                "action_taken",
+                "led_to_discontinuation",
+            )
+        }
+        values["attribution"] = {drug: bool(data.get(f"related_{drug}")) for drug in self.drugs}
+        return values
+
+    @staticmethod
+    def initial_from(ae) -> dict:
+        initial = {
+            name: getattr(ae, name)
+            for name in (
+                "term",
+                "ctcae_term",
+                "grade",
+                "start_date",
+                "end_date",
+                "serious",
+                "nonhematologic",
+                "with_pain",
+                "action_taken",
+                "led_to_discontinuation",
+                "version",
+            )
+        }
+        for drug, related in (ae.attribution or {}).items():
+            initial[f"related_{drug}"] = related
+        return initial
+
+
+EOT_REASONS = [
+    ("progressive_disease", _("Progressive disease")),
+    ("adverse_event", _("Adverse event")),
+    ("withdrawal", _("Withdrawal of consent")),
+    ("investigator_decision", _("Investigator's decision")),
+    ("death", _("Death")),
+    ("other", _("Other")),
+]
+
+
+class EndOfTreatmentForm(forms.Form):
+    last_dose_date = forms.DateField(label=_("Date of the last dose"), widget=DATE_WIDGET)
+    reason = forms.ChoiceField(label=_("Reason for ending treatment"), choices=EOT_REASONS)
+    details = forms.CharField(
+        label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class FollowUpForm(forms.Form):
+    contact_date = forms.DateField(label=_("Contact date"), widget=DATE_WIDGET)
+    alive = forms.TypedChoiceField(
+        label=_("Status at contact"),
+        coerce=lambda v: v == "yes",
+        choices=[("yes", _("Alive")), ("no", _("Died"))],
+    )
+    new_anticancer_therapy = forms.BooleanField(
+        label=_("Started a new anticancer therapy"), required=False
+    )
+    new_therapy_start_date = forms.DateField(
+        label=_("Start date of the new therapy"), widget=DATE_WIDGET, required=False
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+DEATH_CAUSES = [
+    ("progressive_disease", _("Progressive disease")),
+    ("adverse_event", _("Adverse event")),
+    ("other", _("Other")),
+    ("unknown", _("Unknown")),
+]
+
+
+class DeathForm(forms.Form):
+    death_date = forms.DateField(label=_("Date of death"), widget=DATE_WIDGET)
+    cause = forms.ChoiceField(label=_("Cause of death"), choices=DEATH_CAUSES)
+    details = forms.CharField(
+        label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
 __all__ = [
     "IFE_VALUES",
+    "AdverseEventForm",
+    "CycleStartForm",
+    "DeathForm",
     "DiseaseForm",
+    "DoseForm",
+    "EndOfTreatmentForm",
+    "FollowUpForm",
     "InvestigatorResponseForm",
     "LabEditForm",
     "LabPanelForm",
+    "VisitForm",
+    "VisitMissedForm",
 ]

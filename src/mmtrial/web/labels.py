@@ -40,6 +40,7 @@ LABELS: dict[str, dict[str, object]] = {
         "follow_up": _("Follow-up contact"),
     },
     "dose_status": {
+        "planned": _("Planned"),
         "taken": _("Taken as planned"),
         "reduced": _("Taken at a reduced dose"),
         "held": _("Held"),
@@ -99,6 +100,18 @@ LABELS: dict[str, dict[str, object]] = {
         "ixazomib": _("Ixazomib"),
         "lenalidomide": _("Lenalidomide"),
         "dexamethasone": _("Dexamethasone"),
+    },
+    "dose_decision": {
+        "start": _("start the cycle"),
+        "delay": _("delay the cycle"),
+        "discontinue_drug": _("start the cycle without a discontinued drug"),
+        "discontinue_treatment": _("discontinue treatment"),
+    },
+    "cycle_status": {
+        "started": _("Started"),
+        "delayed": _("Delayed"),
+        "completed": _("Completed"),
+        "not_started": _("Not started"),
     },
     "criterion": {
         "met": _("Met"),

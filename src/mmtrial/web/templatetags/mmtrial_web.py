@@ -77,3 +77,17 @@ def protocol_identification():
     from mmtrial.protocol import load_protocol
 
     return load_protocol().identification
+
+
+@register.simple_tag
+def dose_cell(dose) -> str:
+    from mmtrial.web.timeline_view import dose_text
+
+    return dose_text(dose)
+
+
+@register.simple_tag
+def analyte_name(code: str) -> str:
+    from mmtrial.web.entry_forms import analyte_label
+
+    return str(analyte_label(code))

@@ -5,7 +5,10 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
+from mmtrial.edc.permissions import Action, can
 from mmtrial.edc.selectors.participants import participant_get, participant_list
+from mmtrial.edc.selectors.timeline import participant_timeline
+from mmtrial.web import timeline_view
 from mmtrial.web.forms import ParticipantFilterForm
 
 PAGE_SIZE = 50
@@ -17,7 +20,11 @@ def _site_codes(user) -> list[str]:
 
 def participant_list_view(request):
     form = ParticipantFilterForm(request.GET or None, site_codes=_site_codes(request.user))
-    filters = form.cleaned_data if form.is_valid() else {}
+    # An invalid filter value (a status that does not exist) is ignored; the others apply.
+    filters = {}
+    if form.is_bound:
+        form.is_valid()
+        filters = form.cleaned_data
     participants = participant_list(
         user=request.user,
         search=filters.get("q", ""),
@@ -44,8 +51,18 @@ def _best_response(participant) -> str:
 
 
 def participant_detail(request, pk: int):
-    participant = participant_get(user=request.user, pk=pk)
-    return render(request, "web/participants/detail.html", {"participant": participant})
+    timeline = participant_timeline(user=request.user, participant_id=pk)
+    participant = timeline.participant
+    site_id = participant.site_id
+    context = {
+        "participant": participant,
+        "timeline": timeline,
+        "page": timeline_view.build(timeline),
+        "can_enter": can(request.user, Action.ENTER_DATA, site_id),
+        "can_query": can(request.user, Action.QUERY_OPEN, site_id),
+        "can_lock": can(request.user, Action.LOCK, site_id),
+    }
+    return render(request, "web/participants/detail.html", context)
 
 
 def entry_menu(request, pk: int):

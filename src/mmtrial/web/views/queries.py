@@ -49,7 +49,8 @@ def detail(request, pk: int):
         "can_close": can(request.user, Action.QUERY_CLOSE, site_id),
         "can_reopen": can(request.user, Action.QUERY_OPEN, site_id),
     }
-    return render(request, "web/queries/detail.html", context)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "web/queries/detail.html", context, status=status)
 
 
 def raise_query(request, pk: int):
@@ -78,4 +79,5 @@ def raise_query(request, pk: int):
         request,
         "web/queries/raise.html",
         {"participant": participant, "form": form, "target": target},
+        status=400 if request.method == "POST" else 200,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mmtrial.clinical.eligibility import EligibilityResult
@@ -43,6 +44,7 @@ def participant_new(request):
                 sex=data["sex"],
                 year_of_birth=data["year_of_birth"],
                 consent_date=data["consent_date"],
+                today=timezone.localdate(),
             ),
         )
         if participant is not None:
@@ -52,7 +54,7 @@ def participant_new(request):
                 % {"number": participant.screening_number},
             )
             return redirect("screening", pk=participant.pk)
-    return render(request, "web/participants/new.html", {"form": form})
+    return render(request, "web/participants/new.html", {"form": form}, status=_status(request))
 
 
 def _stored_screening(participant):
@@ -117,7 +119,7 @@ def screening(request, pk: int):
         "enroll_form": EnrollForm(initial={"version": participant.version}),
         "can_enroll": can(request.user, Action.ENROLL, participant.site_id),
     }
-    return render(request, "web/participants/screening.html", context)
+    return render(request, "web/participants/screening.html", context, status=_status(request))
 
 
 def enroll(request, pk: int):
@@ -140,5 +142,13 @@ def enroll(request, pk: int):
             )
             return redirect("participant_detail", pk=participant.pk)
     return render(
-        request, "web/participants/enroll.html", {"participant": participant, "form": form}
+        request,
+        "web/participants/enroll.html",
+        {"participant": participant, "form": form},
+        status=_status(request),
     )
+
+
+def _status(request) -> int:
+    """A POST that comes back to its page was refused: 400, so that tools and tests see it."""
+    return 400 if request.method == "POST" else 200

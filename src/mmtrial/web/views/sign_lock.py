@@ -4,19 +4,27 @@ manager's lock and unlock of a participant or a visit."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mmtrial.edc.permissions import Action, can
 from mmtrial.edc.selectors.participants import participant_get
-from mmtrial.edc.services.locking import participant_lock, participant_unlock
+from mmtrial.edc.selectors.timeline import participant_timeline
+from mmtrial.edc.services.locking import (
+    participant_lock,
+    participant_unlock,
+    visit_lock,
+    visit_unlock,
+)
 from mmtrial.edc.services.signatures import (
     SESSION_SIGNER_KEY,
     SIGNATURE_MEANINGS,
     participant_sign,
 )
-from mmtrial.web.errors import run_service
+from mmtrial.web.errors import run_action, run_service
 from mmtrial.web.forms import LockForm, SignForm
 
 
@@ -90,3 +98,27 @@ def lock(request, pk: int):
             messages.success(request, text)
             return redirect("sign_lock", pk=participant.pk)
     return _render(request, participant, sign_form=_sign_form(request), lock_form=form, status=400)
+
+
+@require_POST
+def visit_lock_view(request, pk: int, visit_pk: int):
+    timeline = participant_timeline(user=request.user, participant_id=pk)
+    visit = next((v for v in timeline.visits if v.pk == visit_pk), None)
+    if visit is None:
+        raise Http404
+    visit.participant = timeline.participant
+    form = LockForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        service = visit_lock if data["action"] == "lock" else visit_unlock
+        done = run_action(
+            request, lambda: service(user=request.user, visit=visit, reason=data["reason"])
+        )
+        if done is not None:
+            text = (
+                _("Visit %(code)s locked.")
+                if data["action"] == "lock"
+                else _("Visit %(code)s unlocked.")
+            )
+            messages.success(request, text % {"code": visit.code})
+    return redirect(f"{reverse('participant_detail', args=[pk])}#visits")

@@ -1,0 +1,207 @@
+"""A coordinator's day through the pages: register, screen, enroll, labs, cycle, doses, visits.
+
+Every step goes through the views and the services; the pages then show what the services
+decided (eligibility per criterion, the dose decision with its reasons).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.web.flow import C1D1, enter_labs, register, screening_post, treated
+
+pytestmark = pytest.mark.django_db
+
+
+def test_screening_shows_each_criterion_with_value_and_threshold(login, users, sites):
+    client = login(users["coordinator"])
+    pk = register(client, sites["A"])
+    client.post(f"/participants/{pk}/screening/", screening_post(platelets_per_mm3=50000))
+    body = client.get(f"/participants/{pk}/screening/").content.decode()
+    assert "Not eligible" in body
+    row = re.search(r'data-testid="criterion-INC-PLATELETS".*?</tr>', body, re.S).group(0)
+    assert "Not met" in row and "50000" in row and "75000" in row
+    row = re.search(r'data-testid="criterion-INC-ECOG".*?</tr>', body, re.S).group(0)
+    assert ">Met<" in row
+
+
+def test_missing_values_are_shown_as_missing_not_failed(login, users, sites):
+    client = login(users["coordinator"])
+    pk = register(client, sites["A"])
+    client.post(f"/participants/{pk}/screening/", screening_post(ecog=None))
+    body = client.get(f"/participants/{pk}/screening/").content.decode()
+    assert "Incomplete" in body
+    row = re.search(r'data-testid="criterion-INC-ECOG".*?</tr>', body, re.S).group(0)
+    assert "Missing" in row
+
+
+def test_enrolment_of_an_ineligible_participant_is_refused_with_a_reason(login, users, sites):
+    from mmtrial.edc.models import Participant
+
+    client = login(users["coordinator"])
+    pk = register(client, sites["A"])
+    client.post(f"/participants/{pk}/screening/", screening_post(platelets_per_mm3=50000))
+    version = Participant.objects.get(pk=pk).version
+    response = client.post(
+        f"/participants/{pk}/enroll/", {"enrolled_on": C1D1.isoformat(), "version": version}
+    )
+    assert response.status_code == 400
+    assert "not eligible" in response.content.decode()
+    assert Participant.objects.get(pk=pk).subject_id is None
+
+
+def test_changing_screening_needs_a_reason_and_nothing_is_saved_without(login, users, sites):
+    from mmtrial.edc.models import Screening
+
+    client = login(users["coordinator"])
+    pk = register(client, sites["A"])
+    client.post(f"/participants/{pk}/screening/", screening_post())
+    screening = Screening.objects.get(participant_id=pk)
+    response = client.post(
+        f"/participants/{pk}/screening/", screening_post(ecog=2, version=screening.version)
+    )
+    assert response.status_code == 400
+    assert "reason for change is required" in response.content.decode()
+    screening.refresh_from_db()
+    assert str(screening.values["ecog"]) == "1"
+
+
+def test_cycle_start_shows_the_dose_decision_with_reasons_and_the_calendar(login, users, sites):
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    body = client.get(f"/participants/{pk}/").content.decode()
+    assert 'data-testid="dose-decision"' in body
+    assert "Start the cycle" in body or "start the cycle" in body
+    reasons = re.search(r'data-testid="decision-reasons">(.*?)</ul>', body, re.S).group(1)
+    assert "<li>" in reasons
+    assert 'data-testid="calendar-cycle-1"' in body
+    assert C1D1.isoformat() in body
+
+
+def test_doses_are_recorded_row_by_row_with_htmx(login, users, sites):
+    from mmtrial.edc.models import DoseAdministration
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    page = client.get(f"/participants/{pk}/cycles/1/doses/")
+    assert page.status_code == 200
+    dose = (
+        DoseAdministration.objects.filter(cycle__participant_id=pk, drug="lenalidomide")
+        .order_by("day")
+        .first()
+    )
+    prefix = f"dose{dose.pk}"
+    response = client.post(
+        f"/participants/{pk}/doses/{dose.pk}/",
+        {f"{prefix}-status": "held", f"{prefix}-reason": "", f"{prefix}-version": dose.version},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 422
+    assert "say why the dose was held" in response.content.decode()
+    dose.refresh_from_db()
+    assert dose.status == "planned"
+    response = client.post(
+        f"/participants/{pk}/doses/{dose.pk}/",
+        {
+            f"{prefix}-status": "held",
+            f"{prefix}-reason": "neutropenia",
+            f"{prefix}-version": dose.version,
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith("<tr")
+    dose.refresh_from_db()
+    assert dose.status == "held"
+    calendar = client.get(f"/participants/{pk}/").content.decode()
+    assert 'class="held"' in calendar
+
+
+def test_a_lab_panel_with_one_bad_value_saves_none(login, users, sites):
+    from mmtrial.edc.models import LabResult
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    before = LabResult.objects.filter(participant_id=pk).count()
+    response = client.post(
+        f"/participants/{pk}/labs/new/",
+        {
+            "collected_on": C1D1.isoformat(),
+            "source": "local",
+            "value_anc": "1200",
+            "unit_anc": "/mm3",
+            "value_platelets": "-5",
+            "unit_platelets": "/mm3",
+        },
+    )
+    assert response.status_code == 400
+    assert "Nothing was saved" in response.content.decode()
+    assert LabResult.objects.filter(participant_id=pk).count() == before
+
+
+def test_stale_edit_is_a_clear_conflict_and_the_first_edit_stays(login, users, sites):
+    from mmtrial.edc.models import LabResult
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    lab = LabResult.objects.filter(participant_id=pk, analyte="anc").first()
+    url = f"/participants/{pk}/labs/{lab.pk}/"
+    common = {"unit": "/mm3", "collected_on": lab.collected_on.isoformat(), "version": lab.version}
+    first = client.post(url, {**common, "value": "1600", "reason": "transcription error"})
+    assert first.status_code == 302
+    second = client.post(url, {**common, "value": "1700", "reason": "another correction"})
+    assert second.status_code == 400
+    assert "changed by someone else" in second.content.decode()
+    lab.refresh_from_db()
+    assert lab.reported_value == "1600"
+
+
+def test_future_dates_are_refused_in_plain_words(login, users, sites):
+    import datetime as dt
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    response = client.post(
+        f"/participants/{pk}/labs/new/",
+        {
+            "collected_on": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+            "source": "local",
+            "value_anc": "1200",
+            "unit_anc": "/mm3",
+        },
+    )
+    assert response.status_code == 400
+    assert "in the future" in response.content.decode()
+
+
+def test_visit_is_recorded_and_shown_done(login, users, sites):
+    from mmtrial.edc.models import Visit
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    visit = Visit.objects.filter(participant_id=pk, code="C1D8").first()
+    response = client.post(
+        f"/participants/{pk}/visits/{visit.pk}/",
+        {
+            "actual_date": visit.planned_date.isoformat(),
+            "version": visit.version,
+            "weight_kg": "60",
+        },
+    )
+    assert response.status_code == 302
+    visit.refresh_from_db()
+    assert visit.status == "done"
+
+
+def test_response_from_m_protein_is_shown_with_reasons(login, users, sites):
+    import datetime as dt
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    enter_labs(client, pk, C1D1 + dt.timedelta(days=28), accession="ACC-1", serum_m_protein="0.9")
+    body = client.get(f"/participants/{pk}/").content.decode()
+    table = re.search(r'data-testid="response-table".*?</table>', body, re.S).group(0)
+    assert "PR" in table
+    assert '<ul class="reasons"><li>' in table
