@@ -141,7 +141,7 @@ def numeric_column(
     raw = frame[variable]
     values = pd.to_numeric(raw, errors="coerce")
     kind = "a whole number >= 0" if integer else "a number >= 0"
-    invalid = values.isna() | (values < 0)
+    invalid = values.isna() | (values < 0) | values.isin([float("inf")])
     if integer:
         invalid |= values.notna() & (values % 1 != 0)
     if invalid.any():

@@ -71,7 +71,7 @@ def km_figure(estimate: KaplanMeierEstimate, *, paramcd: str, lang: str) -> Figu
     name = text(paramcd, lang)
     fig = new_page(text("km_title", lang, name=name))
     ax = fig.add_axes((0.08, 0.30, 0.88, 0.58))
-    risk_ax = fig.add_axes((0.08, 0.11, 0.88, 0.09))
+    risk_ax = fig.add_axes((0.08, 0.12, 0.88, 0.06))
     months = estimate.timeline / DAYS_PER_MONTH
     ax.step(months, estimate.survival, where="post", color="#08519c", lw=2, label=name)
     lower = np.where(np.isnan(estimate.lower), estimate.survival, estimate.lower)
@@ -127,7 +127,7 @@ def km_figure(estimate: KaplanMeierEstimate, *, paramcd: str, lang: str) -> Figu
     risk_ax.axis("off")
     risk_ax.set_title(text("at_risk", lang), fontsize=10, loc="left")
     for tick, count in zip(ticks, estimate.number_at_risk(ticks * DAYS_PER_MONTH), strict=True):
-        risk_ax.text(tick, 0.3, str(count), ha="center", va="center", fontsize=10)
+        risk_ax.text(tick, 0.5, str(count), ha="center", va="center", fontsize=10)
     return fig
 
 
