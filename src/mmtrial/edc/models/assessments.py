@@ -72,7 +72,7 @@ class ResponseAssessment(ClinicalRecord):
     assessment_date = models.DateField()
     derived_response = models.CharField(max_length=4)
     derived_confirmed = models.BooleanField(default=False)
-    reasons = models.JSONField(default=list)
+    reasons = models.JSONField(default=list, blank=True)
     engine_version = models.CharField(max_length=32)
     investigator_response = models.CharField(max_length=4, blank=True)
 
@@ -91,7 +91,7 @@ class ResponseSummary(ClinicalRecord):
     participant = models.OneToOneField(
         Participant, on_delete=models.PROTECT, related_name="response_summary"
     )
-    followed = models.JSONField(default=list)
+    followed = models.JSONField(default=list, blank=True)
     best_overall_response = models.CharField(max_length=4, default="NE")
     best_overall_response_date = models.DateField(null=True, blank=True)
     response_date = models.DateField(null=True, blank=True)
@@ -111,7 +111,7 @@ class AdverseEvent(ClinicalRecord):
     serious = models.BooleanField(default=False)
     nonhematologic = models.BooleanField(default=True)
     with_pain = models.BooleanField(default=False)
-    attribution = models.JSONField(default=dict, help_text="{drug: related true/false}")
+    attribution = models.JSONField(default=dict, blank=True, help_text="{drug: related true/false}")
     action_taken = models.CharField(max_length=40, blank=True)
     led_to_discontinuation = models.BooleanField(default=False)
 

@@ -118,8 +118,8 @@ class Screening(ClinicalRecord):
         Participant, on_delete=models.PROTECT, related_name="screening"
     )
     screened_on = models.DateField()
-    values = models.JSONField(default=dict)
-    answers = models.JSONField(default=dict)
-    result = models.JSONField(default=dict)
+    values = models.JSONField(default=dict, blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
     eligible = models.BooleanField(default=False)
     protocol_version = models.CharField(max_length=32)
