@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Hashable, Iterable, Mapping
 from datetime import date, datetime
@@ -86,11 +87,21 @@ def assess_many(
     A participant whose input is rejected raises `InputError` naming the participant.
     """
     results: dict[Hashable, ImwgResult] = {}
-    for key, data in participants:
-        try:
-            results[key] = derive_response(parse_input(data))
-        except InputError as exc:
-            raise InputError(f"participant {key}: {exc.message}", {"participant": key}) from None
+    # The results are many small tuples that cannot form reference cycles; left on, the cyclic
+    # collector rescans them again and again as the batch grows (about a third of the time).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for key, data in participants:
+            try:
+                results[key] = derive_response(parse_input(data))
+            except InputError as exc:
+                raise InputError(
+                    f"participant {key}: {exc.message}", {"participant": key}
+                ) from None
+    finally:
+        if collecting:
+            gc.enable()
     return results
 
 

@@ -33,6 +33,13 @@ _QUOTED = {
     ("plasmacytoma", 2): "MR needs >= {mr_plasmacytoma_reduction_pct}",
 }
 _TEXTS = {name: t.text for name, t in _C.thresholds.items()}
+_QUOTED_TEXT = {key: rule.format(**_TEXTS) for key, rule in _QUOTED.items()}
+_LABELS = {
+    "serum": "serum M-protein",
+    "urine": "urine M-protein",
+    "bone_marrow": "bone marrow plasma cells",
+    "plasmacytoma": "plasmacytoma SPD",
+}
 _UNITS = {
     "serum": "g/dL",
     "urine": "mg/24h",
@@ -73,21 +80,15 @@ def _carried(since: object) -> str:
 
 def _level(name: str, value: float, reference: float, quoted: int, *extra) -> str:
     unit = _UNITS[name]
-    rule = _QUOTED.get((name, quoted))
-    needs = f" ({rule.format(**_TEXTS)})" if rule else ""
     if name == "serum" and extra and extra[0]:
         return (
             f"serum M-protein {_n(value, unit)} is {_change(value, reference)} baseline "
             f"{_n(reference, unit)}, detectable by immunofixation only (serum IFE positive: VGPR)"
         )
-    label = {
-        "serum": "serum M-protein",
-        "urine": "urine M-protein",
-        "dflc": f"dFLC ({extra[0] if extra else 'involved'} involved)",
-        "bone_marrow": "bone marrow plasma cells",
-        "plasmacytoma": "plasmacytoma SPD",
-    }[name]
-    since = extra[-1] if name in ("bone_marrow", "plasmacytoma") and extra else None
+    rule = _QUOTED_TEXT.get((name, quoted))
+    needs = f" ({rule})" if rule else ""
+    label = f"dFLC ({extra[0]} involved)" if name == "dflc" else _LABELS[name]
+    since = extra[-1] if name in ("bone_marrow", "plasmacytoma") else None
     return (
         f"{label} {_n(value, unit)}{_carried(since)} is {_change(value, reference)} baseline "
         f"{_n(reference, unit)}{needs}"
