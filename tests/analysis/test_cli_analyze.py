@@ -93,3 +93,40 @@ def test_xpt_is_read_when_csv_is_absent_and_csv_preferred_when_both(tmp_path, pu
     write_adam_dir({"adsl": frames["adsl"]}, folder, fmt="csv")
     out = json.loads(CliRunner().invoke(app, ["analyze", "--adam", str(folder), "--json"]).stdout)
     assert out["populations"]["enrolled"] == 30
+
+
+def test_database_path_derives_the_datasets_from_the_edc_source(monkeypatch):
+    """The adapter calls `mmtrial.edc.selectors.analysis_source()` (wired by the EDC) and runs
+    the same derive_* functions; here the selector is a stand-in returning plain frames."""
+    from datetime import date
+
+    import pandas as pd
+
+    from mmtrial.analysis.derive import StudySource
+    from mmtrial.edc import selectors
+
+    result = {
+        "followed": ["serum"],
+        "assessments": [
+            {"date": "2027-02-01", "response": "VGPR"},
+            {"date": "2027-03-01", "response": "VGPR"},
+        ],
+        "best_overall_response": "VGPR",
+        "best_overall_response_date": "2027-02-01",
+        "response_date": "2027-02-01",
+        "progression_date": None,
+    }
+    participants = pd.DataFrame(
+        [
+            {"usubjid": "S-1", "first_dose_date": date(2027, 1, 4)},
+            {"usubjid": "S-2", "first_dose_date": None},
+        ]
+    )
+    source = StudySource(participants=participants, responses={"S-1": result})
+    monkeypatch.setattr(selectors, "analysis_source", lambda: source, raising=False)
+    out = CliRunner().invoke(app, ["analyze", "--json"])
+    assert out.exit_code == 0, out.output
+    summary = json.loads(out.stdout)
+    assert summary["populations"] == {"enrolled": 2, "safety": 1, "response_evaluable": 1}
+    assert summary["vgpr_or_better"]["responders"] == 1
+    assert summary["time_to_event"]["PFS"]["events"] == 0

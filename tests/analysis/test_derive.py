@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from mmtrial.analysis.adam_io import check_adrs, check_adsl, check_adtte
-from mmtrial.analysis.derive import derive_adrs, derive_adsl, derive_adtte, study_day
+from mmtrial.analysis.derive import derive_adlb, derive_adrs, derive_adsl, derive_adtte, study_day
 from mmtrial.analysis.summary import efficacy_summary
 from mmtrial.errors import InputError
 
@@ -189,3 +189,30 @@ def test_works_with_the_imwg_engine_result():
 def test_missing_required_column_is_named():
     with pytest.raises(InputError, match="first_dose_date"):
         derive_adsl(pd.DataFrame([{"usubjid": "A"}]), responses={})
+
+
+def test_adlb_from_imwg_inputs_feeds_the_mprotein_plots():
+    from mmtrial.analysis.profiles import derive_best_change, derive_mprotein_change
+
+    data = {
+        "baseline": {
+            "date": "2027-01-02",
+            "serum_m_protein_g_dl": 2.0,
+            "urine_m_protein_mg_24h": None,
+        },
+        "assessments": [
+            {"date": "2027-02-01", "serum_m_protein_g_dl": 1.0},
+            {"date": "2027-03-01", "serum_m_protein_g_dl": 0.5},
+        ],
+    }
+    participants = pd.DataFrame([participant("A")])
+    adlb = derive_adlb(participants, imwg_inputs={"A": data})
+    assert adlb["PARAMCD"].tolist() == ["SMPROT"] * 3
+    assert adlb["ABLFL"].tolist() == ["Y", "", ""]
+    assert adlb["ADY"].tolist() == [-2, 29, 57]
+    change = derive_mprotein_change(adlb)
+    assert change["PCHG"].tolist() == [-50.0, -75.0]
+    adrs = derive_adrs(participants, responses={"A": RESPONDER_WITH_PD})
+    assert derive_best_change(change, adrs=adrs)[["best_pchg", "BOR"]].values.tolist() == [
+        [-75.0, "PR"]
+    ]

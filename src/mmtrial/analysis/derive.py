@@ -39,10 +39,19 @@ NOT_EVALUABLE = "NE"
 
 @dataclass(frozen=True)
 class StudySource:
-    """What the EDC hands to the analysis: participants and their IMWG results."""
+    """What the EDC hands to the analysis.
+
+    `participants` and `responses` as described in the module docstring; `imwg_inputs` maps
+    `usubjid` to the IMWG engine's input (contracts/imwg.md: baseline and assessments with the
+    M-protein values) for the M-protein plots; `adverse_events` and `exposure` are ADAE-like and
+    EX-like frames (columns in `mmtrial.analysis.safety` / `exposure`), or None.
+    """
 
     participants: pd.DataFrame
     responses: Mapping[str, Any] = field(default_factory=dict)
+    imwg_inputs: Mapping[str, Any] = field(default_factory=dict)
+    adverse_events: pd.DataFrame | None = None
+    exposure: pd.DataFrame | None = None
 
 
 def _date(value: Any) -> date | None:
@@ -272,4 +281,52 @@ def derive_adtte(participants: pd.DataFrame, *, responses: Mapping[str, Any]) ->
         dor = _progression_endpoint(usubjid, "DOR", response, result, dor_row, death_counts=True)
         records.append(dor)
     columns = ["USUBJID", "PARAMCD", "STARTDT", "ADT", "AVAL", "CNSR", "EVNTDESC"]
+    return pd.DataFrame(records, columns=columns)
+
+
+#: M-protein variables of the IMWG input and their ADLB parameters.
+MPROTEIN_PARAMETERS = {
+    "serum_m_protein_g_dl": ("SMPROT", "Serum M-protein (g/dL)"),
+    "urine_m_protein_mg_24h": ("UMPROT", "Urine M-protein (mg/24 h)"),
+}
+
+
+def derive_adlb(participants: pd.DataFrame, *, imwg_inputs: Mapping[str, Any]) -> pd.DataFrame:
+    """M-protein records (SMPROT, UMPROT) from the IMWG engine's inputs, for the report plots.
+
+    Rule: the baseline values get ABLFL = Y; each assessment's measured value is a record with
+    its study day (ADY, day 1 = first dose). Null values are not records.
+    """
+    records = []
+    for row in _rows(participants):
+        usubjid = str(row["usubjid"])
+        data = imwg_inputs.get(usubjid)
+        if data is None:
+            continue
+        data = data._asdict() if hasattr(data, "_asdict") else dict(data)
+        start = _date(row.get("first_dose_date"))
+        baseline = data.get("baseline") or {}
+        baseline = baseline._asdict() if hasattr(baseline, "_asdict") else dict(baseline)
+        visits = [(baseline, "Y")] + [
+            (a._asdict() if hasattr(a, "_asdict") else dict(a), "")
+            for a in data.get("assessments", [])
+        ]
+        for values, baseline_flag in visits:
+            when = _date(values.get("date"))
+            for variable, (paramcd, label) in MPROTEIN_PARAMETERS.items():
+                value = values.get(variable)
+                if value is None or when is None:
+                    continue
+                records.append(
+                    {
+                        "USUBJID": usubjid,
+                        "PARAMCD": paramcd,
+                        "PARAM": label,
+                        "ADT": when,
+                        "ADY": study_day(when, start=start),
+                        "AVAL": float(value),
+                        "ABLFL": baseline_flag,
+                    }
+                )
+    columns = ["USUBJID", "PARAMCD", "PARAM", "ADT", "ADY", "AVAL", "ABLFL"]
     return pd.DataFrame(records, columns=columns)

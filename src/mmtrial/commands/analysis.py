@@ -44,19 +44,33 @@ def _adam_from_database() -> Any:
     except Exception as exc:  # no EDC selector yet, or Django cannot start: same answer
         raise MmtrialError(NO_DATABASE_SOURCE) from exc
     from mmtrial.analysis.adam_io import AdamDatasets, check_adrs, check_adsl, check_adtte
-    from mmtrial.analysis.derive import derive_adrs, derive_adsl, derive_adtte
+    from mmtrial.analysis.derive import derive_adlb, derive_adrs, derive_adsl, derive_adtte
 
     try:
         source = source_fn()
     except Exception as exc:  # e.g. tables not migrated: the database cannot be read
-        raise MmtrialError(f"the study database cannot be read: {exc}") from exc
+        raise MmtrialError(
+            f"the study database cannot be read ({exc}); pass --adam DIR with adsl, adrs and "
+            "adtte datasets"
+        ) from exc
     if source is None or len(source.participants) == 0:
         raise MmtrialError(EMPTY_DATABASE)
     adsl = derive_adsl(source.participants, responses=source.responses)
     adrs = derive_adrs(source.participants, responses=source.responses)
     adtte = derive_adtte(source.participants, responses=source.responses)
+    optional = {}
+    if source.imwg_inputs:
+        optional["adlb"] = derive_adlb(source.participants, imwg_inputs=source.imwg_inputs)
+    if source.adverse_events is not None:
+        optional["adae"] = source.adverse_events
+    if source.exposure is not None:
+        optional["adex"] = source.exposure
     return AdamDatasets(
-        adsl=check_adsl(adsl), adrs=check_adrs(adrs), adtte=check_adtte(adtte), files={}
+        adsl=check_adsl(adsl),
+        adrs=check_adrs(adrs),
+        adtte=check_adtte(adtte),
+        optional=optional,
+        files={},
     )
 
 
