@@ -259,3 +259,25 @@ def test_system_check_e001_reports_missing_audit_triggers():
     finally:
         audit_triggers.install(connection)
     assert [e.id for e in errors] == ["mmtrial.E001"]
+
+
+@pytest.mark.req("E6-4.3.8b-site")
+def test_the_audit_changelist_of_a_site_user_shows_only_their_site(client):
+    from django.contrib.auth.models import Permission
+
+    site_a, site_b = make_site("VA"), make_site("VB")
+    make_participant(site_a, screening_number="SCR-VA1")
+    make_participant(site_b, screening_number="SCR-VB1")
+    viewer = make_user(role="monitor", site=site_a, username="cra.site.a")
+    viewer.is_staff = True
+    viewer.save(update_fields=["is_staff"])
+    viewer.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+    client.force_login(viewer)
+    response = client.get("/admin/edc/auditevent/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "SCR-VA1" in body
+    assert "SCR-VB1" not in body
+    assert {e.site_code for e in response.context["cl"].result_list} == {"VA"}
+    searched = client.get("/admin/edc/auditevent/?q=SCR-VB1")
+    assert searched.context["cl"].result_count == 0
