@@ -91,10 +91,13 @@ WORSENED_FIELDS = (
 )
 
 
+# For "never improves", NE (nothing evaluable) sits above PD and below every other category:
+# a worse plasmacytoma can turn a CR (which ignores M-protein) into NE when M-protein is missing.
+ORDER = ("PD", "NE", "SD", "MR", "PR", "VGPR", "CR", "sCR")
+
+
 def _not_better(old: str, new: str) -> bool:
-    if old == "NE":
-        return new in ("NE", "PD")
-    return new != "NE" and RANK[new] <= RANK[old]
+    return ORDER.index(new) <= ORDER.index(old)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
