@@ -22,7 +22,7 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Hashable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mmtrial.clinical.imwg_criteria import CRITERIA, ImwgCriteria
@@ -116,15 +116,13 @@ def _plain(value: Any) -> Any:
     """A pandas/numpy cell as the contract's plain value (NaN/NaT -> None, Timestamp -> date)."""
     if value is None:
         return None
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, datetime):
         return None if value != value else value.date()  # NaT is not equal to itself
-    if isinstance(value, date | str | bool | int | float):
-        return value
-    if hasattr(value, "item"):  # numpy scalars
-        return _plain(value.item())
-    if str(value) in ("NaT", "<NA>", "nan"):
+    if str(value) in ("NaT", "<NA>"):
         return None
     return value
 

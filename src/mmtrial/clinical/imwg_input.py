@@ -91,7 +91,7 @@ def _number(value: Any, index: int | None, field: str) -> float | None:
     kind = type(value)
     if value is None:
         return None
-    if kind is float or kind is int or kind is Decimal:
+    if isinstance(value, int | float | Decimal) and kind is not bool:
         try:
             number = float(value)
         except OverflowError:
@@ -100,7 +100,7 @@ def _number(value: Any, index: int | None, field: str) -> float | None:
             raise InputError(f"{_where(index, field)}: {value} is not a finite number")
         if number < 0:
             raise InputError(f"{_where(index, field)}: {value} is negative")
-        return value if kind is int else number
+        return int(value) if isinstance(value, int) else number
     raise InputError(f"{_where(index, field)}: must be a number or null, not {value!r}")
 
 
