@@ -7,6 +7,7 @@ screen readers and a table of the same values beside it on the page.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,16 +26,15 @@ class Series:
     points: Sequence[tuple[dt.date, Decimal | float]]
 
 
-def _nice_max(value: float) -> float:
+def _nice_step(value: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 x 10^n at or above `value` (a readable grid step)."""
     if value <= 0:
-        return 1.0
-    magnitude = 10 ** (len(str(int(value))) - 1) if value >= 1 else 0.1
-    steps = (1, 2, 2.5, 5, 10)
-    for step in steps:
-        top = step * magnitude
-        if top >= value:
-            return float(top)
-    return float(10 * magnitude)
+        return 0.25
+    magnitude = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if step * magnitude >= value:
+            return step * magnitude
+    return 10 * magnitude  # pragma: no cover - the loop always returns
 
 
 def _fmt(value: float) -> str:
@@ -50,7 +50,8 @@ def line_chart(*, title: str, unit: str, series: Sequence[Series]) -> SafeString
     first = min(d for d, _ in points)
     last = max(d for d, _ in points)
     span_days = max((last - first).days, 1)
-    top = _nice_max(max(v for _, v in points))
+    step = _nice_step(max(v for _, v in points) / 4)
+    top = step * 4
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(day: dt.date) -> float:
@@ -65,7 +66,7 @@ def line_chart(*, title: str, unit: str, series: Sequence[Series]) -> SafeString
         f"<title>{escape(title)}</title>",
     ]
     for i in range(5):  # horizontal grid with its values
-        value = top * i / 4
+        value = step * i
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
             'stroke="#d9e2ec" stroke-width="1"/>'

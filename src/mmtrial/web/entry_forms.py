@@ -172,13 +172,13 @@ class DoseForm(VersionedForm):
         label=_("Dose taken (mg)"),
         required=False,
         min_value=0,
-        help_text=_("Only for a reduced dose."),
+        widget=forms.NumberInput(attrs={"step": "any", "placeholder": _("mg if reduced")}),
     )
     reason = forms.CharField(
         label=_("Reason"),
         required=False,
         max_length=500,
-        help_text=_("Why the dose was reduced, held or missed; or why a recorded dose is changed."),
+        widget=forms.TextInput(attrs={"placeholder": _("why reduced, held, missed or changed")}),
     )
 
 

@@ -11,7 +11,18 @@ from django.utils.translation import gettext_lazy as _
 
 from mmtrial.web.labels import choices
 
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+# Dates are typed and shown as YYYY-MM-DD in every language: a browser's own date picker would
+# show the format of its locale (e.g. mm/dd/yyyy) instead.
+DATE_WIDGET = forms.DateInput(
+    attrs={
+        "placeholder": "YYYY-MM-DD",
+        "pattern": r"\d{4}-\d{2}-\d{2}",
+        "inputmode": "numeric",
+        "size": 12,
+        "autocomplete": "off",
+    },
+    format="%Y-%m-%d",
+)
 
 
 def with_blank(options, blank_label=_("Any")):

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mmtrial.edc.selectors.participants import participant_get
 from mmtrial.edc.selectors.timeline import participant_timeline
@@ -84,9 +85,10 @@ def lab_new(request, pk: int):
 
         saved = run_service(form, record_all)
         if saved is not None:
-            return _saved(
-                request, participant, _("%(count)d lab results saved.") % {"count": len(saved)}
+            text = ngettext(
+                "%(count)d lab result saved.", "%(count)d lab results saved.", len(saved)
             )
+            return _saved(request, participant, text % {"count": len(saved)})
     return _page(request, "web/entry/labs.html", participant, form)
 
 

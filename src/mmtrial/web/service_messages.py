@@ -1,0 +1,96 @@
+"""The EDC's messages a coordinator meets, listed here so that the Japanese catalogue has them.
+
+The services write their messages in English as constants (`mmtrial.edc.services.*`);
+`mmtrial.web.errors.translate_message` finds the constant a message was made from and shows the
+translated text with the same values. tests/web/test_i18n.py checks that every text here is
+still a constant of the EDC (so a reworded message is noticed) and is translated.
+"""
+
+from django.utils.translation import gettext_noop
+
+SERVICE_MESSAGES = (
+    gettext_noop("A reason for change is required when changing data that was already entered."),
+    gettext_noop(
+        "This record was changed by someone else since you opened it (your version {expected}, "
+        "now {current}). Reload it to see their change, then edit again."
+    ),
+    gettext_noop(
+        "Participant {subject} is locked by data management; unlock it before changing data."
+    ),
+    gettext_noop("Visit {code} is locked by data management; unlock it before changing data."),
+    gettext_noop("Participant {subject} has not started treatment."),
+    gettext_noop(
+        "Participant {subject} already has {what} recorded; correct it with a reason instead."
+    ),
+    gettext_noop("Participant {subject} has died ({date}): no further contact can be recorded."),
+    gettext_noop(
+        "Participant {subject} has no derived progression: follow-up contacts start after "
+        "progression."
+    ),
+    gettext_noop(
+        "collected on: {date} is before the participant's consent ({consent}); no study data may "
+        "be collected before consent."
+    ),
+    gettext_noop("collected on: {date} is in the future."),
+    gettext_noop("accession: a central-laboratory result needs its accession number."),
+    gettext_noop("{what} is already locked."),
+    gettext_noop("{what} is not locked."),
+    gettext_noop("Give a reason for unlocking: the audit trail keeps it."),
+    gettext_noop("Screening number {number} is already used at site {site}."),
+    gettext_noop("consent date: {date} is in the future."),
+    gettext_noop("Participant {subject} has no screening record yet: record screening first."),
+    gettext_noop("Participant {subject} is not eligible: {criteria}."),
+    gettext_noop("Participant {subject} is already enrolled (subject id {subject_id})."),
+    gettext_noop("enrolled on: {date} is before the screening date {screened}."),
+    gettext_noop("screened on: {date} is before the consent date {consent} (consent first)."),
+    gettext_noop("Write the question or answer: the text is empty."),
+    gettext_noop("Query {pk} is {status}; only an open query can be answered."),
+    gettext_noop("Query {pk} is already closed."),
+    gettext_noop("Query {pk} is already open."),
+    gettext_noop(
+        "Query {pk} has no answer yet: say why it is closed (for example, raised in error)."
+    ),
+    gettext_noop(
+        "Query {pk} was changed by someone else since you opened it (your version {expected}, "
+        "now {current}). Reload it first."
+    ),
+    gettext_noop(
+        "The investigator's response {investigator} on {date} differs from the response derived "
+        "from the laboratory and disease data ({derived}). Please review and confirm or correct."
+    ),
+    gettext_noop(
+        "There is no response assessment on {date}: enter the central laboratory or disease "
+        "assessment values of that date first."
+    ),
+    gettext_noop(
+        "Confirm that your electronic signature is the equivalent of your handwritten signature."
+    ),
+    gettext_noop("Choose what the signature means: {choices}."),
+    gettext_noop(
+        "Your identity has not been verified by another person yet, so you cannot sign. "
+        "Ask the sponsor administrator to verify it."
+    ),
+    gettext_noop("Signatures cannot be applied while acting as another user."),
+    gettext_noop("Enter your user name and password: this is your first signature since login."),
+    gettext_noop("The user name entered is not yours; only the owner can apply a signature."),
+    gettext_noop("Enter your password to sign."),
+    gettext_noop("The password is not correct; the signature was not applied."),
+    gettext_noop(
+        "Your account is locked after repeated failed passwords; ask an administrator to unlock it."
+    ),
+    gettext_noop("Participant {subject} is not enrolled: treatment cannot start."),
+    gettext_noop("Participant {subject} is off treatment: no further cycle can start."),
+    gettext_noop(
+        "start date: {date} is before cycle {prev} ends (it started {prev_start}; a cycle lasts "
+        "{length} days)"
+    ),
+    gettext_noop(
+        "No {what} collected within {days} days before {date}: record it before starting the cycle."
+    ),
+    gettext_noop(
+        "No body weight recorded (visit or screening): record it before the cycle starts."
+    ),
+    gettext_noop("Visit {code} is already recorded as {status}; correct it with a reason instead."),
+    gettext_noop("You do not have permission to {action} here."),
+    gettext_noop("Give a reason: the audit trail keeps it."),
+)
