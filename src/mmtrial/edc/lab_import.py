@@ -31,8 +31,9 @@ from django.utils import timezone
 
 from mmtrial.edc.audit import EventSpec, audit_record_many
 from mmtrial.edc.lab_analytes import LabValueError, convert
-from mmtrial.edc.models import LabResult, Participant
+from mmtrial.edc.models import LabResult, Participant, Signature
 from mmtrial.edc.models.assessments import LabSource
+from mmtrial.edc.models.trust import SignatureStatus
 from mmtrial.edc.permissions import Action, authorize, scope_to_sites
 from mmtrial.edc.services._records import invalidate_signatures, record_update, subject_label
 from mmtrial.edc.services.participants import acting_as
@@ -470,8 +471,13 @@ def _write(rows: list[_Row], *, name, sha256, on_progress, batch_rows) -> Import
             touched[row.participant.pk] = row.participant
             report.corrected += 1
         done += 1
-    for participant in touched.values():
-        invalidate_signatures(participant, what=f"central laboratory results imported ({name})")
+    signed = set(
+        Signature.objects.filter(
+            participant_id__in=list(touched), status=SignatureStatus.VALID
+        ).values_list("participant_id", flat=True)
+    )
+    for pk in sorted(signed):  # the same file changes signed data: compliance KF-5
+        invalidate_signatures(touched[pk], what=f"central laboratory results imported ({name})")
     report.participants_rederived = response_derive_many(participant_ids=list(touched))
     report.participants = sorted(subject_label(p) for p in touched.values())
     if on_progress:

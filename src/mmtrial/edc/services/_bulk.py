@@ -14,7 +14,8 @@ from typing import Any
 from django.db import models, transaction
 
 from mmtrial.edc.audit import EventSpec, audit_record_many, to_jsonable
-from mmtrial.edc.models import Participant
+from mmtrial.edc.models import Participant, Signature
+from mmtrial.edc.models.trust import SignatureStatus
 from mmtrial.edc.services._records import (
     _field_names,
     _validate,
@@ -61,4 +62,53 @@ def records_create_many(
         ]
     )
     invalidate_signatures(participant, what=f"{len(instances)} {label} records created")
+    return list(instances)
+
+
+@transaction.atomic
+def records_create_across(
+    instances: Sequence[models.Model],
+    *,
+    participants: Mapping[int, Participant],
+    reason: str = "",
+    context: Mapping[str, Any] | None = None,
+) -> list[models.Model]:
+    """`records_create_many` for rows of several participants (each row has `participant_id`).
+
+    Derived rows only (they are not validated one by one); one insert, one audit event per row,
+    signatures invalidated for the participants that have valid ones.
+    """
+    if not instances:
+        return []
+    owners = {instance.participant_id for instance in instances}
+    for pk in owners:
+        if participants[pk].locked:  # derived rows have no visit: the participant lock decides
+            assert_unlocked(participants[pk])
+    model = type(instances[0])
+    model.objects.bulk_create(instances, batch_size=2000)
+    names = _field_names(instances[0])
+    label = model_label(instances[0])
+    specs = []
+    for instance in instances:
+        participant = participants[instance.participant_id]
+        specs.append(
+            EventSpec(
+                action="create",
+                model=label,
+                object_pk=str(instance.pk),
+                site_code=participant.site.code,
+                subject=subject_label(participant),
+                changes={n: {"old": None, "new": to_jsonable(getattr(instance, n))} for n in names},
+                reason=reason,
+                context=dict(context or {}),
+            )
+        )
+    audit_record_many(specs)
+    signed = set(
+        Signature.objects.filter(
+            participant_id__in=list(owners), status=SignatureStatus.VALID
+        ).values_list("participant_id", flat=True)
+    )
+    for pk in sorted(signed):
+        invalidate_signatures(participants[pk], what=f"{label} records created")
     return list(instances)

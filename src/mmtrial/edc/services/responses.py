@@ -37,8 +37,8 @@ from mmtrial.edc.models import (
 )
 from mmtrial.edc.models.assessments import LabSource
 from mmtrial.edc.permissions import Action
-from mmtrial.edc.services._bulk import records_create_many
-from mmtrial.edc.services._records import record_create, record_soft_delete, record_update
+from mmtrial.edc.services._bulk import records_create_across
+from mmtrial.edc.services._records import record_soft_delete, record_update
 from mmtrial.edc.services.participants import acting, participant_for
 from mmtrial.edc.services.visits import visits_regenerate
 from mmtrial.errors import InputError, NotFound
@@ -133,27 +133,46 @@ def _assessments(c1d1, labs, diseases) -> list[dict[str, Any]]:
     return [{"date": day.isoformat(), **by_date[day]} for day in sorted(by_date)]
 
 
+_CHUNK = 500
+
+
+def _inputs(participants: list[Participant]) -> dict[int, dict[str, Any] | None]:
+    """The contract input of each participant (None before C1D1), in a few queries."""
+    treated = [p for p in participants if p.c1d1_date is not None]
+    labs: dict[int, list] = defaultdict(list)
+    diseases: dict[int, list] = defaultdict(list)
+    screening: dict[int, dict] = {}
+    ids = [p.pk for p in treated]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for lab in LabResult.objects.filter(
+            participant_id__in=chunk, is_deleted=False, analyte__in=RESPONSE_ANALYTES
+        ).values(
+            "id", "participant_id", "analyte", "value", "value_text", "collected_on", "source"
+        ):
+            labs[lab["participant_id"]].append(lab)
+        for disease in DiseaseAssessment.objects.filter(
+            participant_id__in=chunk, is_deleted=False
+        ).order_by("assessed_on", "id"):
+            diseases[disease.participant_id].append(disease)
+        for pk, values in Screening.objects.filter(
+            participant_id__in=chunk, is_deleted=False
+        ).values_list("participant_id", "values"):
+            screening[pk] = values or {}
+    inputs: dict[int, dict[str, Any] | None] = {p.pk: None for p in participants}
+    for p in treated:
+        inputs[p.pk] = {
+            "baseline": _baseline(
+                p, p.c1d1_date, labs[p.pk], diseases[p.pk], screening.get(p.pk, {})
+            ),
+            "assessments": _assessments(p.c1d1_date, labs[p.pk], diseases[p.pk]),
+        }
+    return inputs
+
+
 def response_input(participant: Participant) -> dict[str, Any] | None:
     """The contract input (contracts/imwg.md) for one participant, or None before C1D1."""
-    c1d1 = participant.c1d1_date
-    if c1d1 is None:
-        return None
-    labs = list(
-        LabResult.objects.filter(
-            participant=participant, is_deleted=False, analyte__in=RESPONSE_ANALYTES
-        ).values("id", "analyte", "value", "value_text", "collected_on", "source")
-    )
-    diseases = list(
-        DiseaseAssessment.objects.filter(participant=participant, is_deleted=False).order_by(
-            "assessed_on", "id"
-        )
-    )
-    screening = Screening.objects.filter(participant=participant, is_deleted=False).first()
-    screening_values = screening.values if screening else {}
-    return {
-        "baseline": _baseline(participant, c1d1, labs, diseases, screening_values),
-        "assessments": _assessments(c1d1, labs, diseases),
-    }
+    return _inputs([participant])[participant.pk]
 
 
 def _derived_fields(result: imwg.AssessmentResult) -> dict[str, Any]:
@@ -202,59 +221,89 @@ def response_derive(*, participant: Participant) -> ResponseSummary | None:
     Called by the services that change source data, after their own authorization; returns the
     summary (None before C1D1, when there is no baseline).
     """
-    data = response_input(participant)
-    if data is None:
-        return None
-    result = imwg.assess(data)
+    return _derive([participant]).get(participant.pk)
+
+
+@transaction.atomic
+def response_derive_many(*, participant_ids) -> int:
+    """Re-derive each listed participant once (after a lab import); returns how many.
+
+    The same derivation as `response_derive`, read and written in bulk: a few queries for all
+    participants, one insert (and one audit event per row) for all new rows.
+    """
+    ids = sorted(set(participant_ids))
+    participants: list[Participant] = []
+    for start in range(0, len(ids), _CHUNK):
+        participants += Participant.objects.select_related("site").filter(
+            pk__in=ids[start : start + _CHUNK]
+        )
+    _derive(participants)
+    return len(participants)
+
+
+def _derive(participants: list[Participant]) -> dict[int, ResponseSummary]:
+    inputs = _inputs(participants)
+    treated = {p.pk: p for p in participants if inputs[p.pk] is not None}
+    if not treated:
+        return {}
+    results = imwg.assess_many((pk, inputs[pk]) for pk in treated)
     engine = imwg.ENGINE_VERSION
     context = {"derived_by": "clinical.imwg", "engine_version": engine}
-    existing = {
-        row.assessment_date: row
-        for row in ResponseAssessment.objects.filter(participant=participant)
-    }
-    derived_dates = set()
+    ids = list(treated)
+    existing: dict[int, dict[dt.date, ResponseAssessment]] = defaultdict(dict)
+    summaries: dict[int, ResponseSummary] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for row in ResponseAssessment.objects.filter(participant_id__in=chunk):
+            existing[row.participant_id][row.assessment_date] = row
+        for summary in ResponseSummary.objects.filter(participant_id__in=chunk):
+            summaries[summary.participant_id] = summary
     new_rows: list[ResponseAssessment] = []
     review: list[ResponseAssessment] = []
-    for assessment in result.assessments:
-        derived_dates.add(assessment.date)
-        fields = _derived_fields(assessment)
-        row = existing.get(assessment.date)
-        if row is None:
-            new_rows.append(
-                ResponseAssessment(
-                    participant=participant, assessment_date=assessment.date, **fields
+    for pk, participant in treated.items():
+        rows = existing[pk]
+        derived_dates = set()
+        for assessment in results[pk].assessments:
+            derived_dates.add(assessment.date)
+            fields = _derived_fields(assessment)
+            row = rows.get(assessment.date)
+            if row is None:
+                new_rows.append(
+                    ResponseAssessment(
+                        participant=participant, assessment_date=assessment.date, **fields
+                    )
                 )
-            )
-            continue
-        if row.is_deleted:
-            fields["is_deleted"] = False
-        changed = any(getattr(row, name) != value for name, value in fields.items())
-        if changed:
-            row = record_update(
-                row,
-                expected_version=row.version,
-                values=fields,
-                reason=REDERIVED.format(engine=engine),
-                context=context,
-            )
-            row.participant = participant
-            review.append(row)
-    records_create_many(participant, new_rows, context=context, validate=False)
-    for day, row in existing.items():
-        if day not in derived_dates and not row.is_deleted:
-            record_soft_delete(
-                row,
-                expected_version=row.version,
-                reason=NO_LONGER_ASSESSED.format(engine=engine),
-                context=context,
-            )
+                continue
+            if row.is_deleted:
+                fields["is_deleted"] = False
+            if any(getattr(row, name) != value for name, value in fields.items()):
+                row.participant = participant
+                row = record_update(
+                    row,
+                    expected_version=row.version,
+                    values=fields,
+                    reason=REDERIVED.format(engine=engine),
+                    context=context,
+                )
+                row.participant = participant
+                review.append(row)
+        for day, row in rows.items():
+            if day not in derived_dates and not row.is_deleted:
+                row.participant = participant
+                record_soft_delete(
+                    row,
+                    expected_version=row.version,
+                    reason=NO_LONGER_ASSESSED.format(engine=engine),
+                    context=context,
+                )
+    records_create_across(new_rows, participants=treated, context=context)
     for row in review:
         _open_disagreement_query(row)
-    return _summary_write(participant, result, context)
+    return _summaries_write(treated, results, summaries, context)
 
 
-def _summary_write(participant: Participant, result, context) -> ResponseSummary:
-    fields = {
+def _summary_fields(result) -> dict[str, Any]:
+    return {
         "followed": list(result.followed),
         "best_overall_response": result.best_overall_response,
         "best_overall_response_date": result.best_overall_response_date,
@@ -262,32 +311,38 @@ def _summary_write(participant: Participant, result, context) -> ResponseSummary
         "progression_date": result.progression_date,
         "engine_version": result.engine_version,
     }
-    summary = ResponseSummary.objects.filter(participant=participant).first()
-    before = summary.progression_date if summary else None
-    if summary is None:
-        summary = record_create(ResponseSummary(participant=participant, **fields), context=context)
-    else:
-        summary = record_update(
-            summary,
-            expected_version=summary.version,
-            values=fields,
-            reason=REDERIVED.format(engine=result.engine_version),
-            context=context,
-        )
-    if summary.progression_date != before:
+
+
+def _summaries_write(treated, results, summaries, context) -> dict[int, ResponseSummary]:
+    written: dict[int, ResponseSummary] = {}
+    new = []
+    replanned = []
+    for pk, participant in treated.items():
+        fields = _summary_fields(results[pk])
+        summary = summaries.get(pk)
+        if summary is None:
+            summary = ResponseSummary(participant=participant, **fields)
+            new.append(summary)
+            if summary.progression_date is not None:
+                replanned.append(participant)
+        else:
+            before = summary.progression_date
+            summary.participant = participant
+            summary = record_update(
+                summary,
+                expected_version=summary.version,
+                values=fields,
+                reason=REDERIVED.format(engine=results[pk].engine_version),
+                context=context,
+            )
+            if summary.progression_date != before:
+                replanned.append(participant)
+        written[pk] = summary
+    records_create_across(new, participants=treated, context=context)
+    for participant in replanned:
         # follow-up contacts are planned from the progression date
         visits_regenerate(participant=participant, why="progression derived")
-    return summary
-
-
-def response_derive_many(*, participant_ids) -> int:
-    """Re-derive each listed participant once (after a lab import); returns how many."""
-    participants = Participant.objects.select_related("site").filter(pk__in=list(participant_ids))
-    count = 0
-    for participant in participants:
-        response_derive(participant=participant)
-        count += 1
-    return count
+    return written
 
 
 @acting

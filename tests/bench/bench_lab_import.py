@@ -1,0 +1,160 @@
+"""Central lab import of 100,000 rows with audit on, as a ratio to raw inserts (issue 5).
+
+Goal: raw / import >= 0.5, where
+- raw = building the same 100,000 LabResult rows and `bulk_create` them, nothing else;
+- import = `lab_import` of the CSV file: parse and check every row, look up participants and
+  existing accessions, insert the rows in batches, one hash-chained audit event per row (user,
+  file name, SHA-256), and re-derive the IMWG responses of each of the 1,000 participants once
+  (about 20,000 derived response rows, each audited too).
+Both run in one process on the same fresh database (SQLite by default; DATABASE_URL selects
+PostgreSQL). The raw rows are deleted before the import, outside the clock.
+
+Run alone: `.venv/bin/python -m tests.bench.bench_lab_import [rows]`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+
+GOAL = 0.5
+PARTICIPANTS = 1000
+ANALYTES = [
+    ("serum_m_protein", "g/dL"),
+    ("urine_m_protein", "mg/24h"),
+    ("kappa_flc", "mg/L"),
+    ("lambda_flc", "mg/L"),
+    ("serum_ife", ""),
+]
+C1D1 = dt.date(2027, 1, 11)
+
+
+def _setup_django() -> None:
+    if "DATABASE_URL" not in os.environ:
+        os.environ["MMTRIAL_DATA_DIR"] = tempfile.mkdtemp(prefix="mmtrial-bench-")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mmtrial.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def _csv(rows: int) -> bytes:
+    lines = ["subject_id,accession,collected_on,analyte,value,unit"]
+    per_participant = rows // PARTICIPANTS
+    n = 0
+    for p in range(PARTICIPANTS):
+        subject = f"BN-{p:04d}"
+        for i in range(per_participant):
+            visit, which = divmod(i, len(ANALYTES))
+            analyte, unit = ANALYTES[which]
+            day = C1D1 + dt.timedelta(days=28 * (visit + 1))
+            if analyte == "serum_ife":
+                value = "positive"
+            else:
+                value = f"{max(0.1, 2.4 - 0.1 * visit + (p % 7) / 10):.1f}"
+                if analyte != "serum_m_protein":
+                    value = str(round(float(value) * 100))
+            lines.append(f"{subject},A{n:07d},{day.isoformat()},{analyte},{value},{unit}")
+            n += 1
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _study():
+    from mmtrial.edc.models import Membership, Participant, Site, User
+
+    site = Site.objects.create(code="BN", name="Bench site")
+    user = User.objects.create_user(username="bench-importer", password=None)
+    Membership.objects.create(user=user, site=None, role="data_manager")
+    Participant.objects.bulk_create(
+        Participant(
+            site=site,
+            screening_number=f"S{p}",
+            subject_id=f"BN-{p:04d}",
+            sex="female",
+            year_of_birth=1955,
+            protocol_version="1.0",
+            consent_date=dt.date(2027, 1, 4),
+            enrolled_on=dt.date(2027, 1, 8),
+            c1d1_date=C1D1,
+            status="on_treatment",
+        )
+        for p in range(PARTICIPANTS)
+    )
+    return user
+
+
+def _raw_insert(data: bytes) -> float:
+    """Build and bulk-insert the same rows (values as the import stores them), no audit."""
+    import csv
+    import io
+    from decimal import Decimal
+
+    from django.db import transaction
+
+    from mmtrial.edc.models import LabResult, Participant
+
+    reader = csv.DictReader(io.StringIO(data.decode()))
+    rows = list(reader)
+    ids = dict(Participant.objects.values_list("subject_id", "id"))
+    factor = {"g/dL": Decimal(1), "mg/24h": Decimal(1), "mg/L": Decimal(1)}
+    start = time.perf_counter()
+    with transaction.atomic():
+        LabResult.objects.bulk_create(
+            [
+                LabResult(
+                    participant_id=ids[r["subject_id"]],
+                    analyte=r["analyte"],
+                    value=None if not r["unit"] else Decimal(r["value"]) * factor[r["unit"]],
+                    value_text="" if r["unit"] else r["value"],
+                    unit=r["unit"],
+                    reported_value=r["value"],
+                    reported_unit=r["unit"],
+                    collected_on=dt.date.fromisoformat(r["collected_on"]),
+                    source="central",
+                    accession=r["accession"],
+                )
+                for r in rows
+            ],
+            batch_size=5000,
+        )
+    return time.perf_counter() - start
+
+
+def main(rows: int = 100_000) -> bool:
+    _setup_django()
+    from django.db import connection
+
+    from mmtrial.edc.audit import audit_verify
+    from mmtrial.edc.lab_import import lab_import
+    from mmtrial.edc.models import AuditEvent, LabResult, ResponseAssessment
+
+    user = _study()
+    data = _csv(rows)
+    raw_s = _raw_insert(data)
+    LabResult.objects.all().delete()
+
+    start = time.perf_counter()
+    report = lab_import(user=user, data=data, file_name="bench.csv", today=dt.date(2030, 1, 1))
+    import_s = time.perf_counter() - start
+    ratio = raw_s / import_s
+    events = AuditEvent.objects.count()
+    print(
+        f"database {connection.vendor}; {report.rows} rows, {PARTICIPANTS} participants; "
+        f"{LabResult.objects.count()} lab rows, "
+        f"{ResponseAssessment.objects.count()} derived responses, {events} audit events"
+    )
+    print(f"raw bulk_create: {raw_s:.2f} s; import with audit and re-derivation: {import_s:.2f} s")
+    print(f"ratio raw/import: {ratio:.2f} (goal >= {GOAL})")
+    verified = audit_verify()
+    print(f"audit chain verified: {verified.ok} ({verified.events_checked} events)")
+    return ratio >= GOAL and verified.ok
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000) else 1)
