@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 from mmtrial.edc.selectors.participants import participant_get
 from mmtrial.edc.selectors.timeline import participant_timeline
 from mmtrial.edc.services.adverse_events import ae_record, ae_update
-from mmtrial.edc.services.disease import disease_assessment_record, disease_assessment_update
+from mmtrial.edc.services.disease import disease_assessment_record
 from mmtrial.edc.services.follow_up import (
     death_record,
     end_of_treatment_record,
@@ -153,25 +153,6 @@ def disease_new(request, pk: int):
                 user=request.user,
                 participant_id=participant.pk,
                 assessed_on=form.cleaned_data["assessed_on"],
-                **form.service_values(),
-            ),
-        )
-        if saved is not None:
-            return _saved(request, participant, _("Disease assessment saved."))
-    return _page(request, "web/entry/form.html", participant, form, title=_("Disease assessment"))
-
-
-def disease_edit(request, pk: int, assessment_pk: int):
-    participant = participant_get(user=request.user, pk=pk)
-    form = DiseaseForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        saved = run_service(
-            form,
-            lambda: disease_assessment_update(
-                user=request.user,
-                assessment_id=assessment_pk,
-                expected_version=form.cleaned_data.get("version") or 0,
-                reason=form.cleaned_data.get("reason", ""),
                 **form.service_values(),
             ),
         )
