@@ -1,0 +1,181 @@
+"""The demo study that `mmtrial demo` (and `make demo`) opens: seeded once, through the services.
+
+`seed_demo_study()` creates 16 sites (fictional Japanese hospitals, Asia/Tokyo), one user per
+role (coordinator and investigator at site JP-01; monitor, data manager, statistician and
+sponsor administrator across all sites) plus a coordinator at every other site, and enters the
+34 participants of `mmtrial.sim.cohort` day by day through the EDC services, each step as the
+person who would enter it (`audit_actor(user, via="demo")`). Central laboratory results go
+through the lab import as the data manager, so responses are derived by the IMWG engine; the
+investigator records their own response beside each (one disagreement opens a query); a monitor
+raises and closes queries; the investigator signs one participant and the data manager locks
+another. The passwords are printed with the users.
+
+Idempotent: when the demo sites exist the study is left as it is (no row and no audit event is
+written) and only the users table is printed again. Deterministic: the same seed gives the same
+participants, doses and responses (audit timestamps are the real time of seeding).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from mmtrial.sim.archetypes import SITES
+from mmtrial.sim.cohort import build_cohort
+from mmtrial.sim.plans import DATA_CUTOFF
+
+__all__ = ["DEFAULT_SEED", "DemoSummary", "DemoUser", "demo_users", "seed_demo_study"]
+
+DEFAULT_SEED = 20270104
+_WORDS = (
+    "sakura", "momiji", "hoshi", "kumo", "tsuki", "kaze", "yama", "umi", "mori", "hana",
+    "sora", "yuki", "kawa", "nami", "tori", "ishi",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    key: str
+    role: str
+    username: str
+    full_name: str
+    site_code: str | None  # None: every site
+    password: str
+
+
+@dataclass
+class DemoSummary:
+    seeded: bool  # False: the demo study was already there and nothing was written
+    sites: int
+    participants: int
+    users: list[DemoUser]
+    seconds: float
+    audit_events: int
+    statuses: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def _password(rng: random.Random) -> str:
+    return f"{rng.choice(_WORDS)}-{rng.choice(_WORDS)}-{rng.randrange(1000, 10000)}"
+
+
+def demo_users(*, seed: int = DEFAULT_SEED) -> list[DemoUser]:
+    """The demo's people and their passwords (deterministic in `seed`).
+
+    The first six are the ones to log in as; the other sites' coordinators share the demo
+    coordinator's password.
+    """
+    rng = random.Random(f"demo-users-{seed}")
+    first = SITES[0].code
+    people = [
+        ("coordinator", "coordinator", "hanako.yamada", "Hanako Yamada", first),
+        ("investigator", "investigator", "kenji.sato", "Kenji Sato", first),
+        ("monitor", "monitor", "aiko.suzuki", "Aiko Suzuki", None),
+        ("data_manager", "data_manager", "yuto.takahashi", "Yuto Takahashi", None),
+        ("statistician", "statistician", "mei.ito", "Mei Ito", None),
+        ("sponsor_admin", "sponsor_admin", "ren.watanabe", "Ren Watanabe", None),
+    ]
+    users = [
+        DemoUser(f"{key}.{site}" if site else key, role, username, name, site, _password(rng))
+        for key, role, username, name, site in people
+    ]
+    coordinator_password = users[0].password
+    for number, site in enumerate(SITES[1:], start=2):
+        users.append(
+            DemoUser(
+                f"coordinator.{site.code}",
+                "coordinator",
+                f"coordinator.{site.code.lower()}",
+                f"Coordinator of {site.name}",
+                site.code,
+                coordinator_password,
+            )
+        )
+        del number
+    return users
+
+
+def seed_demo_study(
+    *, seed: int = DEFAULT_SEED, stdout: TextIO | None = None, participants: int | None = None
+) -> DemoSummary:
+    """Seed the demo study unless it is there already; print the users table; return a summary.
+
+    `participants` keeps only the first N participants of the cohort (in consent order), for
+    quick tests; the demo itself uses all 34.
+    """
+    from django.db import transaction
+    from rich.console import Console
+
+    from mmtrial.edc.models import AuditEvent, Participant, Site
+
+    console = Console(file=stdout or sys.stdout, highlight=False)
+    started = time.perf_counter()
+    users = demo_users(seed=seed)
+    demo_codes = [site.code for site in SITES]
+    if Site.objects.filter(code__in=demo_codes).exists():
+        summary = _summary(seeded=False, users=users, started=started)
+        console.print("The demo study is already in the database: nothing was changed.")
+        _print_users(console, users)
+        return summary
+    plans = build_cohort(seed=seed)
+    if participants is not None:
+        plans = plans[:participants]
+    console.print(
+        f"Seeding the demo study: {len(SITES)} sites, {len(plans)} participants, "
+        f"data up to {DATA_CUTOFF.isoformat()} (seed {seed})."
+    )
+    with transaction.atomic():
+        from mmtrial.sim.demo_setup import create_sites_and_users, run_cohort
+
+        sites, staff = create_sites_and_users(users=users, console=console)
+        problems = run_cohort(plans=plans, sites=sites, staff=staff, users=users, console=console)
+    summary = _summary(seeded=True, users=users, started=started, problems=problems)
+    statuses = ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
+    console.print(
+        f"Demo study ready in {summary.seconds:.1f} s: "
+        f"{Participant.objects.filter(site__code__in=demo_codes).count()} participants ({statuses}), "
+        f"{AuditEvent.objects.count()} audit events."
+    )
+    for problem in problems:
+        console.print(f"[yellow]note:[/yellow] {problem}")
+    _print_users(console, users)
+    return summary
+
+
+def _summary(*, seeded: bool, users, started: float, problems=()) -> DemoSummary:
+    from django.db.models import Count
+
+    from mmtrial.edc.models import AuditEvent, Participant, Site
+
+    codes = [site.code for site in SITES]
+    participants = Participant.objects.filter(site__code__in=codes)
+    statuses = dict(participants.values_list("status").annotate(n=Count("id")))
+    return DemoSummary(
+        seeded=seeded,
+        sites=Site.objects.filter(code__in=codes).count(),
+        participants=participants.count(),
+        users=users,
+        seconds=time.perf_counter() - started,
+        audit_events=AuditEvent.objects.count(),
+        statuses=statuses,
+        problems=list(problems),
+    )
+
+
+def _print_users(console, users: list[DemoUser]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Demo users (log in at the URL printed below)", title_justify="left")
+    for column in ("Role", "User name", "Password", "Sites", "Name"):
+        table.add_column(column)
+    for user in users[:6]:
+        where = user.site_code or "all sites"
+        table.add_row(user.role, user.username, user.password, where, user.full_name)
+    console.print(table)
+    console.print(
+        "The coordinators of sites JP-02 to JP-16 (coordinator.jp-02, ...) share the "
+        "coordinator's password."
+    )

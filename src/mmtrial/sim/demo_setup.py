@@ -1,0 +1,174 @@
+"""Sites, users and the cut-off day's trust steps of the demo study (all through services).
+
+Sites and accounts are created as the operator at the server's shell (`SYSTEM_OPERATOR`, as
+`mmtrial site add` and `mmtrial user add` do); everything else as the person who would do it.
+"""
+
+from __future__ import annotations
+
+from mmtrial.sim.archetypes import SITES
+from mmtrial.sim.plans import DATA_CUTOFF, ParticipantPlan
+
+__all__ = ["create_sites_and_users", "run_cohort"]
+
+
+def create_sites_and_users(*, users, console) -> tuple[dict, dict]:
+    """The 16 demo sites and the demo accounts; returns (sites by code, users by key)."""
+    from mmtrial.edc.audit import audit_actor
+    from mmtrial.edc.services._acting import SYSTEM_OPERATOR
+    from mmtrial.edc.services.sites import site_add
+    from mmtrial.edc.services.users import user_create
+
+    sites, staff = {}, {}
+    with console.status("Creating the sites and the demo users..."), audit_actor(None, via="demo"):
+        for spec in SITES:
+            sites[spec.code] = site_add(
+                actor=SYSTEM_OPERATOR,
+                code=spec.code,
+                name=spec.name,
+                name_ja=spec.name_ja,
+                timezone=spec.timezone,
+            )
+        for user in users:
+            staff[user.key] = user_create(
+                actor=SYSTEM_OPERATOR,
+                username=user.username,
+                full_name=user.full_name,
+                password=user.password,
+                role=user.role,
+                site=sites[user.site_code] if user.site_code else None,
+            )
+    return sites, staff
+
+
+def _plan_with(plans: list[ParticipantPlan], role: str) -> ParticipantPlan | None:
+    return next((p for p in plans if role in p.roles), None)
+
+
+def _trust_steps(runner, plans: list[ParticipantPlan], users) -> None:
+    """Queries, the investigator's identity check and signature, and a lock, on the cut-off."""
+    from mmtrial.edc.models import EndOfTreatment, Participant, Query, Visit
+    from mmtrial.edc.services.locking import participant_lock
+    from mmtrial.edc.services.queries import query_answer, query_close, query_open
+    from mmtrial.edc.services.signatures import participant_sign
+    from mmtrial.edc.services.users import user_verify_identity
+    from mmtrial.sim.demo_runner import Phase
+
+    passwords = {user.key: user.password for user in users}
+
+    def participant(plan):
+        return Participant.objects.select_related("site").get(pk=runner.participant_ids[plan.index])
+
+    late = _plan_with(plans, "out_of_window")
+    if late is not None:
+
+        def late_visit_query(day, monitor):
+            p = participant(late)
+            visit = Visit.objects.filter(participant=p, status="out_of_window").first()
+            if visit is None:
+                return
+            query = query_open(
+                user=monitor,
+                participant=p,
+                model="visit",
+                object_pk=visit.pk,
+                field="actual_date",
+                text=f"Visit {visit.code} is recorded on {visit.actual_date}, outside its window "
+                f"({visit.window_start} to {visit.window_end}). Please confirm the date.",
+            )
+            coordinator = runner.staff[runner.coordinator_key(late)]
+            query = query_answer(
+                user=coordinator,
+                query=query,
+                text="Confirmed: the participant came three days late (typhoon warning).",
+            )
+            query_close(user=monitor, query=query, text="Date confirmed against the source.")
+
+        runner.push(DATA_CUTOFF, Phase.TRUST, late.index, "query", late_visit_query, "monitor")
+
+    asked = _plan_with(plans, "query")
+    if asked is not None:
+
+        def open_query(day, monitor):
+            p = participant(asked)
+            eot = EndOfTreatment.objects.filter(participant=p).first()
+            if eot is None:
+                return
+            query_open(
+                user=monitor,
+                participant=p,
+                model="endoftreatment",
+                object_pk=eot.pk,
+                field="last_dose_date",
+                text="Please confirm the last dose date against the participant's dosing diary.",
+            )
+
+        runner.push(DATA_CUTOFF, Phase.TRUST, asked.index, "query", open_query, "monitor")
+
+    signed = _plan_with(plans, "signed")
+    investigator_key = f"investigator.{SITES[0].code}"
+    if signed is not None:
+
+        def verify(day, admin):
+            user_verify_identity(
+                actor=admin,
+                user=runner.staff[investigator_key],
+                evidence="Photo identification checked at the site initiation visit.",
+            )
+
+        def sign(day, investigator):
+            p = participant(signed)
+            if Query.objects.filter(participant=p).exclude(status="closed").exists():
+                runner.problems.append(f"{p.subject_id} has open queries: not signed")
+                return
+            investigator.refresh_from_db()
+            participant_sign(
+                user=investigator,
+                participant=p,
+                password=passwords[investigator_key],
+                meaning="Approval",
+                confirm=True,
+                session_state={},
+                username=investigator.username,
+            )
+
+        runner.push(DATA_CUTOFF, Phase.TRUST, 10_000, "identity", verify, "sponsor_admin")
+        runner.push(DATA_CUTOFF, Phase.TRUST, 10_001, "signature", sign, investigator_key)
+
+    locked = _plan_with(plans, "locked")
+    if locked is not None:
+
+        def lock(day, data_manager):
+            participant_lock(
+                user=data_manager,
+                participant=participant(locked),
+                reason="Data review complete after the participant's death.",
+            )
+
+        runner.push(DATA_CUTOFF, Phase.TRUST, 10_002, "lock", lock, "data_manager")
+
+
+def run_cohort(*, plans, sites, staff, users, console) -> list[str]:
+    """Enter every participant's plan; returns what did not go as planned (for the console)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from mmtrial.sim.demo_runner import DemoRunner
+
+    runner = DemoRunner(plans=plans, staff=staff, sites=sites)
+    runner.schedule()
+    _trust_steps(runner, plans, users)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("Entering the study data", total=runner.pending())
+
+        def advance(label: str) -> None:
+            progress.update(
+                task,
+                advance=1,
+                total=progress.tasks[0].completed + 1 + runner.pending(),
+                description=f"Entering the study data ({label})",
+            )
+
+        runner.on_step = advance
+        runner.run()
+    return runner.problems

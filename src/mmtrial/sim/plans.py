@@ -1,0 +1,111 @@
+"""What the simulated cohort plans for each participant (plain data; mmtrial.sim.demo enters it).
+
+Dates are fixed: the demo study's calendar starts at `FIRST_CONSENT` and its data stop at
+`DATA_CUTOFF`. Both lie in the past, so that a person trying the demo can enter the next visits
+with today's date (the EDC refuses dates in the future).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from mmtrial.sim.archetypes import Archetype, SiteSpec
+
+__all__ = [
+    "CYCLE_DAYS",
+    "DATA_CUTOFF",
+    "DELAY_DAYS",
+    "FIRST_CONSENT",
+    "SAMPLE_DAYS_BEFORE_CYCLE",
+    "AdverseEventPlan",
+    "CyclePlan",
+    "EndOfTreatmentPlan",
+    "ParticipantPlan",
+    "SamplePlan",
+]
+
+FIRST_CONSENT = dt.date(2025, 1, 6)
+DATA_CUTOFF = dt.date(2026, 11, 2)
+# The simulation places events on the protocol's 28-day cycle; the EDC itself derives every
+# visit and dose date from the protocol file.
+CYCLE_DAYS = 28
+# The central M-protein sample is drawn a week before each cycle starts (the day-22 visit in
+# cycles 1-2), so that its result is back for the cycle decision.
+SAMPLE_DAYS_BEFORE_CYCLE = 7
+DELAY_DAYS = 7
+
+
+@dataclass(frozen=True)
+class CyclePlan:
+    number: int
+    start: dt.date  # the day the cycle starts (after any delay)
+    creatinine_mg_dl: float
+    anc_per_mm3: int
+    platelets_per_mm3: int
+    weight_kg: float
+    delayed_from: dt.date | None = None  # the planned start, when low counts delayed it
+    delay_platelets_per_mm3: int | None = None
+    holds: dict[tuple[str, int], str] = field(default_factory=dict)  # (drug, day) -> reason
+    stop_day: int | None = None  # treatment stopped: doses from this day on are held
+
+
+@dataclass(frozen=True)
+class AdverseEventPlan:
+    term: str
+    grade: int
+    start: dt.date
+    end: dt.date | None
+    attribution: dict[str, bool]
+    nonhematologic: bool = True
+    serious: bool = False
+    action_taken: str = "none"
+    lab: tuple[str, int] | None = None  # (analyte, value) collected on the start date
+
+
+@dataclass(frozen=True)
+class SamplePlan:
+    """One central-laboratory sample: analyte -> (value text, unit)."""
+
+    collected_on: dt.date
+    values: dict[str, tuple[str, str]]
+    bone_marrow_plasma_cells_pct: float | None = None  # a marrow biopsy on the same day
+
+
+@dataclass(frozen=True)
+class EndOfTreatmentPlan:
+    recorded_on: dt.date
+    last_dose: dt.date
+    reason: str
+    details: str
+
+
+@dataclass
+class ParticipantPlan:
+    index: int
+    archetype: Archetype
+    site: SiteSpec
+    screening_number: str
+    sex: str
+    year_of_birth: int
+    weight_kg: float
+    crcl_target_ml_min: float
+    consent: dt.date = FIRST_CONSENT
+    screened: dt.date | None = None
+    screening_values: dict[str, object] = field(default_factory=dict)
+    enrolled: dt.date | None = None
+    c1d1_planned: dt.date | None = None
+    cycles: list[CyclePlan] = field(default_factory=list)
+    adverse_events: list[AdverseEventPlan] = field(default_factory=list)
+    samples: list[SamplePlan] = field(default_factory=list)
+    end_of_treatment: EndOfTreatmentPlan | None = None
+    contacts: list[dt.date] = field(default_factory=list)
+    death: dt.date | None = None
+
+    @property
+    def c1d1(self) -> dt.date | None:
+        return self.cycles[0].start if self.cycles else None
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return self.archetype.roles
