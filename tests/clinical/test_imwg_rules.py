@@ -208,6 +208,37 @@ NORMAL_RATIO = {"kappa_flc_mg_l": 12, "lambda_flc_mg_l": 10}
         ),
         # CR does not look at M-protein: serum not done is still CR.
         (SERUM, {**IFE_NEGATIVE, "bone_marrow_plasma_cells_pct": 1}, "CR"),
+        # Urine-only disease: CR and sCR.
+        (URINE, {**IFE_NEGATIVE, "bone_marrow_plasma_cells_pct": 4.9}, "CR"),
+        (
+            URINE,
+            {
+                **IFE_NEGATIVE,
+                **NORMAL_RATIO,
+                "bone_marrow_plasma_cells_pct": 0,
+                "bone_marrow_clonal_cells": "absent",
+            },
+            "sCR",
+        ),
+        (
+            URINE,
+            {**IFE_NEGATIVE, "bone_marrow_plasma_cells_pct": 5, "urine_m_protein_mg_24h": 0},
+            "VGPR",
+        ),
+        # Serum and urine disease: CR.
+        (BOTH, {**IFE_NEGATIVE, "bone_marrow_plasma_cells_pct": 4.9}, "CR"),
+        # FLC-only disease: sCR with a normal ratio and clonal cells absent.
+        (
+            FLC,
+            {
+                **IFE_NEGATIVE,
+                **_flc(2.6),
+                "bone_marrow_plasma_cells_pct": 1,
+                "bone_marrow_clonal_cells": "absent",
+            },
+            "sCR",
+        ),
+        (FLC, {**IFE_NEGATIVE, **_flc(2.5), "bone_marrow_plasma_cells_pct": 1}, "VGPR"),
         # Bone-marrow-only disease reaches CR.
         (MARROW, {**IFE_NEGATIVE, "bone_marrow_plasma_cells_pct": 4}, "CR"),
         # FLC-only disease also needs a normal ratio for CR.
