@@ -1,9 +1,10 @@
 """The input of the IMWG response engine: one participant's baseline and disease assessments.
 
 Shape: contracts/imwg.md, "Input". `parse_input` turns the contract's JSON (a dict, as from
-`json.loads`, with floats or Decimals) into frozen dataclasses, or raises `InputError` with one
-line naming the field. Numbers are held as floats; the engine compares them with a tolerance far
-below any lab's precision (contracts/imwg.md, "Arithmetic").
+`json.loads`, with floats or Decimals) into immutable records, or raises `InputError` with one
+line naming the field. The records are NamedTuples (immutable, and cheap enough to build for the
+batch form). Numbers are held as floats (integers as written); the engine compares them with a
+tolerance far below any lab's precision (contracts/imwg.md, "Arithmetic").
 """
 
 from __future__ import annotations
