@@ -106,7 +106,7 @@ class LabEditForm(VersionedForm):
             self.fields["unit"].choices = [(u, u) for u in units]
 
 
-class DiseaseForm(VersionedForm):
+class DiseaseForm(forms.Form):
     assessed_on = forms.DateField(label=_("Assessment date"), widget=DATE_WIDGET)
     serum_ife = forms.ChoiceField(
         label=_("Serum immunofixation"), choices=IFE_CHOICES, required=False
@@ -126,7 +126,6 @@ class DiseaseForm(VersionedForm):
         label=_("Plasmacytoma size, sum of products (cm²)"), required=False, min_value=0
     )
     new_lesion = forms.BooleanField(label=_("New bone lesion or plasmacytoma"), required=False)
-    reason = ReasonField()
 
     SERVICE_FIELDS = (
         "serum_ife",
