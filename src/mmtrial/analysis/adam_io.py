@@ -215,7 +215,8 @@ def read_adam_dir(directory: str | Path) -> AdamDatasets:
     """
     folder = Path(directory)
     if not folder.is_dir():
-        raise InputError(f"ADaM directory {folder} does not exist", {"directory": str(folder)})
+        problem = "is not a directory" if folder.exists() else "does not exist"
+        raise InputError(f"ADaM directory {folder} {problem}", {"directory": str(folder)})
     frames: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
     for name, check in (("adsl", check_adsl), ("adrs", check_adrs), ("adtte", check_adtte)):

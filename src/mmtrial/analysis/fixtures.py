@@ -22,7 +22,6 @@ from mmtrial.analysis.codelists import PARAMCD_BEST_RESPONSE, PARAMCD_VISIT_RESP
 
 STUDY_ID = "IRD-J"
 DATA_CUT = date(2030, 6, 30)
-ASSESSMENT_INTERVAL_DAYS = 28  # response assessed every cycle (protocol file: response_assessment)
 
 
 #: PFS in days, constructed so that the KM median is 670 days (22.0 months) and its
@@ -78,7 +77,18 @@ AE_TERMS = [
     ("Fatigue", "General disorders and administration site conditions"),
     ("Oedema peripheral", "General disorders and administration site conditions"),
 ]
-DRUGS = {"IXAZOMIB": 4.0, "LENALIDOMIDE": 25.0, "DEXAMETHASONE": 40.0}
+
+
+def _protocol_numbers() -> tuple[int, int, dict[str, float]]:
+    """Assessment interval, cycle length and starting doses from the protocol file."""
+    from mmtrial.protocol import load_protocol
+
+    protocol = load_protocol()
+    doses = {key.upper(): float(entry.dose) for key, entry in protocol.regimen.items()}
+    return protocol.response_assessment.interval_days, protocol.cycle_length_days, doses
+
+
+ASSESSMENT_INTERVAL_DAYS, CYCLE_LENGTH_DAYS, DRUGS = _protocol_numbers()
 
 _PCT_CHANGE = {  # best % change in the followed M-protein, by best response (low, high)
     "sCR": (-100, -100),
@@ -242,7 +252,7 @@ def _build(
                     "TRTEMFL": "Y",
                 }
             )
-        cycles = max(1, int(np.ceil(trt_days / 28)))
+        cycles = max(1, int(np.ceil(trt_days / CYCLE_LENGTH_DAYS)))
         for cycle in range(1, cycles + 1):
             for drug, planned in DRUGS.items():
                 reduced = cycle > 2 and rng.random() < 0.05
