@@ -53,6 +53,7 @@ __all__ = [
 COLUMNS = ("subject_id", "accession", "collected_on", "analyte", "value", "unit")
 BATCH_ROWS = 5000
 _LOOKUP_CHUNK = 2000
+_ACCESSION_MAX = LabResult._meta.get_field("accession").max_length
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NAME = re.compile(r"^[a-z0-9_ ]*$")  # a column name; anything else is not this CSV format
 _CREATE_FIELDS = (
@@ -260,8 +261,10 @@ def _check_rows(user, text: str, file_name: str, today: dt.date) -> list[_Row]:
             )
         if not get["accession"]:
             row_problems.append(RowProblem(number, "accession", "required"))
-        elif len(get["accession"]) > LabResult._meta.get_field("accession").max_length:
-            row_problems.append(RowProblem(number, "accession", "longer than 64 characters"))
+        elif len(get["accession"]) > _ACCESSION_MAX:
+            row_problems.append(
+                RowProblem(number, "accession", f"longer than {_ACCESSION_MAX} characters")
+            )
         collected_on = None
         try:
             collected_on = _date(get["collected_on"])
@@ -350,14 +353,6 @@ def _check_rows(user, text: str, file_name: str, today: dt.date) -> list[_Row]:
     return rows
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
 def _unchanged(row: _Row, stored: LabResult) -> bool:
     if row.value is None or stored.value is None:
         same_value = row.value is None and stored.value is None
@@ -434,9 +429,8 @@ def _write(rows: list[_Row], *, name, sha256, on_progress, batch_rows) -> Import
                     object_pk=str(lab.pk),
                     site_code=participant.site.code,
                     subject=subject_label(participant),
-                    changes={
-                        f: {"old": None, "new": _jsonable(getattr(lab, f))} for f in _CREATE_FIELDS
-                    },
+                    # the audit writer turns Decimals and dates into their exact text
+                    changes={f: {"old": None, "new": getattr(lab, f)} for f in _CREATE_FIELDS},
                     reason=reason,
                     context={**context, "row": row.number},
                 )

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import models, transaction
 
-from mmtrial.edc.audit import EventSpec, audit_record_many, to_jsonable
+from mmtrial.edc.audit import EventSpec, audit_record_many
 from mmtrial.edc.models import Participant, Signature
 from mmtrial.edc.models.trust import SignatureStatus
 from mmtrial.edc.services._records import (
@@ -54,7 +54,7 @@ def records_create_many(
                 object_pk=str(instance.pk),
                 site_code=site,
                 subject=subject,
-                changes={n: {"old": None, "new": to_jsonable(getattr(instance, n))} for n in names},
+                changes={n: {"old": None, "new": getattr(instance, n)} for n in names},
                 reason=reason,
                 context=dict(context or {}),
             )
@@ -98,7 +98,7 @@ def records_create_across(
                 object_pk=str(instance.pk),
                 site_code=participant.site.code,
                 subject=subject_label(participant),
-                changes={n: {"old": None, "new": to_jsonable(getattr(instance, n))} for n in names},
+                changes={n: {"old": None, "new": getattr(instance, n)} for n in names},
                 reason=reason,
                 context=dict(context or {}),
             )
