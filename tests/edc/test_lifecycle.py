@@ -303,3 +303,82 @@ def test_follow_up_needs_progression_and_death_ends_it():
             contact_date=dt.date(2027, 6, 1),
             alive=True,
         )
+
+
+# --- site isolation: every clinical service, every role, own site and another site ----------
+
+ROLES = ("coordinator", "investigator", "monitor", "data_manager", "statistician", "sponsor_admin")
+
+
+def _calls(participant, objects):
+    """Each service of this helper's modules, called on `participant` (site A)."""
+    from mmtrial.edc.services.disease import disease_assessment_record
+    from mmtrial.edc.services.participants import screening_record
+
+    day = dt.date(2027, 2, 8)
+    return {
+        "screening_record": lambda u: screening_record(
+            user=u, participant_id=participant.pk, screened_on=day, values={}, answers={}
+        ),
+        "cycle_start": lambda u: cycle_start(user=u, participant_id=participant.pk, start_date=day),
+        "lab_result_record": lambda u: lab_result_record(
+            user=u,
+            participant_id=participant.pk,
+            analyte="anc",
+            value="1",
+            unit="/mm3",
+            collected_on=day,
+        ),
+        "disease_assessment_record": lambda u: disease_assessment_record(
+            user=u, participant_id=participant.pk, assessed_on=day, new_lesion=False
+        ),
+        "ae_record": lambda u: ae_record(
+            user=u, participant_id=participant.pk, term="nausea", grade=1, start_date=day
+        ),
+        "visit_record": lambda u: visit_record(
+            user=u, visit_id=objects["visit"].pk, actual_date=day, expected_version=1
+        ),
+        "end_of_treatment_record": lambda u: end_of_treatment_record(
+            user=u, participant_id=participant.pk, last_dose_date=day, reason="other"
+        ),
+        "participant_timeline": lambda u: participant_timeline(
+            user=u, participant_id=participant.pk
+        ),
+    }
+
+
+WRITES = {
+    "screening_record",
+    "cycle_start",
+    "lab_result_record",
+    "disease_assessment_record",
+    "ae_record",
+    "visit_record",
+    "end_of_treatment_record",
+}
+
+
+@pytest.mark.req("E6-4.3.8b-site")
+@pytest.mark.parametrize("role", ROLES)
+def test_site_isolation_matrix_for_clinical_services(role):
+    from mmtrial.errors import NotFound, PermissionDenied
+
+    site_a, site_b = Study("MA"), Study("MB")
+    participant, _ = started(site_a)
+    visit = Visit.objects.get(participant=participant, code="C1D8")
+    calls = _calls(participant, {"visit": visit})
+    other = make_user(role=role, site=site_b.site)
+    own = make_user(role=role, site=site_a.site)
+    before = AuditEvent.objects.count()
+    for name, call in calls.items():
+        with pytest.raises(NotFound):
+            call(other)
+    assert AuditEvent.objects.count() == before, "nothing written for another site's user"
+    # own site: staff may write; monitors, data managers, statisticians and admins may not
+    may_write = role in ("coordinator", "investigator")
+    for name, call in calls.items():
+        if name not in WRITES:
+            call(own)  # every role with a membership at the site may read
+        elif not may_write:
+            with pytest.raises(PermissionDenied):
+                call(own)
