@@ -76,10 +76,10 @@ def login(page, base, username, language):
     page.wait_for_url(base + "/")
 
 
-def shot(page, name, language):
+def shot(page, name, language, *, full_page=True):
     if language == "en" or name.endswith("_ja"):
         IMG.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(IMG / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(IMG / f"{name}.png"), full_page=full_page)
 
 
 def fill_screening(page):
@@ -113,7 +113,6 @@ def test_trial_flow_in_the_browser(live_server, page, people, language):
 
     # The coordinator registers, screens and enrolls.
     login(page, base, "coord", language)
-    shot(page, "dashboard", language)
     page.goto(base + "/participants/new/")
     page.fill("[name=screening_number]", "SCR-001")
     page.select_option("[name=sex]", "female")
@@ -172,6 +171,8 @@ def test_trial_flow_in_the_browser(live_server, page, people, language):
         shot(page, "timeline_ja", language)
     page.goto(base + "/participants/")
     shot(page, "participants", language)
+    page.goto(base + "/")
+    shot(page, "dashboard", language)
 
     # The monitor raises a query on the M-protein; the coordinator answers; the monitor closes.
     login(page, base, "mon", language)
@@ -215,7 +216,7 @@ def test_trial_flow_in_the_browser(live_server, page, people, language):
     assert page.get_by_test_id("participant-locked").is_visible()
     shot(page, "sign_lock", language)
     page.goto(f"{base}/participants/{pk}/audit/")
-    shot(page, "audit", language)
+    shot(page, "audit", language, full_page=False)
 
     # A coordinator of another site: not in the list, 404 by address.
     login(page, base, "coordb", language)

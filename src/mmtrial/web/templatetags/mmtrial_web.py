@@ -91,3 +91,17 @@ def analyte_name(code: str) -> str:
     from mmtrial.web.entry_forms import analyte_label
 
     return str(analyte_label(code))
+
+
+@register.filter
+def audit_value(value) -> str:
+    """An audited value as people read it: JSON for structures, yes/no for booleans."""
+    import json
+
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+    return str(value)
