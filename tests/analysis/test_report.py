@@ -126,3 +126,13 @@ def test_cli_report_writes_pdf_and_rejects_unknown_language(tmp_path, published_
     )
     assert bad.exit_code == 2
     assert "--lang" in bad.stderr
+
+
+def test_japanese_without_a_cjk_font_is_refused_rather_than_drawn_as_boxes(monkeypatch):
+    from mmtrial.analysis import report
+    from mmtrial.errors import MmtrialError
+
+    monkeypatch.setattr(report, "_font_available", lambda family: family == "DejaVu Sans")
+    with pytest.raises(MmtrialError, match="fonts-noto-cjk"):
+        report.font_settings("ja")
+    assert report.font_settings("en")["font.sans-serif"] == ["DejaVu Sans"]

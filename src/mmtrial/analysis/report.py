@@ -35,6 +35,12 @@ from mmtrial.analysis.profiles import (
 )
 from mmtrial.analysis.summary import efficacy_summary
 from mmtrial.analysis.time_to_event import km_by_parameter
+from mmtrial.errors import MmtrialError
+
+MESSAGE_NO_CJK_FONT = (
+    "a Japanese report needs the Noto Sans CJK JP font, which is not installed "
+    "(Debian: apt-get install fonts-noto-cjk)"
+)
 
 
 @dataclass
@@ -63,6 +69,8 @@ def font_settings(lang: str) -> dict[str, object]:
     glyphs are embedded as Type 3 (drawn outlines; the text stays extractable).
     """
     families = [f for f in FONT_FAMILIES[lang] if _font_available(f)] or ["DejaVu Sans"]
+    if lang == "ja" and families[0] == "DejaVu Sans":
+        raise MmtrialError(MESSAGE_NO_CJK_FONT)
     return {
         "font.family": "sans-serif",
         "font.sans-serif": families,
