@@ -15,10 +15,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
