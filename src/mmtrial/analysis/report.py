@@ -192,7 +192,7 @@ def _skipped(title: str, reason: str, lang: str) -> ReportPage:
 
 def _figure_png(fig: Figure) -> str:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=72)
+    fig.savefig(buffer, format="png", dpi=96)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -209,7 +209,7 @@ def _html_document(sections: list[str], lang: str) -> str:
     style = (
         "body{font-family:'Noto Sans CJK JP','Noto Sans',sans-serif;margin:2em;max-width:70em}"
         "table{border-collapse:collapse;margin:0.5em 0 1.5em}th,td{border:1px solid #bbb;"
-        "padding:0.25em 0.6em;text-align:right}th{background:#deebf7}td:first-child{text-align:left}"
+        "padding:0.25em 0.6em;text-align:right}th{background:#deebf7}td:first-child,th:first-child{text-align:left}"
         "img{max-width:100%;border:1px solid #eee}.note{color:#a00}"
     )
     title = html.escape(text("report_title", lang))
