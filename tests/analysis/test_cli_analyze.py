@@ -130,3 +130,13 @@ def test_database_path_derives_the_datasets_from_the_edc_source(monkeypatch):
     assert summary["populations"] == {"enrolled": 2, "safety": 1, "response_evaluable": 1}
     assert summary["vgpr_or_better"]["responders"] == 1
     assert summary["time_to_event"]["PFS"]["events"] == 0
+
+
+def test_lower_case_variable_names_and_padded_values_are_accepted(tmp_path, published_frames):
+    frames = {name: frame.copy() for name, frame in published_frames.items()}
+    frames["adsl"].columns = [c.lower() for c in frames["adsl"].columns]
+    frames["adsl"]["saffl"] = frames["adsl"]["saffl"].map(lambda v: f" {v} ")
+    folder = write_adam_dir(frames, tmp_path / "lower")
+    result = CliRunner().invoke(app, ["analyze", "--adam", str(folder), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["populations"]["safety"] == 34
