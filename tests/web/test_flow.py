@@ -205,3 +205,88 @@ def test_response_from_m_protein_is_shown_with_reasons(login, users, sites):
     table = re.search(r'data-testid="response-table".*?</table>', body, re.S).group(0)
     assert "PR" in table
     assert '<ul class="reasons"><li>' in table
+
+
+def test_investigator_assessment_beside_the_derived_one_opens_a_query_when_they_differ(
+    login, users, sites
+):
+    import datetime as dt
+
+    from mmtrial.edc.models import Query, ResponseAssessment
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    day = C1D1 + dt.timedelta(days=28)
+    enter_labs(client, pk, day, accession="ACC-2", serum_m_protein="0.9")
+    row = ResponseAssessment.objects.get(participant_id=pk, assessment_date=day)
+    form = client.get(
+        f"/participants/{pk}/response/",
+        {
+            "assessment_date": day.isoformat(),
+            "version": row.version,
+            "response": row.derived_response,
+        },
+    )
+    assert form.status_code == 200
+    response = client.post(
+        f"/participants/{pk}/response/",
+        {"assessment_date": day.isoformat(), "version": row.version, "response": "VGPR"},
+    )
+    assert response.status_code == 302
+    body = client.get(f"/participants/{pk}/").content.decode()
+    assert "VGPR" in body and "differs" in body
+    assert Query.objects.filter(participant_id=pk, origin="response_disagreement").exists()
+
+
+def test_adverse_event_end_of_treatment_and_death_are_recorded_through_the_pages(
+    login, users, sites
+):
+    import datetime as dt
+
+    from mmtrial.edc.models import AdverseEvent, Participant
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    response = client.post(
+        f"/participants/{pk}/adverse-events/new/",
+        {
+            "term": "Rash",
+            "grade": "2",
+            "start_date": (C1D1 + dt.timedelta(days=5)).isoformat(),
+            "action_taken": "none",
+            "nonhematologic": "on",
+            "related_lenalidomide": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    ae = AdverseEvent.objects.get(participant_id=pk)
+    assert ae.attribution["lenalidomide"] is True and ae.attribution["ixazomib"] is False
+    edit = client.post(
+        f"/participants/{pk}/adverse-events/{ae.pk}/",
+        {
+            "term": "Rash",
+            "grade": "3",
+            "start_date": ae.start_date.isoformat(),
+            "action_taken": "dose_held",
+            "nonhematologic": "on",
+            "version": ae.version,
+            "reason": "",
+        },
+    )
+    assert edit.status_code == 400  # a change needs a reason
+    ae.refresh_from_db()
+    assert ae.grade == 2
+    last_dose = C1D1 + dt.timedelta(days=20)
+    response = client.post(
+        f"/participants/{pk}/end-of-treatment/",
+        {"last_dose_date": last_dose.isoformat(), "reason": "adverse_event", "details": ""},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    response = client.post(
+        f"/participants/{pk}/death/",
+        {"death_date": (last_dose + dt.timedelta(days=10)).isoformat(), "cause": "adverse_event"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Participant.objects.get(pk=pk).status == "died"
+    body = client.get(f"/participants/{pk}/").content.decode()
+    assert "End of treatment" in body and "Death" in body
