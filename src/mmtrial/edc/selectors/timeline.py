@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch
 
 from mmtrial.clinical import schedule
@@ -56,7 +57,7 @@ class Timeline:
 def _optional(participant: Participant, name: str):
     try:
         value = getattr(participant, name)
-    except Exception:  # RelatedObjectDoesNotExist: no such record yet
+    except ObjectDoesNotExist:  # no such record yet
         return None
     return None if value is None or getattr(value, "is_deleted", False) else value
 

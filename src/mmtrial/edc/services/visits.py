@@ -29,7 +29,6 @@ SCHEDULE_CHANGED = "planned from the schedule (clinical.schedule) after {why}"
 DONE_ALREADY = "Visit {code} is already recorded as {status}; correct it with a reason instead."
 FOLLOW_UP_CODE = "FU{n:02d}"
 STARTED = (CycleStatus.STARTED, CycleStatus.COMPLETED)
-_DRUG_FIELDS = {"ixazomib": "ixazomib_mg", "lenalidomide": "lenalidomide_mg"}
 
 
 def schedule_input(participant, cycles: list[Cycle] | None = None) -> schedule.ScheduleInput | None:
