@@ -128,6 +128,7 @@ AXES_FAILURE_LIMIT = 5
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_COOLOFF_TIME = None  # only a logged administrator action unlocks an account
+AXES_LOCKOUT_TEMPLATE = "web/lockout.html"
 # Accounts are locked by user name (21 CFR 11.300(d)); rotating IP addresses must not unlock them.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
