@@ -169,11 +169,10 @@ def _print_users(console, users: list[DemoUser]) -> None:
     from rich.table import Table
 
     table = Table(title="Demo users (log in at the URL printed below)", title_justify="left")
-    for column in ("Role", "User name", "Password", "Sites", "Name"):
-        table.add_column(column)
+    for column in ("Role", "User name", "Password", "Sites"):
+        table.add_column(column, no_wrap=True)
     for user in users[:6]:
-        where = user.site_code or "all sites"
-        table.add_row(user.role, user.username, user.password, where, user.full_name)
+        table.add_row(user.role, user.username, user.password, user.site_code or "all sites")
     console.print(table)
     console.print(
         "The coordinators of sites JP-02 to JP-16 (coordinator.jp-02, ...) share the "

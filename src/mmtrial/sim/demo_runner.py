@@ -11,41 +11,25 @@ responses) are queued when their cause has run. Reads use the ORM; writes only s
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import heapq
-import io
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from mmtrial.edc.audit import audit_actor
-from mmtrial.edc.models import DoseAdministration, Participant, ResponseAssessment, Visit
+from mmtrial.edc.models import DoseAdministration, Participant, Visit
 from mmtrial.edc.models.treatment import CycleStatus, DoseStatus, VisitStatus
-from mmtrial.sim.plans import DATA_CUTOFF, CyclePlan, ParticipantPlan, SamplePlan
+from mmtrial.sim.demo_central_lab import CentralLabSteps
+from mmtrial.sim.plans import CYCLE_DAYS, DATA_CUTOFF, CyclePlan, ParticipantPlan, Phase
 
-__all__ = ["DemoRunner", "Phase"]
+__all__ = ["DemoRunner"]
 
-
-class Phase:
-    IMPORT = 0
-    REGISTER = 1
-    LABS = 2
-    ADVERSE_EVENT = 3
-    CYCLE = 4
-    VISIT = 5
-    DOSES = 6
-    REVIEW = 7
-    OUTCOME = 8
-    TRUST = 9
-
-
-_RESPONSE_NEIGHBOUR = {"PR": "VGPR", "VGPR": "PR", "MR": "PR", "SD": "MR", "CR": "VGPR"}
+# The site whose participants get every dose of their current cycle recorded (see below).
+DOSES_SITE = "JP-01"
 
 
 @dataclass
-class DemoRunner:
+class DemoRunner(CentralLabSteps):
     plans: list[ParticipantPlan]
     staff: dict[str, object]  # coordinator.<site>, investigator, monitor, data_manager, ...
     sites: dict[str, object]  # site code -> Site
@@ -120,14 +104,6 @@ class DemoRunner:
                     i,
                     "end of treatment",
                     self._eot(plan),
-                    coordinator,
-                )
-                self.push(
-                    eot.last_dose + dt.timedelta(days=30),
-                    Phase.VISIT,
-                    i,
-                    "visit",
-                    self._visit_code(plan, "EOT"),
                     coordinator,
                 )
             for day in plan.contacts:
@@ -278,9 +254,11 @@ class DemoRunner:
                 self._visit_code(plan, code, weight),
                 coordinator,
             )
-        last = cycle_plan.number == plan.cycles[-1].number
-        if cycle_plan.holds or last:
-            end = cycle.start_date + dt.timedelta(days=27)
+        # Dose records cost a service call each: the demo records them where they tell a story
+        # (holds, a stop) and for the last cycle of the demo site's own participants.
+        last = cycle_plan.number == plan.cycles[-1].number and plan.site.code == DOSES_SITE
+        if cycle_plan.holds or cycle_plan.stop_day is not None or last:
+            end = cycle.start_date + dt.timedelta(days=CYCLE_DAYS - 1)
             self.push(
                 min(end, DATA_CUTOFF),
                 Phase.DOSES,
@@ -339,6 +317,8 @@ class DemoRunner:
         return step
 
     def _eot(self, plan: ParticipantPlan):
+        user_key = self.coordinator_key
+
         def step(day, user):
             from mmtrial.edc.services.follow_up import end_of_treatment_record
 
@@ -350,6 +330,14 @@ class DemoRunner:
                 reason=eot.reason,
                 details=eot.details,
             )
+            visit = Visit.objects.filter(
+                participant_id=self.participant_ids[plan.index], code="EOT", is_deleted=False
+            ).first()
+            if visit is not None:  # the end-of-treatment visit the schedule planned
+                step_ = self._visit_code(plan, "EOT")
+                self.push(
+                    visit.planned_date, Phase.VISIT, plan.index, "visit", step_, user_key(plan)
+                )
 
         return step
 
@@ -388,97 +376,5 @@ class DemoRunner:
                 cause="progressive_disease",
                 details="Died of progressive myeloma during survival follow-up.",
             )
-
-        return step
-
-    # -- central laboratory --------------------------------------------------------------------
-    def _schedule_imports(self) -> None:
-        """Weekly files (Mondays) of the samples collected the week before; one at the cut-off."""
-        files: dict[dt.date, list[tuple[ParticipantPlan, SamplePlan]]] = {}
-        for plan in self.plans:
-            for sample in plan.samples:
-                day = sample.collected_on
-                monday = day + dt.timedelta(days=7 - day.weekday())
-                files.setdefault(min(monday, DATA_CUTOFF), []).append((plan, sample))
-        for day, rows in sorted(files.items()):
-            self.push(
-                day, Phase.IMPORT, -1, "central lab import", self._import(rows), "data_manager"
-            )
-
-    def _import(self, rows: list[tuple[ParticipantPlan, SamplePlan]]):
-        def step(day, user):
-            from mmtrial.edc.lab_import import COLUMNS, lab_import_file
-
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
-            writer.writerow(COLUMNS)
-            for plan, sample in rows:
-                subject = self.subject_ids[plan.index]
-                accession = f"CL{sample.collected_on:%y%m%d}{subject.replace('-', '')}"
-                for analyte, (value, unit) in sample.values.items():
-                    writer.writerow([subject, accession, sample.collected_on, analyte, value, unit])
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder) / f"central-lab-{day:%Y%m%d}.csv"
-                path.write_text(buffer.getvalue(), encoding="utf-8")
-                lab_import_file(user=user, path=path, today=day)
-            for plan, sample in rows:
-                if sample.bone_marrow_plasma_cells_pct is not None:
-                    self.push(
-                        day,
-                        Phase.DOSES,
-                        plan.index,
-                        "bone marrow",
-                        self._marrow(plan, sample),
-                        self.coordinator_key(plan),
-                    )
-            for plan in {id(p): p for p, _ in rows}.values():
-                if plan.c1d1 is not None:
-                    self.push(
-                        day,
-                        Phase.REVIEW,
-                        plan.index,
-                        "investigator response",
-                        self._review(plan),
-                        self.investigator_key(plan),
-                    )
-
-        return step
-
-    def _marrow(self, plan: ParticipantPlan, sample: SamplePlan):
-        def step(day, user):
-            from mmtrial.edc.services.disease import disease_assessment_record
-
-            disease_assessment_record(
-                user=user,
-                participant_id=self.participant_ids[plan.index],
-                assessed_on=sample.collected_on,
-                bone_marrow_plasma_cells_pct=sample.bone_marrow_plasma_cells_pct,
-                bone_marrow_clonal_cells="present",
-            )
-
-        return step
-
-    def _review(self, plan: ParticipantPlan):
-        """The investigator's own IMWG category for each newly derived assessment."""
-
-        def step(day, user):
-            from mmtrial.edc.services.responses import investigator_response_record
-
-            pid = self.participant_ids[plan.index]
-            rows = ResponseAssessment.objects.filter(participant_id=pid, is_deleted=False)
-            ordered = list(rows.order_by("assessment_date"))
-            for number, row in enumerate(ordered, start=1):
-                if row.investigator_response or row.derived_response == "NE":
-                    continue
-                response = row.derived_response
-                if "disagreement" in plan.roles and number == 2:
-                    response = _RESPONSE_NEIGHBOUR.get(response, "PR")
-                investigator_response_record(
-                    user=user,
-                    participant_id=pid,
-                    assessment_date=row.assessment_date,
-                    response=response,
-                    expected_version=row.version,
-                )
 
         return step

@@ -7,7 +7,7 @@ Sites and accounts are created as the operator at the server's shell (`SYSTEM_OP
 from __future__ import annotations
 
 from mmtrial.sim.archetypes import SITES
-from mmtrial.sim.plans import DATA_CUTOFF, ParticipantPlan
+from mmtrial.sim.plans import DATA_CUTOFF, ParticipantPlan, Phase
 
 __all__ = ["create_sites_and_users", "run_cohort"]
 
@@ -52,7 +52,6 @@ def _trust_steps(runner, plans: list[ParticipantPlan], users) -> None:
     from mmtrial.edc.services.queries import query_answer, query_close, query_open
     from mmtrial.edc.services.signatures import participant_sign
     from mmtrial.edc.services.users import user_verify_identity
-    from mmtrial.sim.demo_runner import Phase
 
     passwords = {user.key: user.password for user in users}
 

@@ -22,6 +22,7 @@ __all__ = [
     "CyclePlan",
     "EndOfTreatmentPlan",
     "ParticipantPlan",
+    "Phase",
     "SamplePlan",
 ]
 
@@ -109,3 +110,21 @@ class ParticipantPlan:
     @property
     def roles(self) -> tuple[str, ...]:
         return self.archetype.roles
+
+
+class Phase:
+    """The order of a day's steps when the demo enters the plan."""
+
+    IMPORT = 0
+    REGISTER = 1
+    LABS = 2
+    ADVERSE_EVENT = 3
+    CYCLE = 4
+    VISIT = 5
+    DOSES = 6
+    REVIEW = 7
+    OUTCOME = 8
+    TRUST = 9
+
+
+DOSES_SITE = "JP-01"
