@@ -48,6 +48,7 @@ def _seed() -> None:
     django.setup()
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
+    from django.utils import timezone
 
     from mmtrial.edc.audit import audit_actor
     from mmtrial.edc.models import Membership, Site, User
@@ -69,7 +70,10 @@ def _seed() -> None:
     coordinators = []
     for site in sites:
         user = User.objects.create(
-            username=f"coord_{site.code.lower()}", password=hashed, full_name=f"Coord {site.code}"
+            username=f"coord_{site.code.lower()}",
+            password=hashed,
+            full_name=f"Coord {site.code}",
+            password_changed_at=timezone.now(),
         )
         Membership.objects.create(user=user, site=site, role="coordinator")
         coordinators.append(user)

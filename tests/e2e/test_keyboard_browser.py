@@ -9,12 +9,16 @@ PASSWORD = "correct horse battery staple"
 
 def test_a_coordinator_logs_in_and_navigates_with_the_keyboard(live_server, page):
     from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
 
     from mmtrial.edc.models import Membership, Site, User
 
     site = Site.objects.create(code="JP01", name="Tokyo", timezone="Asia/Tokyo")
     user = User.objects.create(
-        username="coord", password=make_password(PASSWORD), full_name="Hanako Sato"
+        username="coord",
+        password=make_password(PASSWORD),
+        full_name="Hanako Sato",
+        password_changed_at=timezone.now(),
     )
     Membership.objects.create(user=user, site=site, role="coordinator")
 

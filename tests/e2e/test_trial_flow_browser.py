@@ -35,6 +35,7 @@ WORDS = {
 @pytest.fixture
 def people(db):
     from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
 
     from mmtrial.edc.models import Membership, Site, User
 
@@ -45,7 +46,9 @@ def people(db):
     hashed = make_password(PASSWORD)
 
     def user(username, role, site, name):
-        u = User.objects.create(username=username, password=hashed, full_name=name)
+        u = User.objects.create(
+            username=username, password=hashed, full_name=name, password_changed_at=timezone.now()
+        )
         Membership.objects.create(user=u, site=site, role=role)
         return u
 

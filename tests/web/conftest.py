@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 
 import pytest
+from django.utils import timezone
 
 PASSWORD = "correct horse battery staple"
 
@@ -22,7 +23,10 @@ def make_user(username: str, role: str, site=None, *, full_name: str = ""):
     from mmtrial.edc.models import Membership, User
 
     user = User.objects.create(
-        username=username, password=password_hash(), full_name=full_name or username.title()
+        username=username,
+        password=password_hash(),
+        full_name=full_name or username.title(),
+        password_changed_at=timezone.now(),  # the owner chose it: no forced change at login
     )
     Membership.objects.create(user=user, site=site, role=role)
     return user

@@ -57,3 +57,45 @@ def test_times_are_shown_in_the_site_time_zone(client, users):
     client.force_login(users["coordinator"])
     body = client.get("/").content.decode()
     assert "Asia/Tokyo" in body
+
+
+@pytest.mark.req("P11-300b")
+def test_a_password_set_by_an_administrator_must_be_changed_first(client, users):
+    user = users["coordinator"]
+    user.password_changed_at = None
+    user.save(update_fields=["password_changed_at"])
+    client.force_login(user)
+    for url in ("/", "/participants/", "/queries/"):
+        response = client.get(url)
+        assert response.status_code == 302 and response.url == "/password/", url
+    page = client.get("/password/").content.decode()
+    assert "set by an administrator" in page
+    refused = client.post(
+        "/password/",
+        {
+            "old_password": "wrong",
+            "new_password": "a new long phrase 7",
+            "new_password_again": "a new long phrase 7",
+        },
+    )
+    assert refused.status_code == 400
+    assert "current password is not correct" in refused.content.decode()
+    weak = client.post(
+        "/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password": "password123",
+            "new_password_again": "password123",
+        },
+    )
+    assert weak.status_code == 400
+    done = client.post(
+        "/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password": "a new long phrase 7",
+            "new_password_again": "a new long phrase 7",
+        },
+    )
+    assert done.status_code == 302
+    assert client.get("/").status_code == 200  # the session survives the change

@@ -2,6 +2,8 @@
 
 - Only the allow-listed URL names (the login page, the language switch) are open to anonymous
   visitors; every other page redirects to the login page (21 CFR 11.10(d)).
+- A user whose password was set by someone else (never changed by its owner) is sent to the
+  password change page first.
 - The audit actor of the whole request is the logged-in user with the client's address, so
   every service call made by a view is attributed to the person (compliance KF-3).
 - Times are shown in the user's site time zone (Asia/Tokyo for the Japanese sites); storage
@@ -17,12 +19,15 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.shortcuts import redirect
 from django.utils import timezone
 
 from mmtrial.edc.audit import audit_actor
 from mmtrial.errors import NotFound, PermissionDenied
 
 PUBLIC_URL_NAMES = frozenset({"login", "set_language"})
+# Reachable while a password chosen by an administrator still has to be changed.
+PASSWORD_CHANGE_URL_NAMES = frozenset({"password_change", "logout"})
 SESSION_TIMEZONE_KEY = "mmtrial_timezone"
 
 
@@ -78,6 +83,11 @@ class WebAccessMiddleware:
             return None
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        if request.user.password_changed_at is None and (
+            match is None or match.url_name not in PASSWORD_CHANGE_URL_NAMES
+        ):
+            # A password set by someone else is changed by its owner first (21 CFR 11.300(b)).
+            return redirect("password_change")
         return None
 
     def process_exception(self, request, exception):

@@ -93,4 +93,7 @@ SERVICE_MESSAGES = (
     gettext_noop("Visit {code} is already recorded as {status}; correct it with a reason instead."),
     gettext_noop("You do not have permission to {action} here."),
     gettext_noop("Give a reason: the audit trail keeps it."),
+    gettext_noop("The password is not accepted: {problems}"),
+    gettext_noop("Your current password is not correct."),
+    gettext_noop("The new password must differ from the current one."),
 )

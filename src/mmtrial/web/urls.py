@@ -23,6 +23,7 @@ urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", set_language, name="set_language"),
+    path("password/", auth.password_change, name="password_change"),
     path("participants/", participants.participant_list_view, name="participant_list"),
     path("participants/new/", screening.participant_new, name="screening_new"),
     path(P, participants.participant_detail, name="participant_detail"),

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from mmtrial.edc.services.users import password_must_change, user_password_change
+from mmtrial.web.errors import run_service
+from mmtrial.web.forms import PasswordChangeForm
 from mmtrial.web.middleware import SESSION_TIMEZONE_KEY
 
 
@@ -39,3 +46,28 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     next_page = "login"
+
+
+def password_change(request):
+    """The owner chooses a new password (required after an administrator set one)."""
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        user = run_service(
+            form,
+            lambda: user_password_change(
+                user=request.user,
+                old_password=data["old_password"],
+                new_password=data["new_password"],
+            ),
+            refusals_on_form=True,
+        )
+        if user is not None:
+            update_session_auth_hash(request, user)
+            messages.success(request, gettext("Your password is changed."))
+            return redirect("home")
+    must = password_must_change(request.user)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "web/password_change.html", {"form": form, "must_change": must}, status=status
+    )
