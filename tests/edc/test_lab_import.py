@@ -236,12 +236,17 @@ def test_a_coordinator_may_not_import_central_laboratory_files(setup):
         )
 
 
-def test_a_locked_participant_refuses_imported_values(setup):
+def test_a_locked_participant_refuses_new_values_but_a_repeated_file_is_no_change(setup):
     study, participant = setup
+    _import(study, _csv(_rows(participant.subject_id, 2)))
     participant.locked = True
     participant.save(update_fields=["locked"])
+    before = _counts()
+    report = _import(study, _csv(_rows(participant.subject_id, 2)))
+    assert report.unchanged == 2
     with pytest.raises(LabImportError, match="locked"):
-        _import(study, _csv(_rows(participant.subject_id, 2)))
+        _import(study, _csv(_rows(participant.subject_id, 3)))
+    assert _counts() == before
 
 
 # --- the command line ----------------------------------------------------------------------

@@ -255,10 +255,6 @@ def _check_rows(user, text: str, file_name: str, today: dt.date) -> list[_Row]:
             row_problems.append(
                 RowProblem(number, "subject_id", f"unknown participant {get['subject_id']!r}")
             )
-        elif participant.locked:
-            row_problems.append(
-                RowProblem(number, "subject_id", f"participant {participant.subject_id} is locked")
-            )
         if not get["accession"]:
             row_problems.append(RowProblem(number, "accession", "required"))
         elif len(get["accession"]) > _ACCESSION_MAX:
@@ -343,6 +339,15 @@ def _check_rows(user, text: str, file_name: str, today: dt.date) -> list[_Row]:
                     "accession",
                     f"accession {row.accession} {row.analyte} is already stored for another "
                     "participant",
+                )
+            )
+        elif row.participant.locked and (stored is None or not _unchanged(row, stored)):
+            # a locked participant refuses changes; a row identical to the stored one is fine
+            problems.append(
+                RowProblem(
+                    row.number,
+                    "subject_id",
+                    f"participant {row.participant.subject_id} is locked by data management",
                 )
             )
     if problems:
