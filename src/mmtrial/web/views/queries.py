@@ -41,14 +41,7 @@ def detail(request, pk: int):
         if done is not None:
             messages.success(request, _("Query %(pk)s updated.") % {"pk": query.pk})
             return redirect("query_detail", pk=query.pk)
-    site_id = query.participant.site_id
-    context = {
-        "query": query,
-        "form": form,
-        "can_answer": can(request.user, Action.QUERY_ANSWER, site_id),
-        "can_close": can(request.user, Action.QUERY_CLOSE, site_id),
-        "can_reopen": can(request.user, Action.QUERY_OPEN, site_id),
-    }
+    context = {"query": query, "form": form, "actions": _actions(request.user, query)}
     status = 400 if request.method == "POST" else 200
     return render(request, "web/queries/detail.html", context, status=status)
 
@@ -81,3 +74,16 @@ def raise_query(request, pk: int):
         {"participant": participant, "form": form, "target": target},
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _actions(user, query) -> list[str]:
+    """The steps this user may take on the query in its current state."""
+    site_id = query.participant.site_id
+    actions = []
+    if query.status == "open" and can(user, Action.QUERY_ANSWER, site_id):
+        actions.append("answer")
+    if query.status != "closed" and can(user, Action.QUERY_CLOSE, site_id):
+        actions.append("close")
+    if query.status != "open" and can(user, Action.QUERY_OPEN, site_id):
+        actions.append("reopen")
+    return actions
