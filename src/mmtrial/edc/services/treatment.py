@@ -42,11 +42,13 @@ from mmtrial.edc.permissions import Action
 from mmtrial.edc.services._bulk import records_create_many
 from mmtrial.edc.services._records import record_create, record_update
 from mmtrial.edc.services.participants import acting, participant_for, protocol_of
+from mmtrial.edc.services.responses import response_derive
 from mmtrial.edc.services.visits import STARTED, visits_regenerate
 from mmtrial.errors import InputError, NotFound, ProtocolViolation
 
 __all__ = ["ENGINE_VERSION", "cycle_facts", "cycle_start", "dose_record"]
 
+# clinical.dosing has no version of its own yet: the package version identifies the rules
 ENGINE_VERSION = getattr(dosing, "ENGINE_VERSION", f"mmtrial-dosing/{mmtrial.__version__}")
 NOT_ENROLLED = "Participant {subject} is not enrolled: treatment cannot start."
 TREATMENT_ENDED = "Participant {subject} is off treatment: no further cycle can start."
@@ -328,6 +330,9 @@ def cycle_start(*, user, participant_id: int, start_date: dt.date) -> Cycle:
             reason_required=False,
         )
         visits_regenerate(participant=participant, why=f"cycle {facts.cycle} started")
+        if facts.cycle == 1:
+            # C1D1 dates the response baseline: derive from the data already stored
+            response_derive(participant=participant)
     return cycle
 
 
