@@ -29,6 +29,7 @@ from mmtrial.edc.models import (
     User,
 )
 from mmtrial.edc.models.people import Role
+from mmtrial.edc.services.users import password_must_change
 from mmtrial.sim.demo import demo_users, seed_demo_study
 
 # Each test also runs in its own transaction (rolled back to the module's seeded state), and
@@ -157,6 +158,7 @@ def test_one_user_per_role_with_the_printed_passwords(demo):
     for user in first_six:
         account = User.objects.get(username=user.username)
         assert account.check_password(user.password)
+        assert not password_must_change(account)  # their own password: no forced change
         assert user.password in printed and user.username in printed
     staff = {m.user.username: m for m in Membership.objects.select_related("user", "site")}
     assert staff["hanako.yamada"].site.code == "JP-01"

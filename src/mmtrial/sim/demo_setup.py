@@ -9,7 +9,9 @@ from __future__ import annotations
 from mmtrial.sim.archetypes import SITES
 from mmtrial.sim.plans import DATA_CUTOFF, ParticipantPlan, Phase
 
-__all__ = ["create_sites_and_users", "run_cohort"]
+__all__ = ["LOGIN_USERS", "create_sites_and_users", "run_cohort"]
+
+LOGIN_USERS = 6  # one per role, listed first by demo.demo_users
 
 
 def create_sites_and_users(*, users, console) -> tuple[dict, dict]:
@@ -17,7 +19,7 @@ def create_sites_and_users(*, users, console) -> tuple[dict, dict]:
     from mmtrial.edc.audit import audit_actor
     from mmtrial.edc.services._acting import SYSTEM_OPERATOR
     from mmtrial.edc.services.sites import site_add
-    from mmtrial.edc.services.users import user_create
+    from mmtrial.edc.services.users import user_create, user_password_change
 
     sites, staff = {}, {}
     with console.status("Creating the sites and the demo users..."), audit_actor(None, via="demo"):
@@ -29,14 +31,24 @@ def create_sites_and_users(*, users, console) -> tuple[dict, dict]:
                 name_ja=spec.name_ja,
                 timezone=spec.timezone,
             )
-        for user in users:
+        for number, user in enumerate(users):
+            # The six people to log in as choose the printed password themselves (the first
+            # login would otherwise ask them to replace the operator's one); the other sites'
+            # coordinators keep the operator's, which they must change when they log in.
+            own = number < LOGIN_USERS
             staff[user.key] = user_create(
                 actor=SYSTEM_OPERATOR,
                 username=user.username,
                 full_name=user.full_name,
-                password=user.password,
+                password=f"operator-{user.password}" if own else user.password,
                 role=user.role,
                 site=sites[user.site_code] if user.site_code else None,
+            )
+    for user in users[:LOGIN_USERS]:
+        account = staff[user.key]
+        with audit_actor(account, via="demo"):
+            staff[user.key] = user_password_change(
+                user=account, old_password=f"operator-{user.password}", new_password=user.password
             )
     return sites, staff
 
