@@ -14,6 +14,7 @@ from mmtrial.web.views import (
     queries,
     screening,
     sign_lock,
+    treatment,
 )
 
 P = "participants/<int:pk>/"
@@ -34,10 +35,10 @@ urlpatterns = [
     path(P + "labs/<int:lab_pk>/", entry.lab_edit, name="lab_edit"),
     path(P + "disease/new/", entry.disease_new, name="disease_new"),
     path(P + "response/", entry.investigator_response, name="investigator_response"),
-    path(P + "cycles/new/", entry.cycle_new, name="cycle_new"),
-    path(P + "cycles/<int:number>/doses/", entry.doses_edit, name="doses_edit"),
-    path(P + "doses/<int:dose_pk>/", entry.dose_edit, name="dose_edit"),
-    path(P + "visits/<int:visit_pk>/", entry.visit_edit, name="visit_edit"),
+    path(P + "cycles/new/", treatment.cycle_new, name="cycle_new"),
+    path(P + "cycles/<int:number>/doses/", treatment.doses_edit, name="doses_edit"),
+    path(P + "doses/<int:dose_pk>/", treatment.dose_edit, name="dose_edit"),
+    path(P + "visits/<int:visit_pk>/", treatment.visit_edit, name="visit_edit"),
     path(P + "visits/<int:visit_pk>/lock/", sign_lock.visit_lock_view, name="visit_lock"),
     path(P + "adverse-events/new/", entry.ae_new, name="ae_new"),
     path(P + "adverse-events/<int:ae_pk>/", entry.ae_edit, name="ae_edit"),

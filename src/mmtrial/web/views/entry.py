@@ -4,9 +4,8 @@ service once per value, all in one transaction: a refusal saves none of them).""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -28,33 +27,26 @@ from mmtrial.edc.services.labs import (
 )
 from mmtrial.edc.services.participants import protocol_of
 from mmtrial.edc.services.responses import investigator_response_record
-from mmtrial.edc.services.treatment import cycle_start, dose_record
-from mmtrial.edc.services.visits import visit_missed, visit_record
 from mmtrial.web.entry_forms import (
     AdverseEventForm,
-    CycleStartForm,
     DeathForm,
     DiseaseForm,
-    DoseForm,
     EndOfTreatmentForm,
     FollowUpForm,
     InvestigatorResponseForm,
     LabEditForm,
     LabPanelForm,
-    VisitForm,
-    VisitMissedForm,
     analyte_label,
 )
 from mmtrial.web.errors import run_service
-from mmtrial.web.labels import label
 
 
-def _saved(request, participant, text):
+def saved_redirect(request, participant, text):
     messages.success(request, text)
     return redirect("participant_detail", pk=participant.pk)
 
 
-def _page(request, template, participant, form, **extra):
+def form_page(request, template, participant, form, **extra):
     status = 400 if request.method == "POST" else 200
     return render(
         request, template, {"participant": participant, "form": form, **extra}, status=status
@@ -88,8 +80,8 @@ def lab_new(request, pk: int):
             text = ngettext(
                 "%(count)d lab result saved.", "%(count)d lab results saved.", len(saved)
             )
-            return _saved(request, participant, text % {"count": len(saved)})
-    return _page(request, "web/entry/labs.html", participant, form)
+            return saved_redirect(request, participant, text % {"count": len(saved)})
+    return form_page(request, "web/entry/labs.html", participant, form)
 
 
 def lab_edit(request, pk: int, lab_pk: int):
@@ -132,8 +124,8 @@ def lab_edit(request, pk: int, lab_pk: int):
                 ),
             )
         if done is not None:
-            return _saved(request, participant, _("Lab result saved."))
-    return _page(
+            return saved_redirect(request, participant, _("Lab result saved."))
+    return form_page(
         request,
         "web/entry/lab_edit.html",
         participant,
@@ -157,8 +149,10 @@ def disease_new(request, pk: int):
             ),
         )
         if saved is not None:
-            return _saved(request, participant, _("Disease assessment saved."))
-    return _page(request, "web/entry/form.html", participant, form, title=_("Disease assessment"))
+            return saved_redirect(request, participant, _("Disease assessment saved."))
+    return form_page(
+        request, "web/entry/form.html", participant, form, title=_("Disease assessment")
+    )
 
 
 def investigator_response(request, pk: int):
@@ -178,37 +172,14 @@ def investigator_response(request, pk: int):
             ),
         )
         if saved is not None:
-            return _saved(request, participant, _("Investigator's assessment saved."))
-    return _page(
+            return saved_redirect(request, participant, _("Investigator's assessment saved."))
+    return form_page(
         request,
         "web/entry/form.html",
         participant,
         form,
         title=_("Investigator's response assessment"),
     )
-
-
-def cycle_new(request, pk: int):
-    participant = participant_get(user=request.user, pk=pk)
-    form = CycleStartForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        cycle = run_service(
-            form,
-            lambda: cycle_start(
-                user=request.user,
-                participant_id=participant.pk,
-                start_date=form.cleaned_data["start_date"],
-            ),
-        )
-        if cycle is not None:
-            decision = (cycle.decision or {}).get("decision", "")
-            text = _("Cycle %(number)d: %(decision)s. See the dose decision and its reasons.") % {
-                "number": cycle.number,
-                "decision": label(decision, "dose_decision"),
-            }
-            messages.success(request, text)
-            return redirect(f"{reverse('participant_detail', args=[participant.pk])}#decision")
-    return _page(request, "web/entry/form.html", participant, form, title=_("Start the next cycle"))
 
 
 def ae_new(request, pk: int):
@@ -223,8 +194,8 @@ def ae_new(request, pk: int):
             ),
         )
         if saved is not None:
-            return _saved(request, participant, _("Adverse event saved."))
-    return _page(request, "web/entry/form.html", participant, form, title=_("Adverse event"))
+            return saved_redirect(request, participant, _("Adverse event saved."))
+    return form_page(request, "web/entry/form.html", participant, form, title=_("Adverse event"))
 
 
 def end_of_treatment(request, pk: int):
@@ -238,8 +209,8 @@ def end_of_treatment(request, pk: int):
             ),
         )
         if saved is not None:
-            return _saved(request, participant, _("End of treatment saved."))
-    return _page(request, "web/entry/form.html", participant, form, title=_("End of treatment"))
+            return saved_redirect(request, participant, _("End of treatment saved."))
+    return form_page(request, "web/entry/form.html", participant, form, title=_("End of treatment"))
 
 
 def follow_up_new(request, pk: int):
@@ -253,8 +224,10 @@ def follow_up_new(request, pk: int):
             ),
         )
         if saved is not None:
-            return _saved(request, participant, _("Follow-up contact saved."))
-    return _page(request, "web/entry/form.html", participant, form, title=_("Follow-up contact"))
+            return saved_redirect(request, participant, _("Follow-up contact saved."))
+    return form_page(
+        request, "web/entry/form.html", participant, form, title=_("Follow-up contact")
+    )
 
 
 def death(request, pk: int):
@@ -268,11 +241,11 @@ def death(request, pk: int):
             ),
         )
         if saved is not None:
-            return _saved(request, participant, _("Death saved."))
-    return _page(request, "web/entry/form.html", participant, form, title=_("Death"))
+            return saved_redirect(request, participant, _("Death saved."))
+    return form_page(request, "web/entry/form.html", participant, form, title=_("Death"))
 
 
-def _from_timeline(timeline, attribute: str, pk: int):
+def from_timeline(timeline, attribute: str, pk: int):
     """One record of the participant's timeline, or 404 (never another participant's)."""
     for record in getattr(timeline, attribute):
         if record.pk == pk:
@@ -280,136 +253,10 @@ def _from_timeline(timeline, attribute: str, pk: int):
     raise Http404
 
 
-def visit_edit(request, pk: int, visit_pk: int):
-    timeline = participant_timeline(user=request.user, participant_id=pk)
-    participant = timeline.participant
-    visit = _from_timeline(timeline, "visits", visit_pk)
-    initial = {
-        "actual_date": visit.actual_date or visit.planned_date,
-        "weight_kg": visit.weight_kg,
-        "notes": visit.notes,
-        "version": visit.version,
-    }
-    missed = request.POST.get("missed") == "1"
-    form = VisitForm(None if missed else (request.POST or None), initial=initial)
-    missed_form = VisitMissedForm(
-        request.POST if missed else None, initial={"version": visit.version}
-    )
-    if request.method == "POST":
-        if missed and missed_form.is_valid():
-            done = run_service(
-                missed_form,
-                lambda: visit_missed(
-                    user=request.user,
-                    visit_id=visit.pk,
-                    expected_version=missed_form.cleaned_data.get("version") or visit.version,
-                    reason=missed_form.cleaned_data["reason"],
-                ),
-            )
-            if done is not None:
-                return _saved(
-                    request,
-                    participant,
-                    _("Visit %(code)s recorded as missed.") % {"code": visit.code},
-                )
-        elif not missed and form.is_valid():
-            data = form.cleaned_data
-            done = run_service(
-                form,
-                lambda: visit_record(
-                    user=request.user,
-                    visit_id=visit.pk,
-                    actual_date=data["actual_date"],
-                    expected_version=data.get("version") or visit.version,
-                    weight_kg=data.get("weight_kg"),
-                    notes=data.get("notes", ""),
-                    reason=data.get("reason", ""),
-                    today=timezone.localdate(),
-                ),
-            )
-            if done is not None:
-                return _saved(
-                    request, participant, _("Visit %(code)s saved.") % {"code": visit.code}
-                )
-    return _page(
-        request,
-        "web/entry/visit.html",
-        participant,
-        form,
-        visit=visit,
-        missed_form=missed_form,
-    )
-
-
-def doses_edit(request, pk: int, number: int):
-    timeline = participant_timeline(user=request.user, participant_id=pk)
-    cycle = next((c for c in timeline.cycles if c.number == number), None)
-    if cycle is None:
-        raise Http404
-    rows = [
-        (dose, DoseForm(initial=_dose_initial(dose), prefix=f"dose{dose.pk}"))
-        for dose in timeline.doses
-        if dose.cycle_id == cycle.pk
-    ]
-    return render(
-        request,
-        "web/entry/doses.html",
-        {"participant": timeline.participant, "cycle": cycle, "rows": rows},
-    )
-
-
-def _dose_initial(dose) -> dict:
-    return {
-        "status": dose.status if dose.status != "planned" else "taken",
-        "taken_dose_mg": dose.taken_dose_mg if dose.status == "reduced" else None,
-        "reason": dose.reason,
-        "version": dose.version,
-    }
-
-
-def dose_edit(request, pk: int, dose_pk: int):
-    """One dose's row: saved on its own (htmx swaps just the row), refusals shown in the row."""
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    timeline = participant_timeline(user=request.user, participant_id=pk)
-    dose = _from_timeline(timeline, "doses", dose_pk)
-    form = DoseForm(request.POST, prefix=f"dose{dose.pk}")
-    saved = None
-    if form.is_valid():
-        data = form.cleaned_data
-        saved = run_service(
-            form,
-            lambda: dose_record(
-                user=request.user,
-                dose_id=dose.pk,
-                status=data["status"],
-                expected_version=data.get("version") or dose.version,
-                taken_dose_mg=data.get("taken_dose_mg"),
-                reason=data.get("reason", ""),
-            ),
-        )
-    cycle_number = next(c.number for c in timeline.cycles if c.pk == dose.cycle_id)
-    if not request.headers.get("HX-Request"):
-        if saved is not None:
-            messages.success(request, _("Dose saved."))
-        else:
-            messages.error(request, " ".join(str(e) for e in form.errors.values()))
-        return redirect("doses_edit", pk=pk, number=cycle_number)
-    if saved is not None:
-        dose = saved
-        form = DoseForm(initial=_dose_initial(dose), prefix=f"dose{dose.pk}")
-    return render(
-        request,
-        "web/entry/_dose_row.html",
-        {"participant": timeline.participant, "dose": dose, "form": form, "saved": saved},
-        status=200 if saved is not None or not form.errors else 422,
-    )
-
-
 def ae_edit(request, pk: int, ae_pk: int):
     timeline = participant_timeline(user=request.user, participant_id=pk)
     participant = timeline.participant
-    ae = _from_timeline(timeline, "adverse_events", ae_pk)
+    ae = from_timeline(timeline, "adverse_events", ae_pk)
     drugs = list(protocol_of(participant).drugs)
     form = AdverseEventForm(
         request.POST or None, drugs=drugs, initial=AdverseEventForm.initial_from(ae)
@@ -427,7 +274,7 @@ def ae_edit(request, pk: int, ae_pk: int):
             ),
         )
         if saved is not None:
-            return _saved(request, participant, _("Adverse event saved."))
-    return _page(
+            return saved_redirect(request, participant, _("Adverse event saved."))
+    return form_page(
         request, "web/entry/form.html", participant, form, title=_("Correct an adverse event")
     )
