@@ -42,8 +42,14 @@ class DemoUser:
     role: str
     username: str
     full_name: str
-    site_code: str | None  # None: every site
+    sites: tuple[str, ...]  # site codes; empty: every site
     password: str
+
+    @property
+    def where(self) -> str:
+        if not self.sites:
+            return "all sites"
+        return self.sites[0] if len(self.sites) == 1 else f"{self.sites[0]} to {self.sites[-1]}"
 
 
 @dataclass
@@ -65,37 +71,32 @@ def _password(rng: random.Random) -> str:
 def demo_users(*, seed: int = DEFAULT_SEED) -> list[DemoUser]:
     """The demo's people and their passwords (deterministic in `seed`).
 
-    The first six are the ones to log in as; the other sites' coordinators share the demo
-    coordinator's password.
+    One per role, plus the clinical research coordinator from a site management organisation
+    (SMO, common at Japanese sites) who enters the data of sites JP-02 to JP-16.
     """
     rng = random.Random(f"demo-users-{seed}")
-    first = SITES[0].code
-    people = [
-        ("coordinator", "coordinator", "hanako.yamada", "Hanako Yamada", first),
-        ("investigator", "investigator", "kenji.sato", "Kenji Sato", first),
-        ("monitor", "monitor", "aiko.suzuki", "Aiko Suzuki", None),
-        ("data_manager", "data_manager", "yuto.takahashi", "Yuto Takahashi", None),
-        ("statistician", "statistician", "mei.ito", "Mei Ito", None),
-        ("sponsor_admin", "sponsor_admin", "ren.watanabe", "Ren Watanabe", None),
+    first = (SITES[0].code,)
+    others = tuple(site.code for site in SITES[1:])
+    people = (
+        ("coordinator", "hanako.yamada", "Hanako Yamada", first),
+        ("investigator", "kenji.sato", "Kenji Sato", first),
+        ("monitor", "aiko.suzuki", "Aiko Suzuki", ()),
+        ("data_manager", "yuto.takahashi", "Yuto Takahashi", ()),
+        ("statistician", "mei.ito", "Mei Ito", ()),
+        ("sponsor_admin", "ren.watanabe", "Ren Watanabe", ()),
+        ("coordinator", "misaki.kobayashi", "Misaki Kobayashi (SMO coordinator)", others),
+    )
+    return [
+        DemoUser(_key(role, sites), role, username, name, sites, _password(rng))
+        for role, username, name, sites in people
     ]
-    users = [
-        DemoUser(f"{key}.{site}" if site else key, role, username, name, site, _password(rng))
-        for key, role, username, name, site in people
-    ]
-    coordinator_password = users[0].password
-    for number, site in enumerate(SITES[1:], start=2):
-        users.append(
-            DemoUser(
-                f"coordinator.{site.code}",
-                "coordinator",
-                f"coordinator.{site.code.lower()}",
-                f"Coordinator of {site.name}",
-                site.code,
-                coordinator_password,
-            )
-        )
-        del number
-    return users
+
+
+def _key(role: str, sites: tuple[str, ...]) -> str:
+    """How the demo runner finds the person: `coordinator.JP-01`, `coordinator.others`, ..."""
+    if not sites:
+        return role
+    return f"{role}.{sites[0]}" if len(sites) == 1 else f"{role}.others"
 
 
 def seed_demo_study(
@@ -171,10 +172,6 @@ def _print_users(console, users: list[DemoUser]) -> None:
     table = Table(title="Demo users (log in at the URL printed below)", title_justify="left")
     for column in ("Role", "User name", "Password", "Sites"):
         table.add_column(column, no_wrap=True)
-    for user in users[:6]:
-        table.add_row(user.role, user.username, user.password, user.site_code or "all sites")
+    for user in users:
+        table.add_row(user.role, user.username, user.password, user.where)
     console.print(table)
-    console.print(
-        "The coordinators of sites JP-02 to JP-16 (coordinator.jp-02, ...) share the "
-        "coordinator's password."
-    )

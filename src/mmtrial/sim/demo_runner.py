@@ -31,7 +31,7 @@ DOSES_SITE = "JP-01"
 @dataclass
 class DemoRunner(CentralLabSteps):
     plans: list[ParticipantPlan]
-    staff: dict[str, object]  # coordinator.<site>, investigator, monitor, data_manager, ...
+    staff: dict[str, object]  # coordinator.JP-01, coordinator.others, monitor, ... (demo.py)
     sites: dict[str, object]  # site code -> Site
     on_step: Callable[[str], None] | None = None
     participant_ids: dict[int, int] = field(default_factory=dict)
@@ -60,7 +60,8 @@ class DemoRunner(CentralLabSteps):
                 self.on_step(label)
 
     def coordinator_key(self, plan: ParticipantPlan) -> str:
-        return f"coordinator.{plan.site.code}"
+        key = f"coordinator.{plan.site.code}"
+        return key if key in self.staff else "coordinator.others"
 
     def investigator_key(self, plan: ParticipantPlan) -> str:
         key = f"investigator.{plan.site.code}"

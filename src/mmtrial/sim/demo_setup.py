@@ -9,17 +9,20 @@ from __future__ import annotations
 from mmtrial.sim.archetypes import SITES
 from mmtrial.sim.plans import DATA_CUTOFF, ParticipantPlan, Phase
 
-__all__ = ["LOGIN_USERS", "create_sites_and_users", "run_cohort"]
-
-LOGIN_USERS = 6  # one per role, listed first by demo.demo_users
+__all__ = ["create_sites_and_users", "run_cohort"]
 
 
 def create_sites_and_users(*, users, console) -> tuple[dict, dict]:
-    """The 16 demo sites and the demo accounts; returns (sites by code, users by key)."""
+    """The 16 demo sites and the demo accounts; returns (sites by code, users by key).
+
+    The accounts are created by the operator with a first password; each person then sets the
+    printed one as their own (`user_password_change`), so that logging in does not ask for a
+    new password first.
+    """
     from mmtrial.edc.audit import audit_actor
     from mmtrial.edc.services._acting import SYSTEM_OPERATOR
     from mmtrial.edc.services.sites import site_add
-    from mmtrial.edc.services.users import user_create, user_password_change
+    from mmtrial.edc.services.users import role_grant, user_create, user_password_change
 
     sites, staff = {}, {}
     with console.status("Creating the sites and the demo users..."), audit_actor(None, via="demo"):
@@ -31,26 +34,31 @@ def create_sites_and_users(*, users, console) -> tuple[dict, dict]:
                 name_ja=spec.name_ja,
                 timezone=spec.timezone,
             )
-        for number, user in enumerate(users):
-            # The six people to log in as choose the printed password themselves (the first
-            # login would otherwise ask them to replace the operator's one); the other sites'
-            # coordinators keep the operator's, which they must change when they log in.
-            own = number < LOGIN_USERS
+        for user in users:
+            first = sites[user.sites[0]] if user.sites else None
             staff[user.key] = user_create(
                 actor=SYSTEM_OPERATOR,
                 username=user.username,
                 full_name=user.full_name,
-                password=f"operator-{user.password}" if own else user.password,
+                password=_first_password(user),
                 role=user.role,
-                site=sites[user.site_code] if user.site_code else None,
+                site=first,
             )
-    for user in users[:LOGIN_USERS]:
+            for code in user.sites[1:]:
+                role_grant(
+                    actor=SYSTEM_OPERATOR, user=staff[user.key], role=user.role, site=sites[code]
+                )
+    for user in users:
         account = staff[user.key]
         with audit_actor(account, via="demo"):
             staff[user.key] = user_password_change(
-                user=account, old_password=f"operator-{user.password}", new_password=user.password
+                user=account, old_password=_first_password(user), new_password=user.password
             )
     return sites, staff
+
+
+def _first_password(user) -> str:
+    return f"operator-{user.password}"
 
 
 def _plan_with(plans: list[ParticipantPlan], role: str) -> ParticipantPlan | None:
