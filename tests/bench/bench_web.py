@@ -263,7 +263,13 @@ def main() -> bool:
                     break
                 except OSError:
                     time.sleep(0.2)
-            Browser(base, treated[0][1]).get(f"/participants/{treated[0][0]}/")  # warm up
+            single = Browser(base, treated[0][1])
+            single.get(f"/participants/{treated[0][0]}/")  # warm up
+            alone = []
+            for _ in range(40):  # one client alone: the service time of a timeline
+                start = time.perf_counter()
+                single.get(f"/participants/{treated[0][0]}/")
+                alone.append((time.perf_counter() - start) * 1000)
             gets, posts, errors = _load(base, treated)
         finally:
             server.terminate()
@@ -278,7 +284,12 @@ def main() -> bool:
         f"p95 {post_p95:.0f} ms (goal <= {GOAL_POST_P95_MS})"
     )
     print(
-        f"errors: {errors}; {CLIENTS} clients; machine {os.uname().machine}, {os.cpu_count()} CPUs"
+        f"timeline GET, one client alone: median {statistics.median(alone):.0f} ms, "
+        f"p95 {_p95(alone):.0f} ms"
+    )
+    print(
+        f"errors: {errors}; {CLIENTS} clients; machine {os.uname().machine}, {os.cpu_count()} "
+        f"CPUs, load average {os.getloadavg()[0]:.1f}"
     )
     return errors == 0 and timeline_p95 <= GOAL_TIMELINE_P95_MS and post_p95 <= GOAL_POST_P95_MS
 
