@@ -53,10 +53,31 @@ def serum(study, participant, day: dt.date, value: str, accession: str) -> None:
 
 
 def progressing_participant(study, number: str = "SCR-001"):
-    """PR confirmed, then PD (confirmed) on PD_DATE, EOT, new therapy, death due to PD."""
+    """Cycle 2 at a lower lenalidomide dose; PR confirmed, then PD (confirmed) on PD_DATE, EOT,
+    a new therapy, death due to PD."""
     participant, _ = started(study, number)
     tag = f"{study.site.code}{number}"
     serum(study, participant, D(2027, 2, 8), "1.1", f"{tag}-1")
+    # grade 4 thrombocytopenia in cycle 1: the dose rules lower lenalidomide for cycle 2
+    low_platelets = C1D1 + dt.timedelta(days=14)
+    lab_result_record(
+        user=study.coordinator,
+        participant_id=participant.pk,
+        analyte="platelets",
+        value="22000",
+        unit="/mm3",
+        collected_on=low_platelets,
+    )
+    ae_record(
+        user=study.coordinator,
+        participant_id=participant.pk,
+        term="Platelet count decreased",
+        ctcae_term="platelet_count_decreased",
+        grade=4,
+        nonhematologic=False,
+        start_date=low_platelets,
+        end_date=low_platelets + dt.timedelta(days=6),
+    )
     day1_labs(study, participant, D(2027, 2, 8))
     cycle_start(user=study.coordinator, participant_id=participant.pk, start_date=D(2027, 2, 8))
     serum(study, participant, D(2027, 3, 8), "1.0", f"{tag}-2")
@@ -245,8 +266,9 @@ def test_a_data_cut_leaves_out_what_happened_after_it(study):
     )
     assert source.exposure["EXSTDT"].max() <= cut
     assert (source.adverse_events["AESTDT"] <= cut).all()
-    # the AE ended after the cut: its end is not known at the cut
-    assert source.adverse_events["AEENDT"].isna().all()
+    # the neutropenia ended after the cut: its end is not known at the cut
+    ends = dict(source.adverse_events[["AEDECOD", "AEENDT"]].itertuples(index=False))
+    assert ends == {"platelet_count_decreased": D(2027, 1, 31), "Neutrophil count decreased": None}
 
 
 def test_a_cut_before_an_enrolment_leaves_the_participant_out(study):
@@ -258,9 +280,8 @@ def test_a_cut_before_an_enrolment_leaves_the_participant_out(study):
 def test_adverse_events_in_cdisc_terms(study):
     source = analysis_source()
     adae = source.adverse_events
-    assert len(adae) == 1
-    ae = adae.iloc[0].to_dict()
-    assert ae["USUBJID"] == study.treated.subject_id
+    assert len(adae) == 2
+    ae = adae[adae["USUBJID"] == study.treated.subject_id].iloc[0].to_dict()
     assert ae["AEDECOD"] == "Neutrophil count decreased" and ae["AETERM"] == "Low neutrophils"
     assert (ae["AETOXGR"], ae["AESER"], ae["AEACN"], ae["AREL"]) == (
         3,
@@ -290,6 +311,9 @@ def test_exposure_counts_held_and_reduced_doses_and_flags_assumed_ones(study):
     progressing = source.exposure[source.exposure["USUBJID"] == study.progressing.subject_id]
     assert progressing["EXENDT"].max() <= EOT_LAST_DOSE
     assert set(progressing["CYCLE"]) == {1, 2}
+    # the dose decision of cycle 2 lowered lenalidomide only
+    reduced = progressing[progressing["DOSREDFL"] == "Y"][["EXTRT", "CYCLE"]]
+    assert reduced.values.tolist() == [["lenalidomide", 2]]
     assert study.undosed.subject_id not in set(source.exposure["USUBJID"])
     assert isinstance(row["EXDOSE"], float) and not isinstance(row["EXDOSE"], Decimal)
 

@@ -35,6 +35,10 @@ Adverse events (ADAE-like, columns of `mmtrial.analysis.safety`): AEs starting o
 cut; AEDECOD = the CTCAE term (else the reported term); TRTEMFL = Y when starting on or after the
 first dose; an end date after the cut is not yet known (AEENDT empty); AEACN in CDISC terms.
 Exposure (EX-like, `mmtrial.analysis.exposure`): one row per participant, drug and cycle.
+EXPLDOS = the mg planned for the cycle by the EDC (the cycle's dose level, after the dose rules),
+so relative dose intensity measures doses given against the cycle's plan; DOSREDFL = Y when the
+cycle's dose decision lowered the drug's dose level or a dose was taken reduced; HELDFL = Y when
+a dose was held or missed.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from django.db.models import Max, QuerySet
 from mmtrial.clinical import imwg
 from mmtrial.edc.models import (
     AdverseEvent,
+    Cycle,
     DiseaseAssessment,
     DoseAdministration,
     FollowUpContact,
@@ -69,6 +74,7 @@ if TYPE_CHECKING:
 __all__ = ["AE_ACTIONS_CDISC", "analysis_source"]
 
 DEATH_CAUSE_PD = "progressive_disease"
+DOSE_DECISION_REDUCE = "reduce"  # clinical.dosing DoseChange.kind
 
 #: EDC action taken -> CDISC AEACN (NCI C66767); "other" has no CDISC term and stays empty.
 AE_ACTIONS_CDISC = {
@@ -171,6 +177,17 @@ class _Gathered:
         )
         self.eot = {p.pk: _one_to_one(p, "end_of_treatment") for p in self.participants}
         self.death = {p.pk: _one_to_one(p, "death") for p in self.participants}
+        # dose levels lowered by the cycle's dose decision (clinical.dosing), per drug
+        self.reduced_at_start = {
+            (pk, number, change.get("drug"))
+            for pk, number, decision in Cycle.objects.filter(
+                participant__in=enrolled,
+                is_deleted=False,
+                status__in=[CycleStatus.STARTED, CycleStatus.COMPLETED],
+            ).values_list("participant_id", "number", "decision")
+            for change in (decision or {}).get("changes", [])
+            if change.get("kind") == DOSE_DECISION_REDUCE
+        }
         self.doses = list(
             DoseAdministration.objects.filter(
                 cycle__participant__in=enrolled,
@@ -263,7 +280,9 @@ def _dose_rows(gathered: _Gathered, *, first_dose, ends) -> list[dict[str, Any]]
             "EXDOSU": "mg",
             "EXSTDT": min(row["dates"], default=None),
             "EXENDT": max(row["dates"], default=None),
-            "DOSREDFL": "Y" if DoseStatus.REDUCED in row["flags"] else "N",
+            "DOSREDFL": "Y"
+            if DoseStatus.REDUCED in row["flags"] or (pk, number, drug) in gathered.reduced_at_start
+            else "N",
             "HELDFL": "Y" if row["flags"] & set(_NOT_GIVEN) else "N",
             "ASSUMFL": "Y" if DoseStatus.PLANNED in row["flags"] else "N",
         }
