@@ -315,3 +315,15 @@ def test_get_pages_write_nothing(client, users, participant_a, django_assert_num
             and "django_session" not in q["sql"]
         ]
         assert writes == [], url
+
+
+def test_a_query_on_a_record_type_that_does_not_exist_is_refused_in_words(
+    client, users, participant_a
+):
+    client.force_login(users["monitor"])
+    response = client.post(
+        reverse("query_raise", args=[participant_a]),
+        {"model": "nosuchthing", "object_pk": "1", "text": "check"},
+    )
+    assert response.status_code == 400
+    assert "no record type" in response.content.decode()

@@ -110,7 +110,8 @@ def error_field(error: MmtrialError, form: forms.Form | None) -> str | None:
     if isinstance(fields, dict):
         candidates.extend(fields)
     for name in candidates:
-        if isinstance(name, str) and name in form.fields:
+        # A hidden field shows no errors of its own: those go to the top of the form.
+        if isinstance(name, str) and name in form.fields and not form.fields[name].widget.is_hidden:
             return name
     return None
 
