@@ -262,6 +262,17 @@ def note_figure(title: str, lines: list[str]) -> Figure:
     return fig
 
 
+def _wrap_label(label: str, *, width_fraction: float, fontsize: float) -> str:
+    """A column header broken into lines that fit its column (CJK characters count double)."""
+    import textwrap
+
+    column_pt = width_fraction * 0.90 * PAGE_SIZE_IN[0] * 72
+    chars = max(4, int(column_pt / (fontsize * 0.62)))
+    if any(ord(ch) > 0x2E80 for ch in label):
+        chars = max(2, chars // 2)
+    return textwrap.fill(label, width=chars) if len(label) > chars else label
+
+
 def table_figure(
     title: str, blocks: list[tuple[str, list[str], list[list[str]]]], notes: list[str] | None = None
 ) -> Figure:
@@ -277,9 +288,14 @@ def table_figure(
         ax.axis("off")
         ax.set_title(subtitle, loc="left", fontsize=11, fontweight="bold")
         widths = [0.4, *[0.6 / (len(header) - 1)] * (len(header) - 1)] if len(header) > 3 else None
+        fontsize = 9 if len(rows) < 20 else 7
+        labels = [
+            _wrap_label(label, width_fraction=w, fontsize=fontsize)
+            for label, w in zip(header, widths or [1 / len(header)] * len(header), strict=True)
+        ]
         table = ax.table(
             cellText=rows or [[""] * len(header)],
-            colLabels=header,
+            colLabels=labels,
             loc="upper left",
             cellLoc="center",
             colLoc="center",
@@ -287,10 +303,12 @@ def table_figure(
             colWidths=widths,
         )
         table.auto_set_font_size(False)
-        table.set_fontsize(9 if len(rows) < 20 else 7)
+        table.set_fontsize(fontsize)
+        header_lines = max(label.count("\n") + 1 for label in labels)
         for (row, col), cell in table.get_celld().items():
             cell.set_edgecolor("#bbbbbb")
             if row == 0:
+                cell.set_height(cell.get_height() * header_lines)
                 cell.set_facecolor("#deebf7")
                 cell.get_text().set_fontweight("bold")
             if col == 0:
