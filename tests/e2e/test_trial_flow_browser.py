@@ -3,12 +3,13 @@ labs and doses and sees the dose decision and the derived response with reasons;
 raises a query the coordinator answers; the investigator signs; the data manager locks; a
 coordinator of another site cannot open the participant, not even by editing the address.
 
-The English run saves screenshots of the main pages to docs/img/.
+With MMTRIAL_SCREENSHOTS=1 the run saves screenshots of the main pages to docs/img/.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,10 @@ def login(page, base, username, language):
 
 
 def shot(page, name, language, *, full_page=True):
+    """Save a screenshot for the docs when MMTRIAL_SCREENSHOTS=1 (so test runs leave the tree
+    as it is)."""
+    if os.environ.get("MMTRIAL_SCREENSHOTS") != "1":
+        return
     if language == "en" or name.endswith("_ja"):
         IMG.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(IMG / f"{name}.png"), full_page=full_page)
