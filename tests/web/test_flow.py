@@ -290,3 +290,13 @@ def test_adverse_event_end_of_treatment_and_death_are_recorded_through_the_pages
     assert Participant.objects.get(pk=pk).status == "died"
     body = client.get(f"/participants/{pk}/").content.decode()
     assert "End of treatment" in body and "Death" in body
+
+
+def test_a_participant_in_screening_has_a_timeline_without_cycles(login, users, sites):
+    client = login(users["coordinator"])
+    pk = register(client, sites["A"])
+    response = client.get(f"/participants/{pk}/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "No cycle has been decided yet" in body
+    assert "No visits planned yet" in body
