@@ -165,3 +165,10 @@ def test_another_sites_participant_is_not_found_whatever_the_id():
             answers=ELIGIBLE_ANSWERS,
         )
     assert not Screening.objects.exists()
+
+
+@pytest.mark.parametrize("year", [1850, 2031, "1950"])
+def test_an_impossible_year_of_birth_is_refused(year):
+    study = Study()
+    with pytest.raises(InputError, match="year of birth"):
+        study.register("SCR-Y", year_of_birth=year)

@@ -48,6 +48,7 @@ ALREADY_ENROLLED = "Participant {subject} is already enrolled (subject id {subje
 ENROLL_BEFORE_SCREENING = "enrolled on: {date} is before the screening date {screened}."
 SCREEN_BEFORE_CONSENT = "screened on: {date} is before the consent date {consent} (consent first)."
 SUBJECT_ID_FORMAT = "{site}-{n:03d}"
+EARLIEST_BIRTH_YEAR = 1900  # a plausibility bound on the form, not an eligibility rule
 
 
 @contextlib.contextmanager
@@ -125,6 +126,16 @@ def participant_register(
         raise InputError("screening number: required", {"field": "screening_number"})
     if sex not in Sex.values:
         raise InputError(f"sex: {sex!r} must be 'female' or 'male'", {"field": "sex"})
+    if (
+        isinstance(year_of_birth, bool)
+        or not isinstance(year_of_birth, int)
+        or not EARLIEST_BIRTH_YEAR <= year_of_birth <= consent_date.year
+    ):
+        raise InputError(
+            f"year of birth: {year_of_birth!r} is not a possible year of birth "
+            f"({EARLIEST_BIRTH_YEAR} to {consent_date.year})",
+            {"field": "year_of_birth"},
+        )
     if today is not None and consent_date > today:
         raise InputError(CONSENT_IN_FUTURE.format(date=consent_date), {"field": "consent_date"})
     if Participant.objects.filter(site=site, screening_number=screening_number).exists():
