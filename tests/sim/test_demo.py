@@ -64,8 +64,9 @@ def _changes(kind: str):
 
 
 def test_16_sites_in_tokyo_and_34_participants(demo):
-    summary, _ = demo
+    summary, printed = demo
     assert summary.seeded and summary.problems == []
+    assert "entering the study data of 2025-01" in printed  # progress without a terminal
     sites = Site.objects.all()
     assert sites.count() == 16 and {s.timezone for s in sites} == {"Asia/Tokyo"}
     assert all(s.name_ja for s in sites)

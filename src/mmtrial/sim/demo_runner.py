@@ -33,7 +33,7 @@ class DemoRunner(CentralLabSteps):
     plans: list[ParticipantPlan]
     staff: dict[str, object]  # coordinator.JP-01, coordinator.others, monitor, ... (demo.py)
     sites: dict[str, object]  # site code -> Site
-    on_step: Callable[[str], None] | None = None
+    on_step: Callable[[str, dt.date], None] | None = None
     participant_ids: dict[int, int] = field(default_factory=dict)
     subject_ids: dict[int, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -57,7 +57,7 @@ class DemoRunner(CentralLabSteps):
             with audit_actor(user, via="demo"):
                 step(day, user)
             if self.on_step is not None:
-                self.on_step(label)
+                self.on_step(label, day)
 
     def coordinator_key(self, plan: ParticipantPlan) -> str:
         key = f"coordinator.{plan.site.code}"

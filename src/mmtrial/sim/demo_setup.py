@@ -177,16 +177,22 @@ def run_cohort(*, plans, sites, staff, users, console) -> list[str]:
     runner.schedule()
     _trust_steps(runner, plans, users)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    months: set[tuple[int, int]] = set()
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("Entering the study data", total=runner.pending())
 
-        def advance(label: str) -> None:
+        def advance(label: str, day) -> None:
             progress.update(
                 task,
                 advance=1,
                 total=progress.tasks[0].completed + 1 + runner.pending(),
-                description=f"Entering the study data ({label})",
+                description=f"{day.isoformat()} {label:<22}",
             )
+            # Without a terminal the bar is not drawn: a line per quarter shows progress.
+            quarter = (day.year, (day.month - 1) // 3)
+            if not console.is_terminal and quarter not in months:
+                months.add(quarter)
+                console.print(f"  entering the study data of {day:%Y-%m} ...")
 
         runner.on_step = advance
         runner.run()
