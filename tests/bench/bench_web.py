@@ -59,7 +59,7 @@ def _seed() -> None:
         screening_record,
     )
     from mmtrial.edc.services.treatment import cycle_start
-    from tests.edc.builders import ELIGIBLE_ANSWERS, ELIGIBLE_VALUES
+    from tests.web.flow import ELIGIBLE_ANSWERS, ELIGIBLE_VALUES
 
     call_command("migrate", interactive=False, verbosity=0)
     hashed = make_password(PASSWORD)

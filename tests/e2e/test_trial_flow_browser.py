@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.edc.builders import ELIGIBLE_ANSWERS, ELIGIBLE_VALUES
+from tests.web.flow import ELIGIBLE_ANSWERS, ELIGIBLE_VALUES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
