@@ -349,7 +349,7 @@ def test_a_fixed_number_of_queries_whatever_the_number_of_participants(
 ):
     study = _study_with(n, f"Q{n}")
     statistician = make_user(role="statistician", site=study.site)
-    with django_assert_max_num_queries(14):  # 12 today: one per table, +3 per 500 participants
+    with django_assert_max_num_queries(14):  # 13 today: one per table, +3 per 500 participants
         source = analysis_source(user=statistician)
     assert len(source.participants) == n
     assert len(source.responses) == n
