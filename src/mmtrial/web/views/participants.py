@@ -10,12 +10,13 @@ from mmtrial.edc.selectors.participants import participant_get, participant_list
 from mmtrial.edc.selectors.timeline import participant_timeline
 from mmtrial.web import timeline_view
 from mmtrial.web.forms import ParticipantFilterForm
+from mmtrial.web.sites import sites_for
 
 PAGE_SIZE = 50
 
 
 def _site_codes(user) -> list[str]:
-    return sorted({p.site.code for p in participant_list(user=user)})
+    return [site.code for site in sites_for(user)]
 
 
 def participant_list_view(request):

@@ -9,8 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mmtrial.clinical.eligibility import EligibilityResult
-from mmtrial.edc.models import Site
-from mmtrial.edc.permissions import Action, can, scope_to_sites
+from mmtrial.edc.permissions import Action, can
 from mmtrial.edc.selectors.participants import participant_get
 from mmtrial.edc.services.participants import (
     participant_enroll,
@@ -20,19 +19,11 @@ from mmtrial.edc.services.participants import (
 )
 from mmtrial.web.errors import run_service
 from mmtrial.web.screening_form import EnrollForm, RegisterForm, ScreeningForm, criterion_text
-
-
-def _screening_sites(user):
-    # The sites where this user may screen (a permission lookup; no participant data).
-    return list(
-        scope_to_sites(
-            Site.objects.filter(active=True), user, Action.SCREEN, site_field="id"
-        ).order_by("code")
-    )
+from mmtrial.web.sites import sites_for
 
 
 def participant_new(request):
-    form = RegisterForm(request.POST or None, sites=_screening_sites(request.user))
+    form = RegisterForm(request.POST or None, sites=sites_for(request.user, Action.SCREEN))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         participant = run_service(
