@@ -99,3 +99,21 @@ def test_a_password_set_by_an_administrator_must_be_changed_first(client, users)
     )
     assert done.status_code == 302
     assert client.get("/").status_code == 200  # the session survives the change
+
+
+def test_a_user_who_prefers_japanese_gets_japanese_pages_after_login(client, users):
+    user = users["coordinator"]
+    user.preferred_language = "ja"
+    user.save(update_fields=["preferred_language"])
+    response = client.post("/login/", {"username": "coord_a", "password": PASSWORD}, follow=True)
+    assert 'lang="ja"' in response.content.decode()
+    assert "ダッシュボード" in response.content.decode()
+
+
+def test_a_language_chosen_in_the_browser_wins_over_the_preference(client, users):
+    user = users["coordinator"]
+    user.preferred_language = "ja"
+    user.save(update_fields=["preferred_language"])
+    client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    response = client.post("/login/", {"username": "coord_a", "password": PASSWORD}, follow=True)
+    assert 'lang="en"' in response.content.decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -41,6 +42,17 @@ class LoginView(auth_views.LoginView):
         response = super().form_valid(form)
         # The site time zone is looked up again for the new user of this browser.
         self.request.session.pop(SESSION_TIMEZONE_KEY, None)
+        # A language chosen in this browser wins; otherwise the user's own preference applies.
+        preferred = getattr(form.get_user(), "preferred_language", "")
+        languages = {code for code, _name in settings.LANGUAGES}
+        if settings.LANGUAGE_COOKIE_NAME not in self.request.COOKIES and preferred in languages:
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                preferred,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            )
         return response
 
 
