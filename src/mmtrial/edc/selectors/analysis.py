@@ -167,7 +167,7 @@ def _cap(*dates: dt.date | None) -> dt.date | None:
 
 
 class _Gathered:
-    """Everything read from the database, before the data cut is applied."""
+    """What the analysis reads, one query per table (dated maxima already limited to the cut)."""
 
     def __init__(self, enrolled: QuerySet[Participant], *, cut: dt.date | None) -> None:
         self.participants = list(
@@ -180,12 +180,12 @@ class _Gathered:
         # dose levels lowered by the cycle's dose decision (clinical.dosing), per drug
         self.reduced_at_start = {
             (pk, number, change.get("drug"))
-            for pk, number, decision in Cycle.objects.filter(
+            for pk, number, changes in Cycle.objects.filter(
                 participant__in=enrolled,
                 is_deleted=False,
                 status__in=[CycleStatus.STARTED, CycleStatus.COMPLETED],
-            ).values_list("participant_id", "number", "decision")
-            for change in (decision or {}).get("changes", [])
+            ).values_list("participant_id", "number", "decision__changes")
+            for change in changes or []
             if change.get("kind") == DOSE_DECISION_REDUCE
         }
         self.doses = list(
