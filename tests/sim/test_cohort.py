@@ -6,7 +6,7 @@ from collections import Counter
 
 from mmtrial.sim.archetypes import ARCHETYPES, SITES
 from mmtrial.sim.cohort import build_cohort
-from mmtrial.sim.plans import CYCLE_DAYS, DATA_CUTOFF
+from mmtrial.sim.plans import DATA_CUTOFF
 
 SEED = 20270104
 
@@ -37,7 +37,8 @@ def test_ongoing_participants_reach_their_cycle_by_the_cut_off_and_no_further():
             continue
         last = plan.cycles[-1]
         assert len(plan.cycles) == plan.archetype.cycles
-        assert last.start <= DATA_CUTOFF < last.start + dt.timedelta(days=CYCLE_DAYS)
+        cycle = dt.timedelta(days=plan.calendar.cycle_days)
+        assert last.start <= DATA_CUTOFF < last.start + cycle
     cycles = sorted(len(p.cycles) for p in build_cohort(seed=SEED) if p.cycles)
     assert cycles[0] == 1 and cycles[-1] == 20
 

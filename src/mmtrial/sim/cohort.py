@@ -19,18 +19,18 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from mmtrial.protocol.loader import load_protocol
 from mmtrial.sim.archetypes import ARCHETYPES, SITES, Archetype
 from mmtrial.sim.cohort_events import adverse_events, outcome
 from mmtrial.sim.disease_kinetics import KINETICS, involved_values
 from mmtrial.sim.plans import (
-    CYCLE_DAYS,
     DATA_CUTOFF,
-    DELAY_DAYS,
     FIRST_CONSENT,
     SAMPLE_DAYS_BEFORE_CYCLE,
     CyclePlan,
     ParticipantPlan,
     SamplePlan,
+    StudyCalendar,
 )
 
 __all__ = ["build_cohort"]
@@ -111,9 +111,10 @@ def _dates(plan: ParticipantPlan, rng: random.Random) -> None:
         plan.consent = DATA_CUTOFF - dt.timedelta(days=a.consent_days_before_cutoff)
         plan.screened = None if a.registered_only else plan.consent + dt.timedelta(days=2)
         return
-    delays = sum(DELAY_DAYS for event, _ in a.events if event == "delay")
+    cycle_days = plan.calendar.cycle_days
+    delays = sum(plan.calendar.recheck_days for event, _ in a.events if event == "delay")
     if a.stage == "ongoing":
-        back = (a.cycles - 1) * CYCLE_DAYS + delays + rng.randrange(1, CYCLE_DAYS - 1)
+        back = (a.cycles - 1) * cycle_days + delays + rng.randrange(1, cycle_days - 1)
         c1d1 = DATA_CUTOFF - dt.timedelta(days=back)
     else:
         c1d1 = FIRST_CONSENT + dt.timedelta(days=a.start_offset_days + rng.randrange(10, 20))
@@ -123,20 +124,20 @@ def _dates(plan: ParticipantPlan, rng: random.Random) -> None:
     plan.consent = plan.screened - dt.timedelta(days=rng.randrange(1, 4))
 
 
-def _holds(a: Archetype, number: int) -> dict[tuple[str, int], str]:
-    """Mid-cycle holds of the protocol's thrombocytopenia and neutropenia rules (day 15 on)."""
+def _holds(plan: ParticipantPlan, number: int) -> dict[tuple[str, int], str]:
+    """Holds after a mid-cycle drop of platelets or neutrophils: ixazomib and lenalidomide from
+    that day to the end of their dosing (the protocol's thrombocytopenia and neutropenia rules)."""
     holds: dict[tuple[str, int], str] = {}
-    for event, cycle in a.events:
+    drop = plan.calendar.mid_cycle_day
+    for event, cycle in plan.archetype.events:
         if cycle != number or event not in ("thrombocytopenia", "neutropenia"):
             continue
-        reason = (
-            "Platelets below 30,000/mm3 on day 15: held until recovery"
-            if event == "thrombocytopenia"
-            else "ANC below 500/mm3 on day 15: held until recovery"
-        )
-        holds[("ixazomib", 15)] = reason
-        for day in range(15, 22):
-            holds[("lenalidomide", day)] = reason
+        count = "Platelet count" if event == "thrombocytopenia" else "ANC"
+        reason = f"{count} below the protocol threshold on day {drop}: held until recovery"
+        for drug in ("ixazomib", "lenalidomide"):
+            for day in plan.calendar.dosing_days[drug]:
+                if day >= drop:
+                    holds[(drug, day)] = reason
     return holds
 
 
@@ -148,7 +149,7 @@ def _cycles(plan: ParticipantPlan, rng: random.Random) -> None:
         delayed_from = delay_platelets = None
         if number in delay_cycles:
             delayed_from, delay_platelets = start, rng.randrange(58000, 72000, 1000)
-            start = start + dt.timedelta(days=DELAY_DAYS)
+            start = start + dt.timedelta(days=plan.calendar.recheck_days)
         weight = round(plan.weight_kg + rng.uniform(-0.8, 0.8), 1)
         last = number == a.cycles
         plan.cycles.append(
@@ -161,11 +162,11 @@ def _cycles(plan: ParticipantPlan, rng: random.Random) -> None:
                 weight_kg=weight,
                 delayed_from=delayed_from,
                 delay_platelets_per_mm3=delay_platelets,
-                holds=_holds(a, number),
+                holds=_holds(plan, number),
                 stop_day=AE_STOP_DAY if last and a.stage == "ae_stop" else None,
             )
         )
-        start = start + dt.timedelta(days=CYCLE_DAYS)
+        start = start + dt.timedelta(days=plan.calendar.cycle_days)
 
 
 def _sample(
@@ -204,15 +205,16 @@ def _sample(
 def _sample_dates(plan: ParticipantPlan) -> list[dt.date]:
     """A week before each later cycle, and every four weeks after it while not progressed."""
     a = plan.archetype
+    cycle_days = plan.calendar.cycle_days
     dates = [c.start - dt.timedelta(days=SAMPLE_DAYS_BEFORE_CYCLE) for c in plan.cycles[1:]]
     if a.stage == "progressed":
         # the first PD, then the one confirming it, a week before the cycle that never starts
-        last = plan.cycles[-1].start + dt.timedelta(days=CYCLE_DAYS - SAMPLE_DAYS_BEFORE_CYCLE)
+        last = plan.cycles[-1].start + dt.timedelta(days=cycle_days - SAMPLE_DAYS_BEFORE_CYCLE)
         return [*dates, last][: a.pd_at + 1]
-    day = plan.cycles[-1].start + dt.timedelta(days=CYCLE_DAYS - SAMPLE_DAYS_BEFORE_CYCLE)
+    day = plan.cycles[-1].start + dt.timedelta(days=cycle_days - SAMPLE_DAYS_BEFORE_CYCLE)
     while day <= DATA_CUTOFF:
         dates.append(day)
-        day += dt.timedelta(days=CYCLE_DAYS)
+        day += dt.timedelta(days=cycle_days)
     return [d for d in dates if d <= DATA_CUTOFF]
 
 
@@ -261,7 +263,9 @@ def _samples(
         )
 
 
-def _plan(index: int, archetype: Archetype, rng: random.Random) -> ParticipantPlan:
+def _plan(
+    index: int, archetype: Archetype, calendar: StudyCalendar, rng: random.Random
+) -> ParticipantPlan:
     sex = rng.choice(["female", "male"])
     weight = rng.uniform(44, 58) if sex == "female" else rng.uniform(52, 74)
     return ParticipantPlan(
@@ -269,6 +273,7 @@ def _plan(index: int, archetype: Archetype, rng: random.Random) -> ParticipantPl
         archetype=archetype,
         site=SITES[archetype.site - 1],
         screening_number="",
+        calendar=calendar,
         sex=sex,
         year_of_birth=rng.randrange(1944, 1972),
         weight_kg=round(weight, 1),
@@ -277,13 +282,18 @@ def _plan(index: int, archetype: Archetype, rng: random.Random) -> ParticipantPl
     )
 
 
-def build_cohort(*, seed: int) -> list[ParticipantPlan]:
-    """Every demo participant's plan, in consent order (deterministic in `seed`)."""
+def build_cohort(*, seed: int, protocol=None) -> list[ParticipantPlan]:
+    """Every demo participant's plan, in consent order (deterministic in `seed`).
+
+    `protocol` (default: the current protocol file) gives the cycle length, the follow-up
+    interval and the re-check interval of a delayed cycle.
+    """
+    calendar = StudyCalendar.from_protocol(protocol or load_protocol())
     rng = random.Random(seed)
     plans = []
     for index, archetype in enumerate(ARCHETYPES):
         prng = random.Random(rng.getrandbits(64))
-        plan = _plan(index, archetype, prng)
+        plan = _plan(index, archetype, calendar, prng)
         _dates(plan, prng)
         disease = _baseline_disease(archetype.disease, prng)
         uninvolved = round(prng.uniform(6, 16), 1)

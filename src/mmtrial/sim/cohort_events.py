@@ -12,7 +12,6 @@ import datetime as dt
 import random
 
 from mmtrial.sim.plans import (
-    CYCLE_DAYS,
     DATA_CUTOFF,
     SAMPLE_DAYS_BEFORE_CYCLE,
     AdverseEventPlan,
@@ -22,7 +21,6 @@ from mmtrial.sim.plans import (
 
 __all__ = ["adverse_events", "outcome"]
 
-FOLLOW_UP_DAYS = 84  # the protocol's 12-week contacts; the EDC plans them from its own file
 
 # (term, attribution, highest grade the simulation gives it)
 _BACKGROUND = (
@@ -44,7 +42,7 @@ def _day(start: dt.date, day: int) -> dt.date:
 
 def _hematologic(plan: ParticipantPlan, event: str, number: int, rng: random.Random) -> None:
     cycle = plan.cycles[number - 1]
-    start = _day(cycle.start, 15)
+    start = _day(cycle.start, plan.calendar.mid_cycle_day)
     if event == "thrombocytopenia":
         term, lab = "Platelet count decreased", ("platelets", rng.randrange(15000, 25000, 1000))
     else:
@@ -126,17 +124,17 @@ def outcome(plan: ParticipantPlan, rng: random.Random) -> None:
     if stage != "progressed":
         return
     plan.end_of_treatment = EndOfTreatmentPlan(
-        recorded_on=last.start + dt.timedelta(days=CYCLE_DAYS),
-        last_dose=_day(last.start, 22),
+        recorded_on=last.start + dt.timedelta(days=plan.calendar.cycle_days),
+        last_dose=_day(last.start, plan.calendar.last_dosing_day),
         reason="progressive_disease",
         details="Progression confirmed by two central M-protein results.",
     )
     progression = last.start - dt.timedelta(days=SAMPLE_DAYS_BEFORE_CYCLE)
     contacts = []
-    day = progression + dt.timedelta(days=FOLLOW_UP_DAYS)
+    day = progression + dt.timedelta(days=plan.calendar.follow_up_days)
     while day <= DATA_CUTOFF:
         contacts.append(day)
-        day += dt.timedelta(days=FOLLOW_UP_DAYS)
+        day += dt.timedelta(days=plan.calendar.follow_up_days)
     if plan.archetype.dies and contacts:
         kept = contacts[: min(2, len(contacts))]
         death = kept[-1] + dt.timedelta(days=rng.randrange(20, 60))

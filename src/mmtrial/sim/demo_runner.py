@@ -20,12 +20,17 @@ from mmtrial.edc.audit import audit_actor
 from mmtrial.edc.models import DoseAdministration, Participant, Visit
 from mmtrial.edc.models.treatment import CycleStatus, DoseStatus, VisitStatus
 from mmtrial.sim.demo_central_lab import CentralLabSteps
-from mmtrial.sim.plans import CYCLE_DAYS, DATA_CUTOFF, CyclePlan, ParticipantPlan, Phase
+from mmtrial.sim.plans import DATA_CUTOFF, CyclePlan, ParticipantPlan, Phase
 
 __all__ = ["DemoRunner"]
 
 # The site whose participants get every dose of their current cycle recorded (see below).
 DOSES_SITE = "JP-01"
+LATE_DAYS = 2  # the planned out-of-window visit comes this long after its window closes
+
+
+def _day(visit: tuple) -> int:
+    return visit[1] or 0
 
 
 @dataclass
@@ -241,12 +246,12 @@ class DemoRunner(CentralLabSteps):
             cycle_number=cycle.number,
             status=VisitStatus.DUE,
             is_deleted=False,
-        ).values_list("code", "day", "planned_date")
-        for code, visit_day, planned in visits:
+        ).values_list("code", "day", "planned_date", "window_end")
+        for number, (code, _visit_day, planned, window_end) in enumerate(sorted(visits, key=_day)):
             actual = planned
-            if "out_of_window" in plan.roles and cycle.number == 1 and visit_day == 15:
-                actual = planned + dt.timedelta(days=3)  # seen late: out of its window
-            weight = cycle_plan.weight_kg if visit_day == 1 else None
+            if "out_of_window" in plan.roles and cycle.number == 1 and number == 1:
+                actual = window_end + dt.timedelta(days=LATE_DAYS)  # seen late: out of window
+            weight = cycle_plan.weight_kg if number == 0 else None
             self.push(
                 actual,
                 Phase.VISIT,
@@ -259,7 +264,7 @@ class DemoRunner(CentralLabSteps):
         # (holds, a stop) and for the last cycle of the demo site's own participants.
         last = cycle_plan.number == plan.cycles[-1].number and plan.site.code == DOSES_SITE
         if cycle_plan.holds or cycle_plan.stop_day is not None or last:
-            end = cycle.start_date + dt.timedelta(days=CYCLE_DAYS - 1)
+            end = cycle.start_date + dt.timedelta(days=plan.calendar.cycle_days - 1)
             self.push(
                 min(end, DATA_CUTOFF),
                 Phase.DOSES,

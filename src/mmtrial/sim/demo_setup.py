@@ -99,7 +99,7 @@ def _trust_steps(runner, plans: list[ParticipantPlan], users) -> None:
             query = query_answer(
                 user=coordinator,
                 query=query,
-                text="Confirmed: the participant came three days late (typhoon warning).",
+                text="Confirmed: the participant came after the window (typhoon warning).",
             )
             query_close(user=monitor, query=query, text="Date confirmed against the source.")
 

@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from mmtrial.sim.archetypes import Archetype, SiteSpec
 
 __all__ = [
-    "CYCLE_DAYS",
     "DATA_CUTOFF",
-    "DELAY_DAYS",
     "FIRST_CONSENT",
     "SAMPLE_DAYS_BEFORE_CYCLE",
     "AdverseEventPlan",
@@ -24,17 +22,43 @@ __all__ = [
     "ParticipantPlan",
     "Phase",
     "SamplePlan",
+    "StudyCalendar",
 ]
 
 FIRST_CONSENT = dt.date(2025, 1, 6)
 DATA_CUTOFF = dt.date(2026, 11, 2)
-# The simulation places events on the protocol's 28-day cycle; the EDC itself derives every
-# visit and dose date from the protocol file.
-CYCLE_DAYS = 28
 # The central M-protein sample is drawn a week before each cycle starts (the day-22 visit in
 # cycles 1-2), so that its result is back for the cycle decision.
 SAMPLE_DAYS_BEFORE_CYCLE = 7
-DELAY_DAYS = 7
+
+
+@dataclass(frozen=True)
+class StudyCalendar:
+    """The protocol's rhythm, read from the protocol file, on which the simulation places events
+    (the EDC derives every visit and dose date from the same file)."""
+
+    cycle_days: int
+    follow_up_days: int
+    recheck_days: int  # a delayed cycle is decided again after this many days
+    dosing_days: dict[str, tuple[int, ...]]  # drug -> days of the cycle it is given
+
+    @property
+    def last_dosing_day(self) -> int:
+        return max(max(days) for days in self.dosing_days.values())
+
+    @property
+    def mid_cycle_day(self) -> int:
+        """The day of the last ixazomib dose, when the simulated counts drop."""
+        return max(self.dosing_days["ixazomib"])
+
+    @classmethod
+    def from_protocol(cls, protocol) -> StudyCalendar:
+        return cls(
+            cycle_days=int(protocol.cycle_length_days),
+            follow_up_days=int(protocol.follow_up.interval_days),
+            recheck_days=int(protocol.cycle_start.recheck_interval_days),
+            dosing_days={drug: tuple(entry.days) for drug, entry in protocol.regimen.items()},
+        )
 
 
 @dataclass(frozen=True)
@@ -87,6 +111,7 @@ class ParticipantPlan:
     archetype: Archetype
     site: SiteSpec
     screening_number: str
+    calendar: StudyCalendar
     sex: str
     year_of_birth: int
     weight_kg: float
