@@ -1,9 +1,10 @@
 """A lab import killed with SIGKILL half-way leaves the database exactly as it was (E6-4.2.5).
 
-The import runs as `mmtrial lab import` in a subprocess on a file-based SQLite database; the
-test hook MMTRIAL_LAB_IMPORT_PAUSE_S makes it pause after each written batch (inside the
-transaction), where the test kills it. Every table's row count and content hash are compared
-before and after.
+The import runs as `mmtrial lab import` in a subprocess on its own database: a file-based SQLite
+database, or, when DATABASE_URL names PostgreSQL (the `-m database` run), a database created on
+that server for the test. The test hook MMTRIAL_LAB_IMPORT_PAUSE_S makes the import pause after
+each written batch (inside the transaction), where the test kills it. Every table's row count
+and content hash are compared before and after.
 """
 
 import hashlib
@@ -16,6 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+pytestmark = pytest.mark.database  # also run on PostgreSQL by `make test-postgres`
 
 BIN = Path(sys.executable).parent
 SEED = """
@@ -30,27 +33,76 @@ for n in range(3):
 """
 
 
-def _snapshot(db: Path) -> dict[str, tuple[int, str]]:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        tables = [
-            r[0]
-            for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
-        ]
-        result = {}
-        for table in tables:
-            rows = conn.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall()
-            digest = hashlib.sha256(repr(rows).encode()).hexdigest()
-            result[table] = (len(rows), digest)
-        return result
+def _hash_tables(execute, tables: list[str]) -> dict[str, tuple[int, str]]:
+    result = {}
+    for table in tables:
+        rows = execute(f'SELECT * FROM "{table}" ORDER BY 1')
+        result[table] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
+    return result
+
+
+class Database:
+    """The subprocess's own database: its environment and a content snapshot."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.env = {
+            **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+            "MMTRIAL_DATA_DIR": str(tmp_path),
+            "DJANGO_SETTINGS_MODULE": "mmtrial.settings",
+        }
+        url = os.environ.get("DATABASE_URL", "")
+        self.pg_admin = url if url.startswith("postgres") else ""
+        self.sqlite = tmp_path / "mmtrial.sqlite3"
+        if self.pg_admin:
+            import psycopg
+
+            self.name = f"mmtrial_crash_{os.getpid()}"
+            with psycopg.connect(self.pg_admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}"')
+                conn.execute(f'CREATE DATABASE "{self.name}"')
+            self.url = self.pg_admin.rsplit("/", 1)[0] + "/" + self.name
+            self.env["DATABASE_URL"] = self.url
+
+    def snapshot(self) -> dict[str, tuple[int, str]]:
+        if self.pg_admin:
+            import psycopg
+
+            with psycopg.connect(self.url) as conn:
+                tables = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                        "ORDER BY tablename"
+                    )
+                ]
+                return _hash_tables(lambda sql: conn.execute(sql).fetchall(), tables)
+        with sqlite3.connect(f"file:{self.sqlite}?mode=ro", uri=True) as conn:
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"
+                )
+            ]
+            return _hash_tables(lambda sql: conn.execute(sql).fetchall(), tables)
+
+    def drop(self) -> None:
+        if self.pg_admin:
+            import psycopg
+
+            with psycopg.connect(self.pg_admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database(tmp_path):
+    db = Database(tmp_path)
+    yield db
+    db.drop()
 
 
 @pytest.mark.req("E6-4.2.5")
-def test_sigkill_in_the_middle_of_an_import_leaves_the_database_unchanged(tmp_path):
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
-        "MMTRIAL_DATA_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "mmtrial.settings",
-    }
+def test_sigkill_in_the_middle_of_an_import_leaves_the_database_unchanged(tmp_path, database):
+    env = database.env
     subprocess.run([str(BIN / "mmtrial"), "manage", "migrate", "-v", "0"], env=env, check=True)
     subprocess.run([sys.executable, "-c", SEED], env=env, check=True, cwd=Path(__file__).parents[2])
     rows = ["subject_id,accession,collected_on,analyte,value,unit"]
@@ -58,8 +110,7 @@ def test_sigkill_in_the_middle_of_an_import_leaves_the_database_unchanged(tmp_pa
         rows.append(f"K1-00{i % 3 + 1},ACC{i:06d},2026-06-01,serum_m_protein,{1 + i % 7 / 10},g/dL")
     csv_path = tmp_path / "big.csv"
     csv_path.write_text("\n".join(rows) + "\n")
-    db = tmp_path / "mmtrial.sqlite3"
-    before = _snapshot(db)
+    before = database.snapshot()
 
     process = subprocess.Popen(
         [str(BIN / "mmtrial"), "lab", "import", str(csv_path), "--user", "importer"],
@@ -82,7 +133,7 @@ def test_sigkill_in_the_middle_of_an_import_leaves_the_database_unchanged(tmp_pa
         if process.poll() is None:
             process.kill()
     assert process.returncode == -signal.SIGKILL
-    after = _snapshot(db)
+    after = database.snapshot()
     assert after == before
     assert before["edc_labresult"][0] == 0
 
@@ -94,4 +145,4 @@ def test_sigkill_in_the_middle_of_an_import_leaves_the_database_unchanged(tmp_pa
         text=True,
     )
     assert done.returncode == 0, done.stderr
-    assert _snapshot(db)["edc_labresult"][0] == 3000
+    assert database.snapshot()["edc_labresult"][0] == 3000
