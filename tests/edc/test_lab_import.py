@@ -311,3 +311,33 @@ def test_cli_unknown_user_is_one_line_exit_2(tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "--user" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.req("P11-70")
+def test_an_import_into_signed_data_invalidates_the_signature_with_an_audit_event(setup):
+    from django.utils import timezone
+
+    from mmtrial.edc.models import Signature
+    from mmtrial.edc.models.trust import SignatureStatus
+
+    study, participant = setup
+    _import(study, _csv(_rows(participant.subject_id, 3)))
+    signature = Signature.objects.create(
+        participant=participant,
+        signer=study.investigator,
+        printed_name="Test User",
+        meaning="Approval",
+        signed_at=timezone.now(),
+        content_sha256="0" * 64,
+        confirmation_text_version="1",
+    )
+    # the same file again changes nothing, so the signature stays valid
+    _import(study, _csv(_rows(participant.subject_id, 3)))
+    signature.refresh_from_db()
+    assert signature.status == SignatureStatus.VALID
+    # new values (rows 4 and 5) are a change of signed data
+    _import(study, _csv(_rows(participant.subject_id, 5)), name="more.csv")
+    signature.refresh_from_db()
+    assert signature.status == SignatureStatus.INVALIDATED
+    event = AuditEvent.objects.get(action="signature_invalidated", object_pk=str(signature.pk))
+    assert event.actor_id == study.data_manager.pk

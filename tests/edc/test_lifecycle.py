@@ -382,3 +382,54 @@ def test_site_isolation_matrix_for_clinical_services(role):
         elif not may_write:
             with pytest.raises(PermissionDenied):
                 call(own)
+
+
+def test_end_of_treatment_removes_planned_visits_after_it_and_plans_the_eot_visit():
+    study = Study("LE")
+    participant, _ = started(study)
+    planned = set(
+        Visit.objects.filter(participant=participant, is_deleted=False).values_list(
+            "code", flat=True
+        )
+    )
+    assert "C2D1" in planned  # the projected next cycle
+    end_of_treatment_record(
+        user=study.coordinator,
+        participant_id=participant.pk,
+        last_dose_date=C1D1 + dt.timedelta(days=20),
+        reason="withdrawal",
+    )
+    visits = {v.code: v for v in Visit.objects.filter(participant=participant)}
+    assert visits["C2D1"].is_deleted and visits["C1D22"].is_deleted
+    assert not visits["C1D15"].is_deleted
+    eot = visits["EOT"]
+    assert eot.planned_date == C1D1 + dt.timedelta(days=20 + 30)
+    deleted = AuditEvent.objects.get(
+        model="visit", object_pk=str(visits["C2D1"].pk), action="delete"
+    )
+    assert "end of treatment" in deleted.reason
+
+
+def test_adverse_event_changes_need_a_reason_and_are_site_scoped():
+    from mmtrial.errors import NotFound
+
+    study = Study("LU")
+    participant, _ = started(study)
+    ae = ae_record(
+        user=study.coordinator,
+        participant_id=participant.pk,
+        term="fatigue",
+        grade=2,
+        start_date=C1D1,
+    )
+    assert ae.attribution == {}
+    with pytest.raises(InputError, match="reason"):
+        ae_update(user=study.coordinator, ae_id=ae.pk, expected_version=1, reason="", grade=3)
+    with pytest.raises(NotFound):
+        ae_update(
+            user=Study("LW").coordinator, ae_id=ae.pk, expected_version=1, reason="x", grade=3
+        )
+    updated = ae_update(
+        user=study.coordinator, ae_id=ae.pk, expected_version=1, reason="worsened", grade=3
+    )
+    assert updated.grade == 3 and updated.version == 2

@@ -172,3 +172,48 @@ def test_investigator_response_needs_a_derived_row_and_a_known_category(treated)
             response="great",
             expected_version=1,
         )
+
+
+def test_a_corrected_disease_assessment_re_derives_and_the_row_returns_to_the_lab_category(
+    treated,
+):
+    from mmtrial.edc.services.disease import disease_assessment_update
+
+    study, participant = treated
+    _serum(study, participant, dt.date(2027, 2, 8), "1.1", "A1")
+    assessment = disease_assessment_record(
+        user=study.coordinator,
+        participant_id=participant.pk,
+        assessed_on=dt.date(2027, 2, 8),
+        new_lesion=True,
+    )
+    assert ResponseAssessment.objects.get(participant=participant).derived_response == "PD"
+    with pytest.raises(InputError, match="reason"):
+        disease_assessment_update(
+            user=study.coordinator,
+            assessment_id=assessment.pk,
+            expected_version=1,
+            reason="",
+            new_lesion=False,
+        )
+    disease_assessment_update(
+        user=study.coordinator,
+        assessment_id=assessment.pk,
+        expected_version=1,
+        reason="lesion was a known old one",
+        new_lesion=False,
+    )
+    row = ResponseAssessment.objects.get(participant=participant)
+    assert row.derived_response == "PR" and row.version == 3
+
+
+def test_disease_values_are_checked(treated):
+    study, participant = treated
+    for bad in ({"serum_ife": "maybe"}, {"bone_marrow_plasma_cells_pct": 140}, {"size": 1}):
+        with pytest.raises(InputError):
+            disease_assessment_record(
+                user=study.coordinator,
+                participant_id=participant.pk,
+                assessed_on=dt.date(2027, 2, 8),
+                **bad,
+            )
