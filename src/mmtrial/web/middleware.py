@@ -3,7 +3,8 @@
 - Only the allow-listed URL names (the login page, the language switch) are open to anonymous
   visitors; every other page redirects to the login page (21 CFR 11.10(d)).
 - A user whose password was set by someone else (never changed by its owner) is sent to the
-  password change page first.
+  password change page first, on the pages of this interface (the admin and APIs keep their own
+  rules).
 - The audit actor of the whole request is the logged-in user with the client's address, so
   every service call made by a view is attributed to the person (compliance KF-3).
 - Times are shown in the user's site time zone (Asia/Tokyo for the Japanese sites); storage
@@ -49,6 +50,15 @@ def user_timezone_name(user) -> str:
     return site_tz or getattr(settings, "MMTRIAL_DISPLAY_TIME_ZONE", "Asia/Tokyo")
 
 
+def _is_web_page(view_func) -> bool:
+    """A page of this interface (not the Django admin or an API, which have their own doors)."""
+    module = getattr(view_func, "__module__", "") or ""
+    view_class = getattr(view_func, "view_class", None)
+    if view_class is not None:
+        module = view_class.__module__
+    return module.startswith("mmtrial.web.")
+
+
 class WebAccessMiddleware:
     """Login enforcement, audit actor and site time zone for each request."""
 
@@ -83,8 +93,11 @@ class WebAccessMiddleware:
             return None
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        if request.user.password_changed_at is None and (
-            match is None or match.url_name not in PASSWORD_CHANGE_URL_NAMES
+        if (
+            request.user.password_changed_at is None
+            and match is not None
+            and match.url_name not in PASSWORD_CHANGE_URL_NAMES
+            and _is_web_page(view_func)
         ):
             # A password set by someone else is changed by its owner first (21 CFR 11.300(b)).
             return redirect("password_change")
