@@ -168,12 +168,27 @@ def main(rows: int = 100_000) -> bool:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    with tempfile.TemporaryDirectory(prefix="mmtrial-bench-") as data_dir:
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.bench.bench_lab_import", "--child", str(rows)],
-            cwd=root,
-            env={**os.environ, "PYTHONPATH": str(root), "MMTRIAL_DATA_DIR": data_dir},
-        )
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    admin_url = env.get("DATABASE_URL", "")
+    name = f"mmtrial_bench_lab_{os.getpid()}"
+    if admin_url.startswith("postgres"):  # a database of its own on the same server
+        import psycopg
+
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        env["DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        with tempfile.TemporaryDirectory(prefix="mmtrial-bench-") as data_dir:
+            env["MMTRIAL_DATA_DIR"] = data_dir
+            done = subprocess.run(
+                [sys.executable, "-m", "tests.bench.bench_lab_import", "--child", str(rows)],
+                cwd=root,
+                env=env,
+            )
+    finally:
+        if admin_url.startswith("postgres"):
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return done.returncode == 0
 
 
