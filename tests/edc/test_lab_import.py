@@ -282,6 +282,10 @@ def test_cli_imports_and_reports_counts(setup, tmp_path):
         assert result.exit_code == 0, result.output
         assert '"created": 10' in result.output
         again = CliRunner().invoke(app, args)
+    events = AuditEvent.objects.filter(model="labresult", context__file="good.csv")
+    assert events.count() == 10
+    # compliance KF-3: the audit user is the importing person, through the CLI
+    assert {(e.actor_id, e.context["via"]) for e in events} == {(study.data_manager.pk, "cli")}
     assert '"unchanged": 10' in again.output
 
 

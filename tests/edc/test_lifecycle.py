@@ -433,3 +433,30 @@ def test_adverse_event_changes_need_a_reason_and_are_site_scoped():
         user=study.coordinator, ae_id=ae.pk, expected_version=1, reason="worsened", grade=3
     )
     assert updated.grade == 3 and updated.version == 2
+
+
+def test_progression_derived_after_end_of_treatment_moves_to_survival_follow_up():
+    study = Study("LP")
+    participant, _ = started(study)
+    end_of_treatment_record(
+        user=study.coordinator,
+        participant_id=participant.pk,
+        last_dose_date=dt.date(2027, 2, 1),
+        reason="adverse_event",
+    )
+    _central(
+        study,
+        participant.subject_id,
+        [
+            ("P1", "2027-03-08", "serum_m_protein", "1.0", "g/dL"),
+            ("P2", "2027-04-05", "serum_m_protein", "1.8", "g/dL"),
+            ("P3", "2027-05-03", "serum_m_protein", "2.2", "g/dL"),
+        ],
+        "pd.csv",
+    )
+    participant.refresh_from_db()
+    assert participant.status == ParticipantStatus.FOLLOW_UP
+    contacts = Visit.objects.filter(participant=participant, kind="follow_up", is_deleted=False)
+    assert contacts.order_by("planned_date").first().planned_date == dt.date(2027, 4, 5) + (
+        dt.timedelta(days=84)
+    )

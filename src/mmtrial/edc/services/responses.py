@@ -36,6 +36,7 @@ from mmtrial.edc.models import (
     Screening,
 )
 from mmtrial.edc.models.assessments import LabSource
+from mmtrial.edc.models.people import ParticipantStatus
 from mmtrial.edc.permissions import Action
 from mmtrial.edc.services._bulk import records_create_across
 from mmtrial.edc.services._records import record_soft_delete, record_update
@@ -340,6 +341,16 @@ def _summaries_write(treated, results, summaries, context) -> dict[int, Response
         written[pk] = summary
     records_create_across(new, participants=treated, context=context)
     for participant in replanned:
+        progressed = written[participant.pk].progression_date is not None
+        if progressed and participant.status == ParticipantStatus.OFF_TREATMENT:
+            # off treatment and now progressed: survival follow-up (protocol section 10)
+            participant = record_update(
+                participant,
+                expected_version=participant.version,
+                values={"status": ParticipantStatus.FOLLOW_UP},
+                reason="progression derived",
+                reason_required=False,
+            )
         # follow-up contacts are planned from the progression date
         visits_regenerate(participant=participant, why="progression derived")
     return written
