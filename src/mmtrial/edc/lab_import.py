@@ -125,6 +125,7 @@ class _Row:
     unit: str
     reported_value: str
     reported_unit: str
+    stored: LabResult | None = None  # the result already stored for this accession + analyte
 
 
 def _decode(data: bytes, file_name: str) -> str:
@@ -355,7 +356,7 @@ def _check_rows(user, text: str, file_name: str, today: dt.date) -> list[_Row]:
         problems.sort(key=lambda p: p.row)
         raise LabImportError(file_name, problems)
     for row in rows:
-        row.stored = existing.get((row.accession, row.analyte))  # type: ignore[attr-defined]
+        row.stored = existing.get((row.accession, row.analyte))
     return rows
 
 
