@@ -15,15 +15,11 @@ The file format is documented in docs/lab-import.md. The import (ICH E6(R3) 4.2.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import gc
 import hashlib
-import io
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +27,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from mmtrial.edc.audit import EventSpec, audit_record_many
-from mmtrial.edc.lab_analytes import LabValueError, convert
+from mmtrial.edc.lab_import_check import (
+    COLUMNS,
+    CheckedRow,
+    LabImportError,
+    RowProblem,
+    check_file,
+    decode,
+    unchanged,
+)
 from mmtrial.edc.models import LabResult, Participant, Signature
 from mmtrial.edc.models.assessments import LabSource
 from mmtrial.edc.models.trust import SignatureStatus
-from mmtrial.edc.permissions import Action, authorize, scope_to_sites
+from mmtrial.edc.permissions import Action, authorize
 from mmtrial.edc.services._records import invalidate_signatures, record_update, subject_label
 from mmtrial.edc.services.participants import acting_as
 from mmtrial.edc.services.responses import response_derive_many
 from mmtrial.errors import InputError
-from mmtrial.protocol.loader import load_protocol
 
 __all__ = [
     "COLUMNS",
@@ -51,12 +54,7 @@ __all__ = [
     "lab_import_file",
 ]
 
-COLUMNS = ("subject_id", "accession", "collected_on", "analyte", "value", "unit")
 BATCH_ROWS = 5000
-_LOOKUP_CHUNK = 2000
-_ACCESSION_MAX = LabResult._meta.get_field("accession").max_length
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_NAME = re.compile(r"^[a-z0-9_ ]*$")  # a column name; anything else is not this CSV format
 _CREATE_FIELDS = (
     "participant_id",
     "analyte",
@@ -71,36 +69,6 @@ _CREATE_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class RowProblem:
-    """One problem: the data row (1 = first row after the header; 0 = the file or its header)."""
-
-    row: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        where = "file" if self.row == 0 else f"row {self.row}"
-        return (
-            f"{where}, column {self.column}: {self.message}"
-            if self.column
-            else (f"{where}: {self.message}")
-        )
-
-
-class LabImportError(InputError):
-    """The file was refused; `problems` lists every problem found. Nothing was written."""
-
-    def __init__(self, file_name: str, problems: list[RowProblem]) -> None:
-        self.problems = problems
-        first = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        super().__init__(
-            f"{file_name}: {first}{more}; nothing was imported",
-            {"problems": [vars(p) for p in problems]},
-        )
-
-
 @dataclass
 class ImportReport:
     file_name: str
@@ -111,266 +79,6 @@ class ImportReport:
     unchanged: int = 0
     participants_rederived: int = 0
     participants: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Row:
-    number: int
-    participant: Participant
-    accession: str
-    analyte: str
-    collected_on: dt.date
-    value: Decimal | None
-    value_text: str
-    unit: str
-    reported_value: str
-    reported_unit: str
-    stored: LabResult | None = None  # the result already stored for this accession + analyte
-
-
-def _decode(data: bytes, file_name: str) -> str:
-    if not data.strip():
-        raise LabImportError(file_name, [RowProblem(0, "", "the file is empty")])
-    if b"\x00" in data[:4096]:
-        raise LabImportError(
-            file_name, [RowProblem(0, "", "not a CSV file (it holds binary data)")]
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise LabImportError(
-            file_name, [RowProblem(0, "", "not a CSV file (the text is not UTF-8)")]
-        ) from None
-
-
-def _header(reader, file_name: str) -> dict[str, int]:
-    try:
-        header = next(reader)
-    except csv.Error as exc:
-        raise LabImportError(file_name, [RowProblem(0, "", f"not a CSV file ({exc})")]) from None
-    names = [h.strip().lower() for h in header]
-    if len(names) < 2 or not all(_NAME.match(n) for n in names):
-        raise LabImportError(
-            file_name,
-            [
-                RowProblem(
-                    0,
-                    "",
-                    "not a CSV file: the first line must name the columns "
-                    f"{', '.join(COLUMNS)}, separated by commas",
-                )
-            ],
-        )
-    problems = [
-        RowProblem(0, column, "missing column (the header must name it)")
-        for column in COLUMNS
-        if column not in names
-    ]
-    problems += [
-        RowProblem(0, name or f"#{i + 1}", f"unknown column (expected: {', '.join(COLUMNS)})")
-        for i, name in enumerate(names)
-        if name not in COLUMNS
-    ]
-    problems += [
-        RowProblem(0, name, "column named twice")
-        for i, name in enumerate(names)
-        if name in COLUMNS and names.index(name) != i
-    ]
-    if problems:
-        raise LabImportError(file_name, problems)
-    return {name: names.index(name) for name in COLUMNS}
-
-
-def _date(text: str) -> dt.date:
-    if not _ISO_DATE.match(text):
-        raise ValueError(f"{text!r} is not a date written YYYY-MM-DD")
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{text} is not a valid date") from None
-
-
-def _participants(user, subject_ids: Iterable[str]) -> dict[str, Participant]:
-    found: dict[str, Participant] = {}
-    wanted = list(set(subject_ids))
-    queryset = scope_to_sites(
-        Participant.objects.select_related("site").filter(is_deleted=False),
-        user,
-        Action.IMPORT_LABS,
-    )
-    for start in range(0, len(wanted), _LOOKUP_CHUNK):
-        for p in queryset.filter(subject_id__in=wanted[start : start + _LOOKUP_CHUNK]):
-            found[p.subject_id] = p
-    return found
-
-
-def _existing(keys: list[tuple[str, str]]) -> dict[tuple[str, str], LabResult]:
-    found: dict[tuple[str, str], LabResult] = {}
-    accessions = sorted({accession for accession, _ in keys})
-    for start in range(0, len(accessions), _LOOKUP_CHUNK):
-        for lab in LabResult.objects.filter(
-            source=LabSource.CENTRAL, accession__in=accessions[start : start + _LOOKUP_CHUNK]
-        ):
-            found[(lab.accession, lab.analyte)] = lab
-    return found
-
-
-def _check_rows(user, text: str, file_name: str, today: dt.date) -> list[_Row]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    index = _header(reader, file_name)
-    protocol = load_protocol()
-    central = set(protocol.response_assessment.central_lab_analytes)
-    raw: list[tuple[int, list[str]]] = []
-    problems: list[RowProblem] = []
-    try:
-        for number, fields in enumerate(reader, start=1):
-            if not any(f.strip() for f in fields):
-                continue  # a blank line is not a row
-            raw.append((number, fields))
-    except csv.Error as exc:
-        raise LabImportError(
-            file_name, [RowProblem(len(raw) + 1, "", f"not valid CSV ({exc})")]
-        ) from None
-    if not raw:
-        raise LabImportError(file_name, [RowProblem(0, "", "the file has no data rows")])
-
-    participants = _participants(
-        user, (f[index["subject_id"]].strip() for _, f in raw if len(f) == len(index))
-    )
-    seen: dict[tuple[str, str], int] = {}
-    rows: list[_Row] = []
-    width = len(index)
-    for number, fields in raw:
-        if len(fields) != width:
-            problems.append(
-                RowProblem(
-                    number, "", f"has {len(fields)} values, expected {width} ({', '.join(COLUMNS)})"
-                )
-            )
-            continue
-        get = {name: fields[i].strip() for name, i in index.items()}
-        row_problems: list[RowProblem] = []
-        participant = participants.get(get["subject_id"])
-        if not get["subject_id"]:
-            row_problems.append(RowProblem(number, "subject_id", "required"))
-        elif participant is None:
-            row_problems.append(
-                RowProblem(number, "subject_id", f"unknown participant {get['subject_id']!r}")
-            )
-        if not get["accession"]:
-            row_problems.append(RowProblem(number, "accession", "required"))
-        elif len(get["accession"]) > _ACCESSION_MAX:
-            row_problems.append(
-                RowProblem(number, "accession", f"longer than {_ACCESSION_MAX} characters")
-            )
-        collected_on = None
-        try:
-            collected_on = _date(get["collected_on"])
-        except ValueError as exc:
-            row_problems.append(RowProblem(number, "collected_on", str(exc)))
-        if collected_on is not None:
-            if collected_on > today:
-                row_problems.append(
-                    RowProblem(number, "collected_on", f"{collected_on} is in the future")
-                )
-            elif participant is not None and collected_on < participant.consent_date:
-                row_problems.append(
-                    RowProblem(
-                        number,
-                        "collected_on",
-                        f"{collected_on} is before the participant's consent "
-                        f"({participant.consent_date})",
-                    )
-                )
-        analyte = get["analyte"].lower()
-        converted = None
-        if analyte not in central:
-            known = ", ".join(sorted(central))
-            row_problems.append(
-                RowProblem(
-                    number,
-                    "analyte",
-                    f"unknown analyte {get['analyte']!r} (central laboratory analytes: {known})",
-                )
-            )
-        else:
-            try:
-                converted = convert(
-                    analyte=analyte, value=get["value"], unit=get["unit"], protocol=protocol
-                )
-            except LabValueError as exc:
-                row_problems.append(RowProblem(number, exc.column, exc.message))
-        key = (get["accession"], analyte)
-        if get["accession"] and analyte in central:
-            if key in seen:
-                row_problems.append(
-                    RowProblem(
-                        number,
-                        "accession",
-                        f"duplicate: accession {get['accession']} {analyte} is already "
-                        f"on row {seen[key]}",
-                    )
-                )
-            else:
-                seen[key] = number
-        if row_problems:
-            problems.extend(row_problems)
-            continue
-        value, value_text, unit = converted
-        rows.append(
-            _Row(
-                number=number,
-                participant=participant,
-                accession=get["accession"],
-                analyte=analyte,
-                collected_on=collected_on,
-                value=value,
-                value_text=value_text,
-                unit=unit,
-                reported_value=get["value"],
-                reported_unit=get["unit"],
-            )
-        )
-    existing = _existing([(r.accession, r.analyte) for r in rows]) if rows else {}
-    for row in rows:
-        stored = existing.get((row.accession, row.analyte))
-        if stored is not None and stored.participant_id != row.participant.pk:
-            problems.append(
-                RowProblem(
-                    row.number,
-                    "accession",
-                    f"accession {row.accession} {row.analyte} is already stored for another "
-                    "participant",
-                )
-            )
-        elif row.participant.locked and (stored is None or not _unchanged(row, stored)):
-            # a locked participant refuses changes; a row identical to the stored one is fine
-            problems.append(
-                RowProblem(
-                    row.number,
-                    "subject_id",
-                    f"participant {row.participant.subject_id} is locked by data management",
-                )
-            )
-    if problems:
-        problems.sort(key=lambda p: p.row)
-        raise LabImportError(file_name, problems)
-    for row in rows:
-        row.stored = existing.get((row.accession, row.analyte))
-    return rows
-
-
-def _unchanged(row: _Row, stored: LabResult) -> bool:
-    if row.value is None or stored.value is None:
-        same_value = row.value is None and stored.value is None
-    else:
-        same_value = stored.value.normalize() == row.value.normalize()
-    return (
-        same_value
-        and stored.value_text == row.value_text
-        and stored.unit == row.unit
-        and stored.collected_on == row.collected_on
-    )
 
 
 def lab_import(
@@ -390,7 +98,7 @@ def lab_import(
     authorize(user, Action.IMPORT_LABS)
     sha256 = hashlib.sha256(data).hexdigest()
     name = Path(file_name).name
-    text = _decode(data, name)
+    text = decode(data, name)
     today = today or timezone.now().date()
     # Hundreds of thousands of small objects are built and kept until the end of the
     # transaction; the cyclic garbage collector would walk them again and again.
@@ -398,7 +106,7 @@ def lab_import(
     gc.disable()
     try:
         with acting_as(user), transaction.atomic():
-            rows = _check_rows(user, text, name, today)
+            rows = check_file(user, text, name, today)
             return _write(
                 rows, name=name, sha256=sha256, on_progress=on_progress, batch_rows=batch_rows
             )
@@ -407,7 +115,7 @@ def lab_import(
             gc.enable()
 
 
-def _write(rows: list[_Row], *, name, sha256, on_progress, batch_rows) -> ImportReport:
+def _write(rows: list[CheckedRow], *, name, sha256, on_progress, batch_rows) -> ImportReport:
     report = ImportReport(file_name=name, sha256=sha256, rows=len(rows))
     reason = f"central laboratory file {name} (SHA-256 {sha256})"
     context = {"file": name, "sha256": sha256}
@@ -459,7 +167,7 @@ def _write(rows: list[_Row], *, name, sha256, on_progress, batch_rows) -> Import
         stored = row.stored
         if stored is None:
             continue
-        if _unchanged(row, stored):
+        if unchanged(row, stored):
             report.unchanged += 1
         else:
             stored.participant = row.participant
