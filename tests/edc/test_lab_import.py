@@ -345,3 +345,16 @@ def test_an_import_into_signed_data_invalidates_the_signature_with_an_audit_even
     assert signature.status == SignatureStatus.INVALIDATED
     event = AuditEvent.objects.get(action="signature_invalidated", object_pk=str(signature.pk))
     assert event.actor_id == study.data_manager.pk
+
+
+def test_cli_missing_file_is_one_line_exit_2(setup, tmp_path):
+    from mmtrial.cli import app
+
+    study, _ = setup
+    result = CliRunner().invoke(
+        app,
+        ["lab", "import", str(tmp_path / "nope.csv"), "--user", study.data_manager.username],
+    )
+    assert result.exit_code == 2
+    assert "no such file" in result.output
+    assert "Traceback" not in result.output

@@ -36,7 +36,7 @@ class Analyte:
     code: str
     name: str
     unit: str
-    factors: dict[str, Decimal] = field(default_factory=dict)
+    factors: dict[str, Decimal | None] = field(default_factory=dict)  # None: protocol factor
     qualitative: bool = False
 
     @property
