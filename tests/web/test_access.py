@@ -108,3 +108,15 @@ def test_inactive_user_session_is_refused_on_the_next_request(client, users):
     response = client.get("/")
     assert response.status_code == 302
     assert response.url.startswith("/login/")
+
+
+@pytest.mark.req("E6-4.3.3b-CSRF")
+@pytest.mark.django_db
+def test_every_post_without_a_csrf_token_is_refused(users):
+    from django.test import Client
+
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(users["coordinator"])
+    for url, _name in ALL_URLS:
+        response = csrf_client.post(url, {"anything": "1"})
+        assert response.status_code == 403, (url, response.status_code)
