@@ -294,18 +294,19 @@ def test_data_changing_posts_without_csrf_token_are_refused(users, participant_a
         assert csrf_client.post(url, {}).status_code == 403, url
 
 
-def test_get_pages_write_nothing(client, users, participant_a, django_assert_num_queries):
+@pytest.mark.req("E6-4.3.3b-CSRF")
+def test_get_pages_write_nothing(client, users, participant_a):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from mmtrial.edc.models import LabResult, Visit
+
+    lab = LabResult.objects.filter(participant_id=participant_a).first()
+    visit = Visit.objects.filter(participant_id=participant_a).first()
     client.force_login(users["coordinator"])
-    for url in (
-        "/",
-        "/participants/",
-        f"/participants/{participant_a}/",
-        "/queries/",
-        f"/participants/{participant_a}/audit/",
-    ):
+    urls = ["/", "/participants/", "/queries/", "/participants/new/", "/password/"]
+    urls += _participant_urls(participant_a, lab_pk=lab.pk, visit_pk=visit.pk)
+    for url in urls:
         with CaptureQueriesContext(connection) as captured:
             client.get(url)
         writes = [
