@@ -31,11 +31,14 @@ test: $(STAMP)
 	elif [ "$$CI" = "true" ]; then echo "CI=true but MMTRIAL_TEST_POSTGRES is not set"; exit 1; \
 	else echo "PostgreSQL run skipped: set MMTRIAL_TEST_POSTGRES=postgresql://postgres@127.0.0.1:5432/postgres"; fi
 
+# Tests keep their files (secret key, any stray database) away from the demo's ./var.
+TEST_ENV := MMTRIAL_DATA_DIR=$(CURDIR)/var/test
+
 test-sqlite: $(STAMP)
-	env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL $(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: $(STAMP)
-	DATABASE_URL="$$MMTRIAL_TEST_POSTGRES" $(BIN)/pytest -m database $(PYTEST_ARGS)
+	$(TEST_ENV) DATABASE_URL="$$MMTRIAL_TEST_POSTGRES" $(BIN)/pytest -m database $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run

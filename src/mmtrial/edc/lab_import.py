@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from mmtrial.edc.audit import EventSpec, audit_record_many
 from mmtrial.edc.lab_import_check import (
@@ -40,7 +39,12 @@ from mmtrial.edc.models import LabResult, Participant, Signature
 from mmtrial.edc.models.assessments import LabSource
 from mmtrial.edc.models.trust import SignatureStatus
 from mmtrial.edc.permissions import Action, authorize
-from mmtrial.edc.services._records import invalidate_signatures, record_update, subject_label
+from mmtrial.edc.services._records import (
+    invalidate_signatures,
+    latest_calendar_date,
+    record_update,
+    subject_label,
+)
 from mmtrial.edc.services.participants import acting_as
 from mmtrial.edc.services.responses import response_derive_many
 from mmtrial.errors import InputError
@@ -99,7 +103,7 @@ def lab_import(
     sha256 = hashlib.sha256(data).hexdigest()
     name = Path(file_name).name
     text = decode(data, name)
-    today = today or timezone.now().date()
+    today = today or latest_calendar_date()
     # Hundreds of thousands of small objects are built and kept until the end of the
     # transaction; the cyclic garbage collector would walk them again and again.
     collecting = gc.isenabled()

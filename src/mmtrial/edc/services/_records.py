@@ -257,3 +257,15 @@ def record_soft_delete(instance: models.Model, *, expected_version: int, reason:
 
 def today_utc() -> dt.date:
     return timezone.now().date()
+
+
+# The furthest time zone ahead of UTC (Kiribati, UTC+14).
+_MAX_UTC_OFFSET = dt.timedelta(hours=14)
+
+
+def latest_calendar_date() -> dt.date:
+    """The latest date it is anywhere now: a sample dated after it is in the future for every site.
+
+    A Tokyo sample collected today is dated a day ahead of UTC between 00:00 and 09:00 JST.
+    """
+    return (timezone.now() + _MAX_UTC_OFFSET).date()
