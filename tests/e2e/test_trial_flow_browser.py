@@ -162,6 +162,10 @@ def test_trial_flow_in_the_browser(live_server, page, people, language):
     page.goto(f"{base}/participants/{pk}/cycles/1/doses/")
     row = page.locator("tr.dose-row").first
     row_id = row.get_attribute("id")
+    row.locator("select").first.select_option("held")
+    row.locator("button[type=submit]").click()  # no reason: refused, shown in the row
+    page.locator(f"#{row_id} .field-error").wait_for()
+    row = page.locator(f"#{row_id}")
     row.locator("select").first.select_option("taken")
     row.locator("button[type=submit]").click()
     page.locator(f"#{row_id} [data-testid^=dose-status-]").wait_for()
