@@ -117,3 +117,17 @@ def test_a_locked_participant_message_reaches_the_form_in_japanese(client, users
         add_service_error(form, LockedRecordError(PARTICIPANT_LOCKED.format(subject="JP01-001")))
         errors = " ".join(form.non_field_errors())
     assert "JP01-001" in errors and "ロック" in errors
+
+
+def test_a_message_the_catalogue_does_not_know_gets_a_japanese_lead_in():
+    from mmtrial.errors import InputError
+    from mmtrial.web.entry_forms import LabPanelForm
+    from mmtrial.web.errors import add_service_error
+
+    form = LabPanelForm(data={})
+    form.is_valid()
+    with translation.override("ja"):
+        add_service_error(form, InputError("reason: say why the dose was held"))
+        errors = " ".join(form.non_field_errors())
+    assert "入力内容を確認してください：reason" in errors
+    assert "say why the dose was held" in errors

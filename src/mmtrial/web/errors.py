@@ -22,7 +22,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
 from django.http import Http404
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from mmtrial.errors import (
     ConflictError,
@@ -119,6 +119,10 @@ def error_field(error: MmtrialError, form: forms.Form | None) -> str | None:
 def add_service_error(form: forms.Form, error: MmtrialError) -> None:
     """Put a service's refusal on the form: beside its field, or at the top of the form."""
     text = translate_message(error.message)
+    if text == error.message and not (get_language() or "en").startswith("en"):
+        # A message the catalogue does not know yet: say in the user's language what to do,
+        # with the service's own words as the detail.
+        text = gettext("Please check this entry: %(message)s") % {"message": text}
     if isinstance(error, ConflictError):
         text = gettext("Not saved: %(message)s") % {"message": text}
     elif isinstance(error, LockedRecordError):
