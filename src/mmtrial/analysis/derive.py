@@ -148,6 +148,8 @@ def derive_adrs(participants: pd.DataFrame, *, responses: Mapping[str, Any]) -> 
 
     Rule: values are the IMWG engine's (contracts/imwg.md) unchanged; a participant without a
     result gets CBOR = NE. ADY is the study day of ADT. SRCVAR names the engine output used.
+    CONFFL (OVR only) is Y when the engine marked that assessment confirmed: the first of a
+    confirmed response pair, or a confirmed progression.
     """
     records = []
     for row in _rows(participants):
@@ -163,6 +165,7 @@ def derive_adrs(participants: pd.DataFrame, *, responses: Mapping[str, Any]) -> 
                 "AVALC": result.get("best_overall_response") or NOT_EVALUABLE,
                 "ADT": best_date,
                 "ADY": study_day(best_date, start=start),
+                "CONFFL": None,
                 "SRCVAR": "best_overall_response",
             }
         )
@@ -176,11 +179,13 @@ def derive_adrs(participants: pd.DataFrame, *, responses: Mapping[str, Any]) -> 
                     "AVALC": assessment["response"],
                     "ADT": when,
                     "ADY": study_day(when, start=start),
+                    "CONFFL": "Y" if assessment.get("confirmed") else "N",
                     "SRCVAR": "assessments.response",
                 }
             )
     return pd.DataFrame(
-        records, columns=["USUBJID", "PARAMCD", "PARAM", "AVALC", "ADT", "ADY", "SRCVAR"]
+        records,
+        columns=["USUBJID", "PARAMCD", "PARAM", "AVALC", "ADT", "ADY", "CONFFL", "SRCVAR"],
     )
 
 

@@ -45,7 +45,8 @@ def derive_swimmer(adsl: pd.DataFrame, *, adrs: pd.DataFrame) -> pd.DataFrame:
     """One row per dosed participant with OVR data: duration and the days of key events.
 
     Columns: USUBJID, duration_days, first_response_day (first PR or better), first_cr_day,
-    pd_day (first PD), ongoing (bool), BOR.
+    pd_day (first PD), ongoing (bool), BOR. When ADRS carries CONFFL, the markers are the
+    confirmed ones only (an unconfirmed PR is not a response; an unconfirmed PD not progression).
     """
     require_variables(adsl, file="adsl", variables=["USUBJID", "SAFFL"])
     ovr = visit_responses(adrs)
@@ -64,8 +65,10 @@ def derive_swimmer(adsl: pd.DataFrame, *, adrs: pd.DataFrame) -> pd.DataFrame:
     dosed = adsl[adsl["SAFFL"] == "Y"]
     ovr = ovr[ovr["USUBJID"].isin(dosed["USUBJID"])]
 
+    confirmed = ovr["CONFFL"].eq("Y") if "CONFFL" in ovr.columns else True
+
     def first_day(mask: pd.Series) -> pd.Series:
-        return ovr[mask].groupby("USUBJID")["ADY"].min()
+        return ovr[mask & confirmed].groupby("USUBJID")["ADY"].min()
 
     out = pd.DataFrame({"last_day": ovr.groupby("USUBJID")["ADY"].max()})
     out["first_response_day"] = first_day(ovr["AVALC"].isin(ORR_CATEGORIES))
