@@ -300,3 +300,38 @@ def test_a_participant_in_screening_has_a_timeline_without_cycles(login, users, 
     body = response.content.decode()
     assert "No cycle has been decided yet" in body
     assert "No visits planned yet" in body
+
+
+def test_a_second_cycle_shows_its_own_decision_and_both_calendars(login, users, sites):
+    import datetime as dt
+
+    from mmtrial.edc.models import Cycle
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    from mmtrial.protocol import load_protocol
+
+    c2d1 = C1D1 + dt.timedelta(days=load_protocol().cycle_length_days)
+    enter_labs(client, pk, c2d1, creatinine="1.0", anc="1500", platelets="150000")
+    response = client.post(f"/participants/{pk}/cycles/new/", {"start_date": c2d1.isoformat()})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Cycle.objects.filter(participant_id=pk).count() == 2
+    body = client.get(f"/participants/{pk}/").content.decode()
+    assert "Dose decision: cycle 2" in body
+    assert 'data-testid="calendar-cycle-1"' in body and 'data-testid="calendar-cycle-2"' in body
+
+
+def test_a_cycle_started_too_early_is_refused_with_the_rule(login, users, sites):
+    import datetime as dt
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    response = client.post(
+        f"/participants/{pk}/cycles/new/",
+        {"start_date": (C1D1 + dt.timedelta(days=10)).isoformat()},
+    )
+    assert response.status_code == 400
+    from mmtrial.protocol import load_protocol
+
+    length = load_protocol().cycle_length_days
+    assert f"a cycle lasts {length} days" in response.content.decode()
