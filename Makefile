@@ -47,6 +47,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(TEST_ENV) $(BIN)/mmtrial manage makemigrations --check --dry-run
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

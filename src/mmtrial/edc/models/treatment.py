@@ -23,7 +23,9 @@ class Cycle(ClinicalRecord):
         max_length=12, choices=CycleStatus.choices, default=CycleStatus.STARTED
     )
     planned_doses_mg = models.JSONField(default=dict, blank=True, help_text="{drug: mg or null}")
-    decision = models.JSONField(default=dict, blank=True, help_text="clinical.dosing decision with reasons")
+    decision = models.JSONField(
+        default=dict, blank=True, help_text="clinical.dosing decision with reasons"
+    )
     alternation_state = models.JSONField(default=dict, blank=True)
     engine_version = models.CharField(max_length=32, blank=True)
 
