@@ -1,10 +1,14 @@
-"""`mmtrial serve` and `mmtrial manage`: the web server and Django's management commands."""
+"""`mmtrial serve`, `mmtrial demo` and `mmtrial manage`: the web server and Django's commands."""
 
 from __future__ import annotations
 
 import os
 
 import typer
+
+WORKERS_HELP = "Worker processes (default: 2 x CPU cores + 1, at most 8)."
+THREADS_HELP = "Threads per worker process."
+DEV_HELP = "Use Django's single-process development server instead of gunicorn."
 
 
 def _django() -> None:
@@ -19,16 +23,21 @@ def register(root: typer.Typer) -> None:
     def serve(
         host: str = typer.Option("127.0.0.1", help="Address to listen on."),
         port: int = typer.Option(8000, help="Port to listen on."),
+        workers: int | None = typer.Option(None, help=WORKERS_HELP),
+        threads: int = typer.Option(1, help=THREADS_HELP),
+        dev: bool = typer.Option(False, "--dev", help=DEV_HELP),
         migrate: bool = typer.Option(True, help="Apply database migrations first."),
     ) -> None:
         """Run the web server (migrating the database first) and print the URL to open."""
+        from mmtrial.commands import _serving
+
+        _serving.check_serve_options(host=host, port=port, workers=workers, threads=threads)
         _django()
         from django.core.management import call_command
 
         if migrate:
             call_command("migrate", interactive=False, verbosity=0)
-        typer.echo(f"mmtrial is running: open http://{host}:{port}/  (Ctrl-C to stop)")
-        call_command("runserver", f"{host}:{port}", use_reloader=False, insecure_serving=True)
+        _serving.serve(host=host, port=port, workers=workers, threads=threads, dev=dev)
 
     @root.command(
         "manage",
@@ -45,8 +54,14 @@ def register(root: typer.Typer) -> None:
     def demo(
         host: str = typer.Option("127.0.0.1", help="Address to listen on."),
         port: int = typer.Option(8000, help="Port to listen on."),
+        workers: int | None = typer.Option(None, help=WORKERS_HELP),
+        threads: int = typer.Option(1, help=THREADS_HELP),
+        dev: bool = typer.Option(False, "--dev", help=DEV_HELP),
     ) -> None:
         """Prepare the demo study database and serve it (what `make demo` runs)."""
+        from mmtrial.commands import _serving
+
+        _serving.check_serve_options(host=host, port=port, workers=workers, threads=threads)
         _django()
         from django.core.management import call_command
 
@@ -54,8 +69,7 @@ def register(root: typer.Typer) -> None:
         seed = _demo_seeder()
         if seed is not None:
             seed()
-        typer.echo(f"mmtrial demo is running: open http://{host}:{port}/  (Ctrl-C to stop)")
-        call_command("runserver", f"{host}:{port}", use_reloader=False, insecure_serving=True)
+        _serving.serve(host=host, port=port, workers=workers, threads=threads, dev=dev)
 
 
 def _demo_seeder():

@@ -1,8 +1,11 @@
 """Every page of the web interface. Anonymous visitors reach only the login page and the
 language switch (mmtrial.web.middleware.PUBLIC_URL_NAMES)."""
 
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.staticfiles.views import serve as staticfiles_serve
 from django.urls import path
+from django.views.decorators.http import require_safe
 from django.views.i18n import set_language
 
 from mmtrial.web.views import (
@@ -54,4 +57,13 @@ urlpatterns = [
     path("queries/<int:pk>/", queries.detail, name="query_detail"),
     path("audit/<str:model>/<str:object_pk>/", audit.record_audit, name="record_audit"),
     path("admin/", admin.site.urls),
+    # The stylesheet, htmx and the admin's files, found in the apps' static folders, are served
+    # by mmtrial itself also without DEBUG (gunicorn has no static handler): a site's single
+    # machine needs no web server in front. The middleware lets anonymous visitors have them.
+    path(
+        settings.STATIC_URL.lstrip("/") + "<path:path>",
+        require_safe(staticfiles_serve),
+        {"insecure": True},
+        name="static",
+    ),
 ]
