@@ -90,6 +90,7 @@ SERVICE_MESSAGES = (
     gettext_noop(
         "No body weight recorded (visit or screening): record it before the cycle starts."
     ),
+    gettext_noop("start date: {date} is before enrollment ({enrolled})"),
     gettext_noop("Visit {code} is already recorded as {status}; correct it with a reason instead."),
     gettext_noop("You do not have permission to {action} here."),
     gettext_noop("Give a reason: the audit trail keeps it."),

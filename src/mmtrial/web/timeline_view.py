@@ -1,5 +1,6 @@
 """Shapes a participant's timeline (from the selector) into what the page shows: the cycle
-calendars, the latest dose decision, lab trend charts and the responses with their reasons.
+calendars, the latest dose decision, the next cycle's previewed decision, lab trend charts and
+the responses with their reasons.
 
 Pure arrangement of data already read: no database access here.
 """
@@ -15,6 +16,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from mmtrial.web.charts import Series, line_chart
+from mmtrial.web.errors import translate_message
 from mmtrial.web.labels import label
 
 DRUG_ORDER = ("ixazomib", "lenalidomide", "dexamethasone")
@@ -57,6 +59,7 @@ class TimelinePage:
     analytes: list[str]
     responses: list[Any]
     next_dosing: list[dict] = field(default_factory=list)
+    preview: NextCyclePreview | None = None
 
 
 def _drugs(doses) -> list[str]:
@@ -91,23 +94,55 @@ def cycle_calendars(cycles, doses) -> list[CycleCalendar]:
     return calendars
 
 
+def _decision(cycle, decision: dict) -> Decision:
+    return Decision(
+        cycle=cycle,
+        decision=decision.get("decision", ""),
+        doses_mg=decision.get("doses_mg") or {},
+        changes=decision.get("changes") or [],
+        reasons=decision.get("reasons") or [],
+        criteria=decision.get("cycle_start_criteria") or [],
+        proposals=decision.get("proposals") or [],
+        review_required=bool(decision.get("investigator_review_required")),
+        recheck_in_days=decision.get("recheck_in_days"),
+    )
+
+
 def latest_decision(cycles) -> Decision | None:
     """The dose decision of the most recent cycle decided (started or delayed)."""
     for cycle in reversed(list(cycles)):
         decision = cycle.decision or {}
         if decision:
-            return Decision(
-                cycle=cycle,
-                decision=decision.get("decision", ""),
-                doses_mg=decision.get("doses_mg") or {},
-                changes=decision.get("changes") or [],
-                reasons=decision.get("reasons") or [],
-                criteria=decision.get("cycle_start_criteria") or [],
-                proposals=decision.get("proposals") or [],
-                review_required=bool(decision.get("investigator_review_required")),
-                recheck_in_days=decision.get("recheck_in_days"),
-            )
+            return _decision(cycle, decision)
     return None
+
+
+@dataclass
+class PlannedCycle:
+    number: int
+    start_date: dt.date
+
+
+@dataclass
+class NextCyclePreview:
+    """The protocol's decision for the next cycle from the data entered so far (not recorded),
+    or, when a fact is missing, what to record first (in the user's language)."""
+
+    cycle: PlannedCycle
+    decision: Decision | None
+    message: str
+
+
+def next_cycle_preview(preview) -> NextCyclePreview | None:
+    """Arranges `selectors.dose_preview.DosePreview` for the page (None: nothing to preview)."""
+    if preview is None or not preview.applicable:
+        return None
+    cycle = PlannedCycle(number=preview.cycle_number, start_date=preview.start_date)
+    decision = None
+    if preview.decision is not None:
+        decision = _decision(cycle, preview.decision.model_dump(mode="json"))
+    message = translate_message(preview.message) if preview.message else ""
+    return NextCyclePreview(cycle=cycle, decision=decision, message=message)
 
 
 def _series(labs, analyte: str, name: str) -> Series:
@@ -180,6 +215,7 @@ def build(timeline) -> TimelinePage:
         analytes=analytes,
         responses=timeline.responses,
         next_dosing=next_cycle_dosing(timeline.calendar, timeline.cycles),
+        preview=next_cycle_preview(getattr(timeline, "dose_preview", None)),
     )
 
 

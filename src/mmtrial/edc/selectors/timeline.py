@@ -18,6 +18,7 @@ from mmtrial.clinical import schedule
 from mmtrial.edc.models import (
     AdverseEvent,
     Cycle,
+    DiseaseAssessment,
     DoseAdministration,
     FollowUpContact,
     LabResult,
@@ -28,6 +29,7 @@ from mmtrial.edc.models import (
 )
 from mmtrial.edc.models.treatment import CycleStatus
 from mmtrial.edc.permissions import Action, scope_to_sites
+from mmtrial.edc.selectors.dose_preview import TREATABLE, DosePreview, dose_preview_for
 from mmtrial.errors import NotFound
 from mmtrial.protocol.loader import load_protocol
 
@@ -52,6 +54,8 @@ class Timeline:
     follow_up_contacts: list[FollowUpContact] = field(default_factory=list)
     end_of_treatment: Any = None
     death: Any = None
+    disease_assessments: list[DiseaseAssessment] = field(default_factory=list)
+    dose_preview: DosePreview | None = None
 
 
 def _optional(participant: Participant, name: str):
@@ -83,8 +87,13 @@ def _calendar(participant, cycles, eot, death, summary) -> dict[str, Any] | None
     return schedule.schedule_dict(facts, protocol=protocol)
 
 
-def participant_timeline(*, user, participant_id: int) -> Timeline:
-    """Everything about one participant, in date order, in a fixed number of queries."""
+def participant_timeline(*, user, participant_id: int, with_dose_preview: bool = False) -> Timeline:
+    """Everything about one participant, in date order, in a fixed number of queries.
+
+    `with_dose_preview` adds the protocol's decision for the next cycle from the data so far
+    (`selectors.dose_preview`, a fixed number of further queries) for a participant who can
+    start one.
+    """
     alive = {"is_deleted": False}
     queryset = scope_to_sites(
         Participant.objects.filter(**alive).select_related(
@@ -129,6 +138,11 @@ def participant_timeline(*, user, participant_id: int) -> Timeline:
             to_attr="timeline_queries",
         ),
         Prefetch(
+            "disease_assessments",
+            queryset=DiseaseAssessment.objects.filter(**alive).order_by("assessed_on", "id"),
+            to_attr="timeline_disease",
+        ),
+        Prefetch(
             "follow_up_contacts",
             queryset=FollowUpContact.objects.filter(**alive).order_by("contact_date"),
             to_attr="timeline_contacts",
@@ -142,6 +156,9 @@ def participant_timeline(*, user, participant_id: int) -> Timeline:
     eot = _optional(participant, "end_of_treatment")
     death = _optional(participant, "death")
     doses = sorted((d for c in cycles for d in c.timeline_doses), key=lambda d: (d.date, d.drug))
+    preview = None
+    if with_dose_preview and participant.status in TREATABLE:
+        preview = dose_preview_for(participant, cycles=cycles)
     return Timeline(
         participant=participant,
         calendar=_calendar(participant, cycles, eot, death, summary),
@@ -156,4 +173,6 @@ def participant_timeline(*, user, participant_id: int) -> Timeline:
         follow_up_contacts=participant.timeline_contacts,
         end_of_treatment=eot,
         death=death,
+        disease_assessments=participant.timeline_disease,
+        dose_preview=preview,
     )

@@ -52,7 +52,7 @@ def _best_response(participant) -> str:
 
 
 def participant_detail(request, pk: int):
-    timeline = participant_timeline(user=request.user, participant_id=pk)
+    timeline = participant_timeline(user=request.user, participant_id=pk, with_dose_preview=True)
     participant = timeline.participant
     site_id = participant.site_id
     context = {
