@@ -26,16 +26,22 @@ def participant_list(
     search: str = "",
     site_code: str | None = None,
     status: str | None = None,
+    response: str | None = None,
     include_deleted: bool = False,
     action: Action = Action.VIEW,
 ) -> QuerySet[Participant]:
-    """Participants at the user's sites, ordered by site and screening number.
+    """Participants at the user's sites, ordered by site and screening number, with their site
+    and response summary (`participant.response_summary`) read in the same query.
 
     `search` matches part of the subject id or the screening number, case-insensitively, only
-    among the participants the user may see.
+    among the participants the user may see. `response` keeps those whose confirmed best
+    overall response (ResponseSummary, derived by `clinical.imwg`) is that category.
     """
     queryset = scope_to_sites(
-        Participant.objects.select_related("site"), user, action, site_field="site_id"
+        Participant.objects.select_related("site", "response_summary"),
+        user,
+        action,
+        site_field="site_id",
     )
     if not include_deleted:
         queryset = queryset.filter(is_deleted=False)
@@ -48,6 +54,11 @@ def participant_list(
         queryset = queryset.filter(site__code=site_code)
     if status:
         queryset = queryset.filter(status=status)
+    if response:
+        queryset = queryset.filter(
+            response_summary__best_overall_response=response,
+            response_summary__is_deleted=False,
+        )
     return queryset.order_by("site__code", "screening_number", "pk")
 
 

@@ -7,16 +7,16 @@ from django.shortcuts import render
 
 from mmtrial.edc.permissions import Action, can
 from mmtrial.edc.selectors.participants import participant_get, participant_list
+from mmtrial.edc.selectors.sites import site_list
 from mmtrial.edc.selectors.timeline import participant_timeline
 from mmtrial.web import timeline_view
 from mmtrial.web.forms import ParticipantFilterForm
-from mmtrial.web.sites import sites_for
 
 PAGE_SIZE = 50
 
 
 def _site_codes(user) -> list[str]:
-    return [site.code for site in sites_for(user)]
+    return list(site_list(user=user).values_list("code", flat=True))
 
 
 def participant_list_view(request):
@@ -31,10 +31,8 @@ def participant_list_view(request):
         search=filters.get("q", ""),
         site_code=filters.get("site") or None,
         status=filters.get("status") or None,
-    ).select_related("response_summary")
-    response = filters.get("response")
-    if response:
-        participants = [p for p in participants if _best_response(p) == response]
+        response=filters.get("response") or None,
+    )
     page = Paginator(participants, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(p, _best_response(p)) for p in page.object_list]
     query = request.GET.copy()
@@ -48,7 +46,9 @@ def participant_list_view(request):
 
 def _best_response(participant) -> str:
     summary = getattr(participant, "response_summary", None)
-    return summary.best_overall_response if summary is not None else ""
+    if summary is None or summary.is_deleted:
+        return ""
+    return summary.best_overall_response
 
 
 def participant_detail(request, pk: int):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from mmtrial.clinical.eligibility import EligibilityResult
 from mmtrial.edc.permissions import Action, can
 from mmtrial.edc.selectors.participants import participant_get
+from mmtrial.edc.selectors.sites import site_list
 from mmtrial.edc.services.participants import (
     participant_enroll,
     participant_register,
@@ -19,11 +20,12 @@ from mmtrial.edc.services.participants import (
 )
 from mmtrial.web.errors import run_service
 from mmtrial.web.screening_form import EnrollForm, RegisterForm, ScreeningForm, criterion_text
-from mmtrial.web.sites import sites_for
 
 
 def participant_new(request):
-    form = RegisterForm(request.POST or None, sites=sites_for(request.user, Action.SCREEN))
+    form = RegisterForm(
+        request.POST or None, sites=site_list(user=request.user, action=Action.SCREEN)
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         participant = run_service(

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from mmtrial.edc.permissions import Action, can
 from mmtrial.edc.selectors.participants import participant_get
+from mmtrial.edc.selectors.signatures import signature_list
 from mmtrial.edc.selectors.timeline import participant_timeline
 from mmtrial.edc.services.locking import (
     participant_lock,
@@ -45,7 +46,7 @@ def _render(request, participant, *, sign_form, lock_form, status=200):
     site_id = participant.site_id
     context = {
         "participant": participant,
-        "signatures": participant.signatures.select_related("signer").order_by("-signed_at"),
+        "signatures": signature_list(user=request.user, participant_id=participant.pk),
         "sign_form": sign_form,
         "lock_form": lock_form,
         "can_sign": can(request.user, Action.SIGN, site_id),
