@@ -8,6 +8,7 @@ Participant), not from the analysis code, and the confidence limits from scipy d
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import shutil
@@ -135,3 +136,27 @@ def test_report_from_the_database_names_the_population_and_the_data_cut(demo, tm
     rendered = sorted(tmp_path.glob("page-*.png"))
     assert len(rendered) == pages
     assert all(path.stat().st_size > 1000 for path in rendered)
+
+
+def test_a_data_cut_before_c1d1_leaves_nothing_dosed(demo):
+    """--data-cut leaves out everything dated after it: before the first dose nobody is dosed."""
+    first_dose = min(
+        Participant.objects.filter(c1d1_date__isnull=False).values_list("c1d1_date", flat=True)
+    )
+    cut = (first_dose - dt.timedelta(days=1)).isoformat()
+    result = CliRunner().invoke(app, ["analyze", "--json", "--data-cut", cut])
+    assert result.exit_code == 0, result.output
+    populations = json.loads(result.stdout)["populations"]
+    assert populations["safety"] == 0
+    assert populations["response_evaluable"] == 0
+
+
+def test_data_cut_must_be_a_date_and_applies_to_the_database_only(tmp_path):
+    bad = CliRunner().invoke(app, ["analyze", "--json", "--data-cut", "2027-02-30"])
+    assert bad.exit_code == 2
+    assert "--data-cut" in bad.stderr
+    with_adam = CliRunner().invoke(
+        app, ["analyze", "--adam", str(tmp_path), "--data-cut", "2027-01-01"]
+    )
+    assert with_adam.exit_code == 2
+    assert "ADaM datasets carry their own cut" in with_adam.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ def register(root: typer.Typer) -> None:
     root.command("report")(report)
 
 
-def _adam_from_database() -> Any:
+def _adam_from_database(data_cut: date | None = None) -> Any:
     """Thin adapter: the EDC's plain per-participant frames -> ADaM frames via `derive_*`.
 
     The EDC lead wires `mmtrial.edc.selectors.analysis_source()` returning a
@@ -47,7 +48,7 @@ def _adam_from_database() -> Any:
     from mmtrial.analysis.derive import derive_adlb, derive_adrs, derive_adsl, derive_adtte
 
     try:
-        source = source_fn()
+        source = source_fn(data_cut_date=data_cut)
     except Exception as exc:  # e.g. tables not migrated: the database cannot be read
         raise MmtrialError(
             f"the study database cannot be read ({exc}); pass --adam DIR with adsl, adrs and "
@@ -74,10 +75,33 @@ def _adam_from_database() -> Any:
     )
 
 
-def load_adam(adam: Path | None) -> Any:
+DATA_CUT_WITH_ADAM = "--data-cut applies to the study database; ADaM datasets carry their own cut"
+
+
+def _data_cut(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"--data-cut: {text!r} is not a date (YYYY-MM-DD)")
+
+
+def load_adam(adam: Path | None, data_cut: date | None = None) -> Any:
     from mmtrial.analysis.adam_io import read_adam_dir
 
-    return read_adam_dir(adam) if adam is not None else _adam_from_database()
+    if adam is not None:
+        if data_cut is not None:
+            fail(DATA_CUT_WITH_ADAM)
+        return read_adam_dir(adam)
+    return _adam_from_database(data_cut)
+
+
+DATA_CUT_OPTION = typer.Option(
+    None,
+    "--data-cut",
+    help="Data cut-off date (YYYY-MM-DD) for the study database: later data are left out.",
+)
 
 
 def _fmt_pct(value: float | None) -> str:
@@ -157,12 +181,13 @@ def analyze(
         "Without it, the datasets are derived from the study database.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    data_cut: str | None = DATA_CUT_OPTION,
 ) -> None:
     """Efficacy summary: populations, best response, ORR / VGPR+ / CR+ with exact CIs, KM medians."""
     from mmtrial.analysis.summary import efficacy_summary
 
     try:
-        data = load_adam(adam)
+        data = load_adam(adam, _data_cut(data_cut))
         summary = efficacy_summary(data.adsl, adrs=data.adrs, adtte=data.adtte)
     except (MmtrialError, ValueError) as exc:
         fail(str(exc))
@@ -179,6 +204,7 @@ def report(
         None, "--adam", help="ADaM directory (as for analyze); default: the study database."
     ),
     lang: str = typer.Option("en", "--lang", help="Report language: en or ja."),
+    data_cut: str | None = DATA_CUT_OPTION,
 ) -> None:
     """Study report: populations, response and survival tables, safety, exposure and plots."""
     if lang not in ("en", "ja"):
@@ -186,7 +212,7 @@ def report(
     if out is None and html is None:
         fail("give --out REPORT.pdf and/or --html REPORT.html")
     try:
-        data = load_adam(adam)
+        data = load_adam(adam, _data_cut(data_cut))
         from mmtrial.analysis.report import build_report
 
         build_report(data, pdf_path=out, html_path=html, lang=lang, progress=True)
