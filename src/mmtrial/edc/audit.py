@@ -15,7 +15,8 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from json.encoder import encode_basestring
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -74,6 +75,31 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _jsonable(value: Any) -> Any:
+    """`to_jsonable`, faster on the shapes the services write (a dict of {old, new} dicts of
+    plain values): exact built-in types are dispatched on `type()` without walking the plain
+    leaves again; anything else (subclasses, model instances) goes through `to_jsonable`, so the
+    result is always equal to `to_jsonable(value)` (tests/edc/test_audit_fast_path.py)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {
+            (k if type(k) is str else str(k)): (v if type(v) in _PLAIN else _jsonable(v))
+            for k, v in value.items()
+        }
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN else _jsonable(v) for v in value]
+    if kind is Decimal:
+        return format(value.normalize(), "f") if value == value else str(value)
+    if kind is dt.date or kind is dt.datetime:
+        return value.isoformat()
+    return to_jsonable(value)
+
+
 @dataclass
 class EventSpec:
     """An audit event about to be written."""
@@ -118,42 +144,93 @@ def _lock_head() -> AuditChainHead:
     return head
 
 
+class RecordedEvent(NamedTuple):
+    """An event as appended to the chain: its id and the two hashes that link it."""
+
+    id: int
+    prev_hash: str
+    hash: str
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+# The canonical content of `_content`, written without building the payload dict: the keys in
+# sorted order, compact separators, no ASCII escaping. JSON is compositional, so a value encoded
+# on its own with the same options is the same text as inside the payload.
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_stored = json.JSONEncoder(ensure_ascii=False).encode  # as the rows were always stored
+_CONTENT = (
+    '{{"action":{action},"actor_id":{actor_id},"actor_username":{actor_username},'
+    '"changes":{changes},"context":{context},"id":{id},"model":{model},'
+    '"object_pk":{object_pk},"occurred_at":{occurred_at},"reason":{reason},'
+    '"site_code":{site_code},"subject":{subject}}}'
+)
+
+
+def _text(value: Any) -> str:
+    return encode_basestring(value) if type(value) is str else _canonical(value)
+
+
 def audit_record_many(
     specs: Sequence[EventSpec], *, actor: Actor | None = None
-) -> list[AuditEvent]:
-    """Append events to the chain, in order, in the caller's transaction."""
+) -> list[RecordedEvent]:
+    """Append events to the chain, in order, in the caller's transaction.
+
+    Returns each event's id and hashes. The rows go to the database as tuples: building
+    `AuditEvent` instances and letting Django prepare them costs more than the rest of a large
+    import (docs/benchmarks.md); the hash is the same `event_hash` that `audit_verify` checks.
+    """
     if not specs:
         return []
     actor = actor or current_actor() or Actor(user=None, username="system")
     now = timezone.now()
+    occurred_db = connection.ops.adapt_datetimefield_value(now)
+    actor_id = actor.user.pk if getattr(actor.user, "pk", None) else None
+    base_context = {"via": actor.via, "source_ip": actor.source_ip}
+    # the parts of the content that every event of this call shares
+    fixed = {
+        "actor_id": _text(actor_id),
+        "actor_username": _text(actor.username),
+        "occurred_at": _text(now.astimezone(dt.UTC).isoformat()),
+    }
+    content = _CONTENT.format
+    sha256 = hashlib.sha256
     with transaction.atomic():
         head = _lock_head()
         prev_hash, next_id = head.last_hash, head.last_event_id + 1
-        events = []
+        rows = []
+        recorded = []
         for spec in specs:
-            event = AuditEvent(
+            changes = _jsonable(spec.changes)
+            context = _jsonable({**base_context, **spec.context})
+            object_pk = str(spec.object_pk)
+            text = content(
                 id=next_id,
-                occurred_at=now,
-                actor=actor.user if getattr(actor.user, "pk", None) else None,
-                actor_username=actor.username,
-                action=spec.action,
-                model=spec.model,
-                object_pk=str(spec.object_pk),
-                site_code=spec.site_code,
-                subject=spec.subject,
-                changes=to_jsonable(spec.changes),
-                reason=spec.reason,
-                context=to_jsonable(
-                    {"via": actor.via, "source_ip": actor.source_ip, **spec.context}
-                ),
-                prev_hash=prev_hash,
+                action=_text(spec.action),
+                model=_text(spec.model),
+                object_pk=_text(object_pk),
+                site_code=_text(spec.site_code),
+                subject=_text(spec.subject),
+                changes=_canonical(changes),
+                reason=_text(spec.reason),
+                context=_canonical(context),
+                **fixed,
             )
-            event.hash = event_hash(prev_hash, event)
-            events.append(event)
-            prev_hash, next_id = event.hash, next_id + 1
-        _insert(events)
+            digest = sha256(prev_hash.encode() + text.encode()).hexdigest()
+            rows.append(
+                (
+                    next_id, occurred_db, actor_id, actor.username, spec.action, spec.model,
+                    object_pk, spec.site_code, spec.subject, _stored(changes), spec.reason,
+                    _stored(context), prev_hash, digest,
+                )
+            )  # fmt: skip
+            recorded.append(RecordedEvent(next_id, prev_hash, digest))
+            prev_hash, next_id = digest, next_id + 1
+        _insert(rows)
         AuditChainHead.objects.filter(pk=1).update(last_event_id=next_id - 1, last_hash=prev_hash)
-    return events
+    return recorded
 
 
 _COLUMNS = (
@@ -163,31 +240,20 @@ _COLUMNS = (
 _INSERT_BATCH = 2000
 
 
-def _insert(events: list[AuditEvent]) -> None:
+def _insert(rows: list[tuple]) -> None:
     """Insert with one executemany per batch: the audit writer is the hot path of a lab import,
     and Django's bulk_create spends most of its time preparing fields we have already prepared."""
-    ops = connection.ops
-    quote = ops.quote_name
+    quote = connection.ops.quote_name
     sql = (
         f"INSERT INTO {quote(AuditEvent._meta.db_table)} "
         f"({', '.join(quote(c) for c in _COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
     )
-    rows = []
-    for e in events:
-        rows.append(
-            (
-                e.id, ops.adapt_datetimefield_value(e.occurred_at), e.actor_id, e.actor_username,
-                e.action, e.model, e.object_pk, e.site_code, e.subject,
-                json.dumps(e.changes, ensure_ascii=False), e.reason,
-                json.dumps(e.context, ensure_ascii=False), e.prev_hash, e.hash,
-            )
-        )  # fmt: skip
     with connection.cursor() as cursor:
         for start in range(0, len(rows), _INSERT_BATCH):
             cursor.executemany(sql, rows[start : start + _INSERT_BATCH])
 
 
-def audit_record(spec: EventSpec, *, actor: Actor | None = None) -> AuditEvent:
+def audit_record(spec: EventSpec, *, actor: Actor | None = None) -> RecordedEvent:
     return audit_record_many([spec], actor=actor)[0]
 
 

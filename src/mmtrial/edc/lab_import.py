@@ -35,7 +35,8 @@ from mmtrial.edc.lab_import_check import (
     decode,
     unchanged,
 )
-from mmtrial.edc.models import LabResult, Participant, Signature
+from mmtrial.edc.lab_import_insert import insert_results
+from mmtrial.edc.models import Participant, Signature
 from mmtrial.edc.models.assessments import LabSource
 from mmtrial.edc.models.trust import SignatureStatus
 from mmtrial.edc.permissions import Action, authorize
@@ -126,38 +127,31 @@ def _write(rows: list[CheckedRow], *, name, sha256, on_progress, batch_rows) -> 
     correction = f"correction from {reason}"
     new_rows = [r for r in rows if r.stored is None]
     touched: dict[int, Participant] = {}
+    central = LabSource.CENTRAL.value
     done = 0
     for start in range(0, len(new_rows), batch_rows):
         batch = new_rows[start : start + batch_rows]
-        labs = [
-            LabResult(
-                participant=r.participant,
-                analyte=r.analyte,
-                value=r.value,
-                value_text=r.value_text,
-                unit=r.unit,
-                reported_value=r.reported_value,
-                reported_unit=r.reported_unit,
-                collected_on=r.collected_on,
-                source=LabSource.CENTRAL,
-                accession=r.accession,
-            )
-            for r in batch
-        ]
-        LabResult.objects.bulk_create(labs)
+        ids = insert_results(batch)
         specs = []
-        for row, lab in zip(batch, labs, strict=True):
+        for row, pk in zip(batch, ids, strict=True):
             participant = row.participant
             touched[participant.pk] = participant
+            values = (
+                participant.pk, row.analyte, row.value, row.value_text, row.unit,
+                row.reported_value, row.reported_unit, row.collected_on, central, row.accession,
+            )  # fmt: skip
             specs.append(
                 EventSpec(
                     action="create",
                     model="labresult",
-                    object_pk=str(lab.pk),
+                    object_pk=str(pk),
                     site_code=participant.site.code,
                     subject=subject_label(participant),
                     # the audit writer turns Decimals and dates into their exact text
-                    changes={f: {"old": None, "new": getattr(lab, f)} for f in _CREATE_FIELDS},
+                    changes={
+                        f: {"old": None, "new": v}
+                        for f, v in zip(_CREATE_FIELDS, values, strict=True)
+                    },
                     reason=reason,
                     context={**context, "row": row.number},
                 )
