@@ -140,6 +140,22 @@ class DiseaseForm(forms.Form):
         return {name: self.cleaned_data.get(name) for name in self.SERVICE_FIELDS}
 
 
+class DiseaseEditForm(VersionedForm, DiseaseForm):
+    """Correcting a disease assessment: the same values, a reason for change (its date stays)."""
+
+    reason = ReasonField(required=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["assessed_on"]
+
+    @staticmethod
+    def initial_from(assessment) -> dict:
+        initial = {name: getattr(assessment, name) for name in DiseaseForm.SERVICE_FIELDS}
+        initial["version"] = assessment.version
+        return initial
+
+
 class InvestigatorResponseForm(VersionedForm):
     assessment_date = forms.DateField(widget=forms.HiddenInput)
     response = forms.ChoiceField(label=_("Investigator's assessment"), choices=choices("response"))

@@ -143,6 +143,8 @@ LABELS: dict[str, dict[str, object]] = {
         "death": _("Death"),
         "other": _("Other"),
     },
+    "ife": {"positive": _("Positive"), "negative": _("Negative")},
+    "clonal_cells": {"present": _("Present"), "absent": _("Absent")},
     "signature_meaning": {
         "approval": _("Approval: I have reviewed these data and approve them"),
         "review": _("Review: I have reviewed these data"),

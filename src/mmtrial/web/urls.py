@@ -37,6 +37,7 @@ urlpatterns = [
     path(P + "labs/new/", entry.lab_new, name="lab_new"),
     path(P + "labs/<int:lab_pk>/", entry.lab_edit, name="lab_edit"),
     path(P + "disease/new/", entry.disease_new, name="disease_new"),
+    path(P + "disease/<int:assessment_pk>/", entry.disease_edit, name="disease_edit"),
     path(P + "response/", entry.investigator_response, name="investigator_response"),
     path(P + "cycles/new/", treatment.cycle_new, name="cycle_new"),
     path(P + "cycles/<int:number>/doses/", treatment.doses_edit, name="doses_edit"),

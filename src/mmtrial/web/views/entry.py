@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from mmtrial.edc.selectors.participants import participant_get
 from mmtrial.edc.selectors.timeline import participant_timeline
 from mmtrial.edc.services.adverse_events import ae_record, ae_update
-from mmtrial.edc.services.disease import disease_assessment_record
+from mmtrial.edc.services.disease import disease_assessment_record, disease_assessment_update
 from mmtrial.edc.services.follow_up import (
     death_record,
     end_of_treatment_record,
@@ -30,6 +30,7 @@ from mmtrial.edc.services.responses import investigator_response_record
 from mmtrial.web.entry_forms import (
     AdverseEventForm,
     DeathForm,
+    DiseaseEditForm,
     DiseaseForm,
     EndOfTreatmentForm,
     FollowUpForm,
@@ -277,4 +278,36 @@ def ae_edit(request, pk: int, ae_pk: int):
             return saved_redirect(request, participant, _("Adverse event saved."))
     return form_page(
         request, "web/entry/form.html", participant, form, title=_("Correct an adverse event")
+    )
+
+
+def disease_edit(request, pk: int, assessment_pk: int):
+    timeline = participant_timeline(user=request.user, participant_id=pk)
+    participant = timeline.participant
+    assessment = from_timeline(timeline, "disease_assessments", assessment_pk)
+    form = DiseaseEditForm(request.POST or None, initial=DiseaseEditForm.initial_from(assessment))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        saved = run_service(
+            form,
+            lambda: disease_assessment_update(
+                user=request.user,
+                assessment_id=assessment.pk,
+                expected_version=data.get("version") or assessment.version,
+                reason=data.get("reason", ""),
+                **form.service_values(),
+            ),
+        )
+        if saved is not None:
+            return saved_redirect(request, participant, _("Disease assessment saved."))
+    return form_page(
+        request,
+        "web/entry/form.html",
+        participant,
+        form,
+        title=_("Correct a disease assessment"),
+        intro=_(
+            "Assessment of %(date)s. The responses are derived again from the corrected values."
+        )
+        % {"date": assessment.assessed_on.isoformat()},
     )
