@@ -48,6 +48,7 @@ def test_the_previewed_doses_are_what_starting_the_cycle_records(client, users, 
         for drug in ("ixazomib", "lenalidomide", "dexamethasone")
     }
     assert 'data-testid="preview-decision-reasons"' in html
+    assert "{#" not in html and "{%" not in html  # no template source leaks onto the page
     # the latest recorded decision (cycle 1) keeps its own ids beside the preview
     assert 'data-testid="dose-decision"' in html
     start_cycle(client, pk, _c2d1())
