@@ -84,3 +84,15 @@ def test_another_sites_coordinator_gets_404(client, users, sites):
     pk = treated(client, sites["A"])
     client.force_login(users["coordinator_b"])
     assert client.get(f"/participants/{pk}/").status_code == 404
+
+
+def test_the_preview_links_to_starting_the_cycle_on_its_date(client, users, sites):
+    client.force_login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    html = client.get(f"/participants/{pk}/").content.decode()
+    link = f"/participants/{pk}/cycles/new/?start_date={_c2d1().isoformat()}"
+    assert f'href="{link}"' in html
+    form = client.get(link).content.decode()
+    assert f'value="{_c2d1().isoformat()}"' in form
+    client.force_login(users["monitor"])
+    assert "preview-start" not in client.get(f"/participants/{pk}/").content.decode()

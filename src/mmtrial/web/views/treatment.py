@@ -22,7 +22,10 @@ from mmtrial.web.views.entry import form_page, from_timeline, saved_redirect
 
 def cycle_new(request, pk: int):
     participant = participant_get(user=request.user, pk=pk)
-    form = CycleStartForm(request.POST or None)
+    # The timeline's preview links here with its planned start date filled in.
+    form = CycleStartForm(
+        request.POST or None, initial={"start_date": request.GET.get("start_date")}
+    )
     if request.method == "POST" and form.is_valid():
         cycle = run_service(
             form,
