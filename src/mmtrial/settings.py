@@ -91,6 +91,10 @@ def _database() -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": DATA_DIR / "mmtrial.sqlite3",
+        # Keep each worker's connection: closing the last connection to a WAL database
+        # checkpoints it and syncs the file, which cost 5-25 ms on every request (measured,
+        # docs/benchmarks.md, web section).
+        "CONN_MAX_AGE": 600,
         "OPTIONS": {
             # WAL lets readers work while one writer commits; IMMEDIATE takes the write lock at
             # BEGIN so that two writers queue instead of failing half-way with "database locked".
