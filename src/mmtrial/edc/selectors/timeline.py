@@ -1,4 +1,5 @@
-"""One participant's timeline: calendar, visits, doses, labs, responses, AEs and queries.
+"""One participant's timeline: calendar, visits, doses, labs, disease assessments, responses,
+AEs and queries (and, when asked, the next cycle's dose decision preview).
 
 A fixed number of database queries whatever the number of rows (select_related for the
 one-to-one records, one prefetch per list); the calendar is computed in memory by
