@@ -17,8 +17,11 @@ from hypothesis import strategies as st
 from mmtrial.edc.audit import (
     EventSpec,
     _canonical,
+    _changes_texts,
     _content,
+    _flat,
     _jsonable,
+    _stored,
     audit_actor,
     audit_record,
     audit_record_many,
@@ -76,6 +79,39 @@ def test_the_fast_conversion_is_the_reference_conversion(value):
     assert json.dumps(fast, ensure_ascii=False) == json.dumps(reference, ensure_ascii=False)
 
 
+_flat_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(),
+    st.decimals(allow_nan=True).filter(lambda d: not d.is_snan()),
+    st.dates(),
+    st.datetimes(timezones=st.one_of(st.none(), st.just(dt.UTC))),
+)
+_changes = st.dictionaries(
+    st.text(max_size=12),
+    st.one_of(
+        st.fixed_dictionaries({"old": _flat_leaves, "new": _flat_leaves}),
+        st.dictionaries(st.text(max_size=4), _flat_leaves, max_size=3),
+        _values,  # not flat: the general path
+    ),
+    max_size=6,
+)
+
+
+@given(_changes)
+@settings(max_examples=400, deadline=None)
+def test_the_texts_of_changes_are_those_of_the_reference_conversion(changes):
+    reference = to_jsonable(changes)
+    assert _changes_texts(changes) == (_canonical(reference), _stored(reference))
+
+
+def test_the_changes_of_a_created_lab_result_take_the_flat_path():
+    assert _flat(_specs()[1].changes)
+    assert not _flat(_specs()[0].changes)
+
+
 def _specs():
     return [
         EventSpec(
@@ -97,6 +133,20 @@ def _specs():
             reason="central laboratory file ümlaut.csv (SHA-256 ab)",
             context={"file": "ümlaut.csv", "row": 3, "when": dt.date(2027, 2, 9)},
         ),
+        EventSpec(
+            action="create",
+            model="labresult",
+            object_pk="8",
+            changes={
+                "participant_id": {"old": None, "new": 3},
+                "value": {"old": Decimal("12.50"), "new": Decimal("0.000")},
+                "collected_on": {"old": None, "new": dt.date(2027, 2, 8)},
+                "at": {"old": None, "new": dt.datetime(2027, 2, 8, 9, 30, tzinfo=dt.UTC)},
+                "ratio": {"old": 1.5, "new": 0.1},
+                "unit": {"old": "g/L", "new": "g/dL ✓"},
+            },
+            context={"row": 4},
+        ),
         EventSpec(action="login"),
         EventSpec(action="update", model="visit", object_pk="12", changes={"x": {"old": 1}}),
     ]
@@ -110,7 +160,7 @@ def test_a_chain_written_by_the_fast_path_verifies_and_reads_back_as_written(dat
         recorded = audit_record_many(_specs())
     report = audit_verify()
     assert report.ok
-    assert report.events_checked == before + 4
+    assert report.events_checked == before + 5
     stored = {e.id: e for e in AuditEvent.objects.all()}
     for spec, event in zip(_specs(), recorded, strict=True):
         row = stored[event.id]

@@ -63,7 +63,7 @@ def current_actor() -> Actor | None:
 def to_jsonable(value: Any) -> Any:
     """Audit values as JSON: Decimals and dates as their exact text."""
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value else str(value)
+        return _decimal_text(value)
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, dict):
@@ -87,17 +87,56 @@ def _jsonable(value: Any) -> Any:
     if kind in _PLAIN:
         return value
     if kind is dict:
-        return {
-            (k if type(k) is str else str(k)): (v if type(v) in _PLAIN else _jsonable(v))
-            for k, v in value.items()
-        }
+        out = {}
+        for k, v in value.items():
+            inner = type(v)
+            if inner is dict:  # {"old": ..., "new": ...}: one level more, without a call
+                v = {
+                    (ik if type(ik) is str else str(ik)): (
+                        iv if type(iv) in _PLAIN else _jsonable(iv)
+                    )
+                    for ik, iv in v.items()
+                }
+            elif inner not in _PLAIN:
+                v = _jsonable(v)
+            out[k if type(k) is str else str(k)] = v
+        return out
     if kind is list or kind is tuple:
         return [v if type(v) in _PLAIN else _jsonable(v) for v in value]
     if kind is Decimal:
-        return format(value.normalize(), "f") if value == value else str(value)
+        return _decimal_text(value)
     if kind is dt.date or kind is dt.datetime:
         return value.isoformat()
     return to_jsonable(value)
+
+
+def _decimal_text(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value == value else str(value)
+
+
+_LEAF = _PLAIN | {Decimal, dt.date, dt.datetime}
+
+
+def _flat(changes: Any) -> bool:
+    """Whether `changes` is {str: {str: leaf}} with leaves of exact built-in types: then JSON
+    with `_leaf` as its default is the text of `to_jsonable(changes)`, without building it."""
+    if type(changes) is not dict:
+        return False
+    for key, change in changes.items():
+        if type(key) is not str or type(change) is not dict:
+            return False
+        for inner, value in change.items():
+            if type(inner) is not str or type(value) not in _LEAF:
+                return False
+    return True
+
+
+def _leaf(value: Any) -> str:
+    if type(value) is Decimal:
+        return _decimal_text(value)
+    if type(value) is dt.date or type(value) is dt.datetime:
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a leaf of flat changes")
 
 
 @dataclass
@@ -156,21 +195,26 @@ class RecordedEvent(NamedTuple):
         return self.id
 
 
-# The canonical content of `_content`, written without building the payload dict: the keys in
-# sorted order, compact separators, no ASCII escaping. JSON is compositional, so a value encoded
-# on its own with the same options is the same text as inside the payload.
-_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
-_stored = json.JSONEncoder(ensure_ascii=False).encode  # as the rows were always stored
-_CONTENT = (
-    '{{"action":{action},"actor_id":{actor_id},"actor_username":{actor_username},'
-    '"changes":{changes},"context":{context},"id":{id},"model":{model},'
-    '"object_pk":{object_pk},"occurred_at":{occurred_at},"reason":{reason},'
-    '"site_code":{site_code},"subject":{subject}}}'
-)
+# Encoders of the canonical content (as `_content`: sorted keys, compact, no ASCII escaping) and
+# of the stored text. The values are fresh from `_jsonable` or checked by `_flat`: no cycles.
+_CANONICAL = {"sort_keys": True, "separators": (",", ":"), "ensure_ascii": False}
+_canonical = json.JSONEncoder(**_CANONICAL, check_circular=False).encode
+_stored = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode  # as always stored
+_canonical_flat = json.JSONEncoder(**_CANONICAL, check_circular=False, default=_leaf).encode
+_stored_flat = json.JSONEncoder(ensure_ascii=False, check_circular=False, default=_leaf).encode
 
 
 def _text(value: Any) -> str:
     return encode_basestring(value) if type(value) is str else _canonical(value)
+
+
+def _changes_texts(changes: Any) -> tuple[str, str]:
+    """The canonical text of `to_jsonable(changes)` (hashed) and its text as stored (in the
+    order the service gave, which the audit pages show)."""
+    if _flat(changes):
+        return _canonical_flat(changes), _stored_flat(changes)
+    plain = _jsonable(changes)
+    return _canonical(plain), _stored(plain)
 
 
 def audit_record_many(
@@ -190,12 +234,8 @@ def audit_record_many(
     actor_id = actor.user.pk if getattr(actor.user, "pk", None) else None
     base_context = {"via": actor.via, "source_ip": actor.source_ip}
     # the parts of the content that every event of this call shares
-    fixed = {
-        "actor_id": _text(actor_id),
-        "actor_username": _text(actor.username),
-        "occurred_at": _text(now.astimezone(dt.UTC).isoformat()),
-    }
-    content = _CONTENT.format
+    who = f'"actor_id":{_text(actor_id)},"actor_username":{_text(actor.username)}'
+    when = f'"occurred_at":{_text(now.astimezone(dt.UTC).isoformat())}'
     sha256 = hashlib.sha256
     with transaction.atomic():
         head = _lock_head()
@@ -203,27 +243,24 @@ def audit_record_many(
         rows = []
         recorded = []
         for spec in specs:
-            changes = _jsonable(spec.changes)
-            context = _jsonable({**base_context, **spec.context})
+            changes, changes_stored = _changes_texts(spec.changes)
+            # nothing lists the context: it is stored as hashed
+            context = _canonical(_jsonable({**base_context, **spec.context}))
             object_pk = str(spec.object_pk)
-            text = content(
-                id=next_id,
-                action=_text(spec.action),
-                model=_text(spec.model),
-                object_pk=_text(object_pk),
-                site_code=_text(spec.site_code),
-                subject=_text(spec.subject),
-                changes=_canonical(changes),
-                reason=_text(spec.reason),
-                context=_canonical(context),
-                **fixed,
+            # `_content` of this event, in its sorted key order (JSON is compositional: a value
+            # encoded alone is the same text as inside the payload)
+            text = (
+                f'{{"action":{_text(spec.action)},{who},"changes":{changes},'
+                f'"context":{context},"id":{next_id},"model":{_text(spec.model)},'
+                f'"object_pk":{_text(object_pk)},{when},"reason":{_text(spec.reason)},'
+                f'"site_code":{_text(spec.site_code)},"subject":{_text(spec.subject)}}}'
             )
             digest = sha256(prev_hash.encode() + text.encode()).hexdigest()
             rows.append(
                 (
                     next_id, occurred_db, actor_id, actor.username, spec.action, spec.model,
-                    object_pk, spec.site_code, spec.subject, _stored(changes), spec.reason,
-                    _stored(context), prev_hash, digest,
+                    object_pk, spec.site_code, spec.subject, changes_stored, spec.reason,
+                    context, prev_hash, digest,
                 )
             )  # fmt: skip
             recorded.append(RecordedEvent(next_id, prev_hash, digest))

@@ -35,11 +35,11 @@ from mmtrial.edc.lab_import_check import (
     decode,
     unchanged,
 )
-from mmtrial.edc.lab_import_insert import insert_results
-from mmtrial.edc.models import Participant, Signature
+from mmtrial.edc.models import LabResult, Participant, Signature
 from mmtrial.edc.models.assessments import LabSource
 from mmtrial.edc.models.trust import SignatureStatus
 from mmtrial.edc.permissions import Action, authorize
+from mmtrial.edc.services._bulk import insert_rows
 from mmtrial.edc.services._records import (
     invalidate_signatures,
     latest_calendar_date,
@@ -60,6 +60,18 @@ __all__ = [
 ]
 
 BATCH_ROWS = 5000
+# the values of a new result taken from its row (the source is always central)
+_ROW_FIELDS = (
+    "participant_id",
+    "analyte",
+    "value",
+    "value_text",
+    "unit",
+    "reported_value",
+    "reported_unit",
+    "collected_on",
+    "accession",
+)
 _CREATE_FIELDS = (
     "participant_id",
     "analyte",
@@ -131,15 +143,25 @@ def _write(rows: list[CheckedRow], *, name, sha256, on_progress, batch_rows) -> 
     done = 0
     for start in range(0, len(new_rows), batch_rows):
         batch = new_rows[start : start + batch_rows]
-        ids = insert_results(batch)
+        values = [
+            (
+                r.participant.pk, r.analyte, r.value, r.value_text, r.unit, r.reported_value,
+                r.reported_unit, r.collected_on, r.accession,
+            )
+            for r in batch
+        ]  # fmt: skip
+        ids = insert_rows(
+            LabResult,
+            values,
+            fields=_ROW_FIELDS,
+            key=("accession", "analyte"),
+            where={"source": central},
+        )
         specs = []
-        for row, pk in zip(batch, ids, strict=True):
+        for row, pk, (*before_source, accession) in zip(batch, ids, values, strict=True):
             participant = row.participant
             touched[participant.pk] = participant
-            values = (
-                participant.pk, row.analyte, row.value, row.value_text, row.unit,
-                row.reported_value, row.reported_unit, row.collected_on, central, row.accession,
-            )  # fmt: skip
+            created = (*before_source, central, accession)  # in the order of _CREATE_FIELDS
             specs.append(
                 EventSpec(
                     action="create",
@@ -150,7 +172,7 @@ def _write(rows: list[CheckedRow], *, name, sha256, on_progress, batch_rows) -> 
                     # the audit writer turns Decimals and dates into their exact text
                     changes={
                         f: {"old": None, "new": v}
-                        for f, v in zip(_CREATE_FIELDS, values, strict=True)
+                        for f, v in zip(_CREATE_FIELDS, created, strict=True)
                     },
                     reason=reason,
                     context={**context, "row": row.number},

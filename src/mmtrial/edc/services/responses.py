@@ -38,7 +38,7 @@ from mmtrial.edc.models import (
 from mmtrial.edc.models.assessments import LabSource
 from mmtrial.edc.models.people import ParticipantStatus
 from mmtrial.edc.permissions import Action
-from mmtrial.edc.services._bulk import records_create_across
+from mmtrial.edc.services._bulk import records_create_across, records_insert_across
 from mmtrial.edc.services._records import record_soft_delete, record_update
 from mmtrial.edc.services.participants import acting, participant_for
 from mmtrial.edc.services.visits import visits_regenerate
@@ -176,6 +176,9 @@ def response_input(participant: Participant) -> dict[str, Any] | None:
     return _inputs([participant])[participant.pk]
 
 
+_DERIVED = ("derived_response", "derived_confirmed", "reasons", "engine_version")
+
+
 def _derived_fields(result: imwg.AssessmentResult) -> dict[str, Any]:
     return {
         "derived_response": result.response,
@@ -259,7 +262,7 @@ def _derive(participants: list[Participant]) -> dict[int, ResponseSummary]:
             existing[row.participant_id][row.assessment_date] = row
         for summary in ResponseSummary.objects.filter(participant_id__in=chunk):
             summaries[summary.participant_id] = summary
-    new_rows: list[ResponseAssessment] = []
+    new_rows: list[tuple] = []  # values, not instances: thousands after a lab import
     review: list[ResponseAssessment] = []
     for pk, participant in treated.items():
         rows = existing[pk]
@@ -269,11 +272,7 @@ def _derive(participants: list[Participant]) -> dict[int, ResponseSummary]:
             fields = _derived_fields(assessment)
             row = rows.get(assessment.date)
             if row is None:
-                new_rows.append(
-                    ResponseAssessment(
-                        participant=participant, assessment_date=assessment.date, **fields
-                    )
-                )
+                new_rows.append((pk, assessment.date, *(fields[name] for name in _DERIVED)))
                 continue
             if row.is_deleted:
                 fields["is_deleted"] = False
@@ -297,7 +296,14 @@ def _derive(participants: list[Participant]) -> dict[int, ResponseSummary]:
                     reason=NO_LONGER_ASSESSED.format(engine=engine),
                     context=context,
                 )
-    records_create_across(new_rows, participants=treated, context=context)
+    records_insert_across(
+        ResponseAssessment,
+        new_rows,
+        fields=("participant_id", "assessment_date", *_DERIVED),
+        key=("participant_id", "assessment_date"),
+        participants=treated,
+        context=context,
+    )
     for row in review:
         _open_disagreement_query(row)
     return _summaries_write(treated, results, summaries, context)
