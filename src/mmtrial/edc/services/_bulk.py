@@ -7,7 +7,7 @@ invalidated once.
 
 `insert_rows` and `records_insert_across` are for rows by the thousand (a lab import, the
 responses derived after it): the rows are given as tuples of values, not model instances, and
-go in with one executemany per batch (docs/benchmarks.md, central lab import).
+go in through `audit.insert_tuples` (docs/benchmarks.md, central lab import).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import connection, models, transaction
 
-from mmtrial.edc.audit import EventSpec, audit_record_many
+from mmtrial.edc.audit import EventSpec, audit_record_many, insert_tuples
 from mmtrial.edc.models import Participant, Signature
 from mmtrial.edc.models.trust import SignatureStatus
 from mmtrial.edc.services._records import (
@@ -167,20 +167,15 @@ def insert_rows(
     template = model(**dict(where or {}))
     others = [f for f in meta.concrete_fields if not f.primary_key and f.attname not in fields]
     constants = [f.get_db_prep_save(f.pre_save(template, add=True), connection) for f in others]
-    quote = connection.ops.quote_name
     columns = [f.column for f in named] + [f.column for f in others]
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), _INSERT_BATCH):
-            batch = rows[start : start + _INSERT_BATCH]
-            prepared = [
-                _prepared(f, values)
-                for f, values in zip(named, zip(*batch, strict=True), strict=True)
-            ]
-            cursor.executemany(sql, list(zip(*prepared, *map(repeat, constants), strict=False)))
+    for start in range(0, len(rows), _INSERT_BATCH):
+        batch = rows[start : start + _INSERT_BATCH]
+        prepared = [
+            _prepared(f, values) for f, values in zip(named, zip(*batch, strict=True), strict=True)
+        ]
+        insert_tuples(
+            meta.db_table, columns, list(zip(*prepared, *map(repeat, constants), strict=False))
+        )
     positions = [list(fields).index(name) for name in key]
     lookup = key[0]
     ids: dict[tuple, int] = {}
