@@ -121,3 +121,29 @@ def test_derived_rows_from_tuples_are_stored_and_audited_as_from_instances(peopl
             slow_event.subject,
         )
     assert audit_verify().ok
+
+
+def test_ids_are_found_by_key_when_the_new_ids_are_not_above_the_old_ones(people, monkeypatch):
+    from django.db.models import QuerySet
+
+    _, first, second = people
+    # as if rows had been stored with ids beyond the sequence (a restored or merged table)
+    monkeypatch.setattr(QuerySet, "aggregate", lambda self, **kw: {"last": 10**9})
+    fields = ("participant_id", "analyte", "collected_on", "accession")
+    rows = [
+        (second.pk, "kappa_flc", dt.date(2027, 2, 8), "Q2"),
+        (first.pk, "kappa_flc", dt.date(2027, 2, 8), "Q1"),
+    ]
+    with transaction.atomic():
+        ids = insert_rows(
+            LabResult,
+            rows,
+            fields=fields,
+            key=("accession", "analyte"),
+            where={"source": "central"},
+        )
+    stored = LabResult.objects.in_bulk(ids)
+    assert [(stored[pk].participant_id, stored[pk].accession) for pk in ids] == [
+        (second.pk, "Q2"),
+        (first.pk, "Q1"),
+    ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -168,6 +169,7 @@ def insert_rows(
     others = [f for f in meta.concrete_fields if not f.primary_key and f.attname not in fields]
     constants = [f.get_db_prep_save(f.pre_save(template, add=True), connection) for f in others]
     columns = [f.column for f in named] + [f.column for f in others]
+    before = model.objects.aggregate(last=models.Max("pk"))["last"] or 0
     for start in range(0, len(rows), _INSERT_BATCH):
         batch = rows[start : start + _INSERT_BATCH]
         prepared = [
@@ -177,15 +179,20 @@ def insert_rows(
             meta.db_table, columns, list(zip(*prepared, *map(repeat, constants), strict=False))
         )
     positions = [list(fields).index(name) for name in key]
-    lookup = key[0]
-    ids: dict[tuple, int] = {}
-    wanted = sorted({row[positions[0]] for row in rows})
-    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+    key_of = itemgetter(*positions) if len(positions) > 1 else lambda row: (row[positions[0]],)
+    filters = dict(where or {})
+    # One query for all new rows: their ids come from the table's sequence after this moment,
+    # so they are above every id visible now; a row of another transaction read with them
+    # cannot have one of their keys (the unique constraint), so it maps to nothing.
+    found = model.objects.filter(**filters, pk__gt=before).values_list(*key, "pk")
+    ids = {values[:-1]: values[-1] for values in found}
+    missing = sorted({row[positions[0]] for row in rows if key_of(row) not in ids})
+    for start in range(0, len(missing), _LOOKUP_CHUNK):  # ids given out of order: by key
         found = model.objects.filter(
-            **dict(where or {}), **{f"{lookup}__in": wanted[start : start + _LOOKUP_CHUNK]}
-        ).values_list(*key, "id")
-        ids.update((tuple(values[:-1]), values[-1]) for values in found)
-    return [ids[tuple(row[i] for i in positions)] for row in rows]
+            **filters, **{f"{key[0]}__in": missing[start : start + _LOOKUP_CHUNK]}
+        ).values_list(*key, "pk")
+        ids.update((values[:-1], values[-1]) for values in found)
+    return [ids[key_of(row)] for row in rows]
 
 
 @transaction.atomic
