@@ -130,7 +130,7 @@ def _specs():
                 "source": {"old": None, "new": LabSource.CENTRAL},
                 "weight_kg": {"old": 70.5, "new": 71},
             },
-            reason="central laboratory file ümlaut.csv (SHA-256 ab)",
+            reason='central laboratory file ümlaut.csv (SHA-256 ab)\n\tline two \\N, a backslash \\ and a "quote"',
             context={"file": "ümlaut.csv", "row": 3, "when": dt.date(2027, 2, 9)},
         ),
         EventSpec(
@@ -171,6 +171,7 @@ def test_a_chain_written_by_the_fast_path_verifies_and_reads_back_as_written(dat
         assert row.context == to_jsonable({"via": "cli", "source_ip": "10.0.0.1", **spec.context})
         assert (row.actor_id, row.actor_username) == (data_manager.pk, data_manager.username)
         assert row.object_pk == str(spec.object_pk)
+        assert row.reason == spec.reason  # tabs, newlines and backslashes survive COPY
     assert recorded[0].prev_hash == genesis.hash == stored[genesis.id].hash
 
 
