@@ -28,7 +28,7 @@ def register(root: typer.Typer) -> None:
         dev: bool = typer.Option(False, "--dev", help=DEV_HELP),
         migrate: bool = typer.Option(True, help="Apply database migrations first."),
     ) -> None:
-        """Run the web server (migrating the database first) and print the URL to open."""
+        """Serve the web interface with gunicorn (migrating the database first); print the URL."""
         from mmtrial.commands import _serving
 
         _serving.check_serve_options(host=host, port=port, workers=workers, threads=threads)
