@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
+
 from mmtrial.edc.lab_analytes import LabValueError, convert
 from mmtrial.edc.models import LabResult, Participant
 from mmtrial.edc.models.assessments import LabSource
@@ -161,12 +163,31 @@ def _participants(user, subject_ids: Iterable[str]) -> dict[str, Participant]:
 
 
 def _existing(keys: list[tuple[str, str]]) -> dict[tuple[str, str], LabResult]:
+    """The central results already stored under these accessions.
+
+    A file of new results finds none, so the ids are looked for in plain SQL first (the ORM
+    would prepare each of the 100,000 values of a large file's `IN` lists) and the results
+    themselves loaded only when there are any.
+    """
     found: dict[tuple[str, str], LabResult] = {}
     accessions = sorted({accession for accession, _ in keys})
-    for start in range(0, len(accessions), _LOOKUP_CHUNK):
-        for lab in LabResult.objects.filter(
-            source=LabSource.CENTRAL, accession__in=accessions[start : start + _LOOKUP_CHUNK]
-        ):
+    quote = connection.ops.quote_name
+    meta = LabResult._meta
+    sql = (
+        f"SELECT {quote(meta.pk.column)} FROM {quote(meta.db_table)} "
+        f"WHERE {quote(meta.get_field('source').column)} = %s "
+        f"AND {quote(meta.get_field('accession').column)} IN ({{}})"
+    )
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(accessions), _LOOKUP_CHUNK):
+            chunk = accessions[start : start + _LOOKUP_CHUNK]
+            cursor.execute(
+                sql.format(", ".join(["%s"] * len(chunk))), [LabSource.CENTRAL.value, *chunk]
+            )
+            ids += [pk for (pk,) in cursor.fetchall()]
+    for start in range(0, len(ids), _LOOKUP_CHUNK):
+        for lab in LabResult.objects.filter(pk__in=ids[start : start + _LOOKUP_CHUNK]):
             found[(lab.accession, lab.analyte)] = lab
     return found
 
