@@ -123,7 +123,9 @@ def test_database_path_derives_the_datasets_from_the_edc_source(monkeypatch):
         ]
     )
     source = StudySource(participants=participants, responses={"S-1": result})
-    monkeypatch.setattr(selectors, "analysis_source", lambda *, data_cut_date=None: source, raising=False)
+    monkeypatch.setattr(
+        selectors, "analysis_source", lambda *, data_cut_date=None: source, raising=False
+    )
     out = CliRunner().invoke(app, ["analyze", "--json"])
     assert out.exit_code == 0, out.output
     summary = json.loads(out.stdout)
