@@ -199,51 +199,39 @@ def ae_new(request, pk: int):
     return form_page(request, "web/entry/form.html", participant, form, title=_("Adverse event"))
 
 
-def end_of_treatment(request, pk: int):
+def _record_page(request, pk: int, *, form_class, service, saved: str, title: str):
+    """A form whose cleaned data are exactly the service's arguments: one record, one service."""
     participant = participant_get(user=request.user, pk=pk)
-    form = EndOfTreatmentForm(request.POST or None)
+    form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        saved = run_service(
+        done = run_service(
             form,
-            lambda: end_of_treatment_record(
-                user=request.user, participant_id=participant.pk, **form.cleaned_data
-            ),
+            lambda: service(user=request.user, participant_id=participant.pk, **form.cleaned_data),
         )
-        if saved is not None:
-            return saved_redirect(request, participant, _("End of treatment saved."))
-    return form_page(request, "web/entry/form.html", participant, form, title=_("End of treatment"))
+        if done is not None:
+            return saved_redirect(request, participant, saved)
+    return form_page(request, "web/entry/form.html", participant, form, title=title)
+
+
+def end_of_treatment(request, pk: int):
+    return _record_page(
+        request, pk, form_class=EndOfTreatmentForm, service=end_of_treatment_record,
+        saved=_("End of treatment saved."), title=_("End of treatment"),
+    )  # fmt: skip
 
 
 def follow_up_new(request, pk: int):
-    participant = participant_get(user=request.user, pk=pk)
-    form = FollowUpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        saved = run_service(
-            form,
-            lambda: follow_up_contact_record(
-                user=request.user, participant_id=participant.pk, **form.cleaned_data
-            ),
-        )
-        if saved is not None:
-            return saved_redirect(request, participant, _("Follow-up contact saved."))
-    return form_page(
-        request, "web/entry/form.html", participant, form, title=_("Follow-up contact")
-    )
+    return _record_page(
+        request, pk, form_class=FollowUpForm, service=follow_up_contact_record,
+        saved=_("Follow-up contact saved."), title=_("Follow-up contact"),
+    )  # fmt: skip
 
 
 def death(request, pk: int):
-    participant = participant_get(user=request.user, pk=pk)
-    form = DeathForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        saved = run_service(
-            form,
-            lambda: death_record(
-                user=request.user, participant_id=participant.pk, **form.cleaned_data
-            ),
-        )
-        if saved is not None:
-            return saved_redirect(request, participant, _("Death saved."))
-    return form_page(request, "web/entry/form.html", participant, form, title=_("Death"))
+    return _record_page(
+        request, pk, form_class=DeathForm, service=death_record,
+        saved=_("Death saved."), title=_("Death"),
+    )  # fmt: skip
 
 
 def from_timeline(timeline, attribute: str, pk: int):
