@@ -8,28 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 # Screening values that meet every criterion of the protocol file (irdj.yaml `eligibility`).
-ELIGIBLE_VALUES = {
-    "confirmed_mm_diagnosis": True,
-    "prior_lines": 2,
-    "relapsed_or_refractory": True,
-    "serum_m_protein_g_dl": 2.4,
-    "ecog": 1,
-    "anc_per_mm3": 1500,
-    "platelets_per_mm3": 150000,
-    "total_bilirubin_mg_dl": 0.8,
-    "total_bilirubin_uln_mg_dl": 1.2,
-    "alt_u_l": 30,
-    "alt_uln_u_l": 40,
-    "ast_u_l": 30,
-    "ast_uln_u_l": 40,
-    "creatinine_mg_dl": 1.0,
-    "weight_kg": 60,
-    "lenalidomide_refractory": False,
-    "pi_refractory": False,
-    "peripheral_neuropathy_grade": 0,
-    "peripheral_neuropathy_grade_1_with_pain": False,
-}
-ELIGIBLE_ANSWERS = {"EXC-RECENT-TREATMENT": False, "EXC-OTHER": False}
+from tests.edc.builders import ELIGIBLE_ANSWERS, ELIGIBLE_VALUES
 
 TODAY = dt.date.today()
 CONSENT = TODAY - dt.timedelta(days=70)
