@@ -258,8 +258,11 @@ def test_vgpr_when_every_cr_condition_but_the_marrow_is_met_and_no_marrow_result
     assert first(SERUM, {**IFE_NEGATIVE, "serum_m_protein_g_dl": 1.2}) == "VGPR"
 
 
-def test_the_no_marrow_vgpr_still_needs_every_followed_parameter_measured():
-    assert first(BOTH, {**IFE_NEGATIVE, "serum_m_protein_g_dl": 0.1}) == "NE"
+def test_the_no_marrow_vgpr_holds_before_ne_when_a_followed_parameter_is_not_measured():
+    # contracts/imwg.md: categories are checked in order and the first that holds wins; VGPR
+    # (item 4, the no-marrow sentence) comes before NE (item 7), and it does not look at
+    # M-protein values. Urine is followed but not measured here.
+    assert first(BOTH, {**IFE_NEGATIVE, "serum_m_protein_g_dl": 0.1}) == "VGPR"
 
 
 def test_a_carried_baseline_marrow_blocks_both_cr_and_the_no_marrow_vgpr():

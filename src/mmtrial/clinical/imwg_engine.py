@@ -262,6 +262,28 @@ def assessment_judge(
                 cr.append(("clonal", clonal, _since(clonal_on, day)))
                 return (SCR if ratio_normal and clonal == "absent" else CR), tuple(cr), False
 
+        # 4, last sentence, checked before NE (a category that holds wins over NE): negative
+        # serum and urine immunofixation with every CR condition met but the marrow is VGPR.
+        # With no marrow result (after carry-forward) the M-protein values are not looked at, as
+        # for CR. With a marrow result of >= 5% the IFE stands in for an electrophoresis not done,
+        # but a measured value short of VGPR level contradicts it (issue 10; IMWG 2016 Table 2:
+        # VGPR is M-protein seen by immunofixation only). Bone-marrow-only disease has no VGPR.
+        if ife_negative and pcy_gone and flc_ok and not marrow_f:
+            contradicted = marrow is not None and (
+                (serum_f and serum is not None and not (serum <= EPS or serum <= s_vgpr))
+                or (urine is not None and not urine < u_vgpr_lt)
+                or (flc_f and dflc is not None and not dflc <= d_vgpr)
+            )
+            if not contradicted:
+                findings = [("ife_negative",)]
+                if marrow is None:
+                    findings.append(("vgpr_no_marrow",))
+                else:
+                    findings.append(("vgpr_marrow_not_cr", marrow, _since(marrow_on, day)))
+                if pcy_at_baseline:
+                    findings.append(("cr_plasmacytoma", pcy, b_pcy, _since(pcy_on, day)))
+                return VGPR, tuple(findings), False
+
         # 7 (before 4-6). Every other category needs every followed parameter measured.
         if (
             (serum_f and serum is None)
@@ -298,11 +320,6 @@ def assessment_judge(
 
         if lowest == VGPR and urine_any_ok:
             reached = quoted = VGPR
-        elif ife_negative and pcy_gone and flc_ok and marrow is None:
-            findings = [("ife_negative",), ("vgpr_no_marrow",)]
-            if pcy_at_baseline:
-                findings.append(("cr_plasmacytoma", pcy, b_pcy, _since(pcy_on, day)))
-            return VGPR, tuple(findings), False
         else:
             # Plasmacytomas present at baseline must shrink for PR and MR.
             reached = min(lowest, PR)

@@ -179,6 +179,10 @@ _FINDINGS: dict[str, Callable[..., str]] = {
     "vgpr_no_marrow": lambda: (
         "no bone marrow result: every CR condition but the marrow is met (VGPR)"
     ),
+    "vgpr_marrow_not_cr": lambda value, since: (
+        f"bone marrow plasma cells {_n(value, '%')}{_carried(since)}: every CR condition but "
+        f"the marrow (< {_TEXTS['cr_bone_marrow_plasma_cells_below_pct']}) is met (VGPR)"
+    ),
     "ne_nothing_followed": lambda: (
         "no measurable disease at baseline (serum < "
         f"{_TEXTS['measurable_serum_m_protein_g_dl']}, urine < "
