@@ -54,7 +54,7 @@ def platelet_drop(value: int = 25000, **kw: Any) -> ToxicityEvent:
 def anc_drop(value: int = 400, **kw: Any) -> ToxicityEvent:
     return ToxicityEvent(
         term="neutrophil count decreased",
-        grade=4,
+        grade=4 if value < 500 else 3,  # CTCAE v5.0: grade 4 < 500/mm3, grade 3 < 1000 - 500
         nonhematologic=False,
         lab={"variable": "anc_per_mm3", "value": value},
         **kw,

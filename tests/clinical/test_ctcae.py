@@ -12,6 +12,9 @@ from mmtrial.clinical.ctcae import (
     grade_hyperglycemia,
     grade_lab,
 )
+from mmtrial.protocol import load_protocol
+
+PROTOCOL = load_protocol()
 
 # (term, unit, lln, uln, baseline, value, expected grade)
 BOUNDARIES = [
@@ -150,7 +153,9 @@ BOUNDARIES = [
     ("term", "unit", "lln", "uln", "baseline", "value", "expected"), BOUNDARIES
 )
 def test_each_grade_boundary(term, unit, lln, uln, baseline, value, expected):
-    result = grade_lab(term=term, value=value, unit=unit, lln=lln, uln=uln, baseline=baseline)
+    result = grade_lab(
+        protocol=PROTOCOL, term=term, value=value, unit=unit, lln=lln, uln=uln, baseline=baseline
+    )
     assert result.grade == expected, result.reason
 
 
@@ -159,33 +164,46 @@ def test_every_lab_term_has_boundary_tests():
 
 
 def test_the_reason_names_term_value_threshold_and_source():
-    result = grade_lab(term="neutrophil_count_decreased", value=800, unit="/mm3", lln=1800)
+    result = grade_lab(
+        protocol=PROTOCOL, term="neutrophil_count_decreased", value=800, unit="/mm3", lln=1800
+    )
     assert result.grade == 3
     assert result.threshold == 1000 and result.reference == "absolute"
     assert "Neutrophil count decreased grade 3" in result.reason
     assert "800 /mm3 is below 1000 /mm3" in result.reason
     assert "CTCAE v5.0" in result.source
-    alt = grade_lab(term="alanine_aminotransferase_increased", value=130, unit="U/L", uln=40)
+    alt = grade_lab(
+        protocol=PROTOCOL, term="alanine_aminotransferase_increased", value=130, unit="U/L", uln=40
+    )
     assert alt.grade == 2 and "3 x ULN = 120 U/L" in alt.reason
-    normal = grade_lab(term="platelet_count_decreased", value=200000, unit="/mm3", lln=150000)
+    normal = grade_lab(
+        protocol=PROTOCOL, term="platelet_count_decreased", value=200000, unit="/mm3", lln=150000
+    )
     assert normal.grade == 0 and "not graded" in normal.reason
 
 
 def test_count_in_10_9_per_litre_is_converted_at_the_boundary():
-    result = grade_lab(term="platelet_count_decreased", value=29.9, unit="10^9/L", lln=150)
+    result = grade_lab(
+        protocol=PROTOCOL, term="platelet_count_decreased", value=29.9, unit="10^9/L", lln=150
+    )
     assert result.grade == 3
     assert "29900 /mm3" in result.reason
 
 
 def test_a_low_count_is_graded_without_the_lln_but_a_near_normal_one_needs_it():
-    assert grade_lab(term="neutrophil_count_decreased", value=800, unit="/mm3").grade == 3
+    assert (
+        grade_lab(
+            protocol=PROTOCOL, term="neutrophil_count_decreased", value=800, unit="/mm3"
+        ).grade
+        == 3
+    )
     with pytest.raises(CtcaeInputError, match="lln"):
-        grade_lab(term="neutrophil_count_decreased", value=1600, unit="/mm3")
+        grade_lab(protocol=PROTOCOL, term="neutrophil_count_decreased", value=1600, unit="/mm3")
 
 
 def test_increased_terms_need_the_uln():
     with pytest.raises(CtcaeInputError, match="uln"):
-        grade_lab(term="creatinine_increased", value=2.0, unit="mg/dL")
+        grade_lab(protocol=PROTOCOL, term="creatinine_increased", value=2.0, unit="mg/dL")
 
 
 @pytest.mark.parametrize(
@@ -201,13 +219,13 @@ def test_increased_terms_need_the_uln():
 )
 def test_bad_input_names_the_field(kwargs, field):
     with pytest.raises(CtcaeInputError) as caught:
-        grade_lab(**kwargs)
+        grade_lab(protocol=PROTOCOL, **kwargs)
     assert str(caught.value).startswith(f"{field}:")
 
 
 def test_hyperglycemia_is_not_graded_from_a_glucose_value():
     with pytest.raises(CtcaeInputError, match="intervention"):
-        grade_lab(term="hyperglycemia", value=250, unit="mg/dL", uln=110)
+        grade_lab(protocol=PROTOCOL, term="hyperglycemia", value=250, unit="mg/dL", uln=110)
 
 
 @pytest.mark.parametrize(
@@ -229,3 +247,17 @@ def test_hyperglycemia_is_graded_by_intervention(intervention, grade):
 def test_hyperglycemia_unknown_intervention_is_rejected():
     with pytest.raises(CtcaeInputError, match="intervention"):
         grade_hyperglycemia(above_baseline=True, intervention="diet")
+
+
+@pytest.mark.parametrize(
+    ("term", "value", "unit"),
+    [
+        # 600 x 10^9/L is 600,000/mm3: a unit mistake (600/mm3 meant), above the hard limit.
+        ("neutrophil_count_decreased", 600, "10^9/L"),
+        ("platelet_count_decreased", 99999999, "/mm3"),
+        ("anemia", 500, "g/dL"),
+    ],
+)
+def test_a_count_outside_the_protocols_hard_limits_is_refused_not_graded(term, value, unit):
+    with pytest.raises(CtcaeInputError, match=r"^value: .* is impossible"):
+        grade_lab(protocol=PROTOCOL, term=term, value=value, unit=unit, lln=1)

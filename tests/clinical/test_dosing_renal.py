@@ -3,8 +3,8 @@
 Source: shared/protocol.md section 4 [seed]: CrCl < 60 mL/min -> 10 mg days 1-21; after 2 cycles
 at 10 mg, 15 mg if not responding (no confirmed PR or better [ours]) and tolerating (no
 lenalidomide-related grade >= 3 toxicity, no hold or reduction in the last cycle [ours]);
-25 mg once CrCl >= 60 mL/min and tolerating; CrCl < 30: label doses proposed + investigator flag
-[NIN 2.5][REV 2.6][ours].
+25 mg once CrCl >= 60 mL/min and tolerating; CrCl fallen below 60 (on more than 10 mg) or below
+30: label doses proposed, the cycle waits for the investigator [NIN 2.5][REV 2.6][ours].
 """
 
 from __future__ import annotations
@@ -146,18 +146,22 @@ def test_no_escalation_to_25_when_not_tolerating():
 
 
 @pytest.mark.parametrize(("crcl", "flagged"), [("29.9", True), ("30", False)])
-def test_severe_renal_impairment_is_proposed_and_flagged(crcl, flagged):
+def test_severe_renal_impairment_is_proposed_and_waits_for_the_investigator(crcl, flagged):
     """[NIN] 2.5 (ixazomib 3 mg) and [REV] 2.6 (15 mg every 48 h) below CrCl 30: proposals for
-    the investigator; doses are not changed automatically and no escalation happens [ours]."""
+    the investigator; the cycle does not start until the investigator decides, and no renal
+    escalation happens [ours] (protocol.md section 4)."""
     d = escalation(crcl_ml_min=D(crcl))
     assert d.investigator_review_required is flagged
     if flagged:
-        assert {(p.drug, p.dose_mg) for p in d.proposals} == {
-            ("ixazomib", D(3)),
-            ("lenalidomide", D(15)),
+        assert d.decision == "investigator_decision_required"
+        assert {(p.drug, p.dose_mg, p.every_days) for p in d.proposals} == {
+            ("ixazomib", D(3), 1),
+            ("lenalidomide", D(15), 2),
         }
         assert "renal_severe" in rule_ids(d)
-        assert d.doses_mg["lenalidomide"] == D(10)
+        assert set(d.doses_mg.values()) == {None}
+        assert d.planned_doses_mg["lenalidomide"] == D(15)
+        assert d.dosing_days["lenalidomide"] == list(range(1, 22, 2))
     else:
         assert d.proposals == []
         assert d.doses_mg["lenalidomide"] == D(15)

@@ -105,7 +105,13 @@ def test_grade_4_thrombocytopenia_reduces_lenalidomide_first_by_alternation():
     day1_labs(study, participant, C2D1, creatinine="0.6")
     cycle = cycle_start(user=study.coordinator, participant_id=participant.pk, start_date=C2D1)
     facts = cycle.decision["facts"]
-    assert facts["toxicities"][0]["lab"] == {"variable": "platelets_per_mm3", "value": 22000}
+    low = (C1D1 + dt.timedelta(days=15)).isoformat()
+    assert {"variable": "platelets_per_mm3", "value": 22000, "date": low} in [
+        {k: c[k] for k in ("variable", "value", "date")}
+        for c in facts["counts_since_last_decision"]
+    ]
+    [reason] = [r for r in cycle.decision["reasons"] if r["rule"] == "platelets_below_30000"]
+    assert reason["values"]["platelets_per_mm3"] == 22000 and reason["values"]["count_date"] == low
     assert cycle.status == CycleStatus.STARTED
     assert cycle.planned_doses_mg["lenalidomide"] == 20  # one level down
     assert cycle.planned_doses_mg["ixazomib"] == 4

@@ -37,7 +37,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel
 
+from mmtrial.clinical.value_ranges import check_range
 from mmtrial.errors import InputError
+from mmtrial.protocol.models import Protocol
 
 __all__ = [
     "LAB_TERMS",
@@ -77,6 +79,7 @@ class LabTerm:
     term: str
     direction: Literal["decreased", "increased"]
     table_unit: str
+    variable: str | None  # the protocol's value_ranges variable of a count in the table unit
     units: dict[str, Decimal]
     grades: tuple[GradeRow, ...]  # highest grade first
 
@@ -119,6 +122,7 @@ def _load() -> _Table:
             term=raw["term"],
             direction=raw["direction"],
             table_unit=raw["table_unit"],
+            variable=raw.get("variable"),
             units={unit: _decimal(f) for unit, f in raw["units"].items()},
             grades=tuple(sorted(rows, key=lambda r: r.grade, reverse=True)),
         )
@@ -135,6 +139,24 @@ def _load() -> _Table:
 _TABLE = _load()
 LAB_TERMS: tuple[str, ...] = tuple(_TABLE.terms)
 HYPERGLYCEMIA = "hyperglycemia"
+
+
+def absolute_thresholds(term: str) -> dict[int, Decimal | None] | None:
+    """For a decreased-count term graded on absolute thresholds: grade -> the count (table
+    unit) below which that grade holds; grade 1 maps to None (it ends at the LLN)."""
+    lab = _TABLE.terms.get(term)
+    if lab is None or lab.direction != "decreased":
+        return None
+    found: dict[int, Decimal | None] = {}
+    for row in lab.grades:
+        cond = row.conditions[0]
+        if cond.reference == "absolute":
+            found[row.grade] = cond.factor
+        elif cond.reference == "lln":
+            found[row.grade] = None
+        else:
+            return None
+    return found
 
 
 class CtcaeGrade(BaseModel):
@@ -174,6 +196,7 @@ def grade_lab(
     term: str,
     value: float | int | Decimal,
     unit: str,
+    protocol: Protocol,
     lln: float | int | Decimal | None = None,
     uln: float | int | Decimal | None = None,
     baseline: float | int | Decimal | None = None,
@@ -183,7 +206,8 @@ def grade_lab(
     `term` is one of LAB_TERMS (e.g. "neutrophil_count_decreased"); `unit` one of the term's
     units (e.g. "/mm3" or "10^9/L"); `lln`, `uln` and `baseline` are in the same unit as the
     value. Raises CtcaeInputError when a limit the grade depends on is missing, the unit is
-    unknown, or a number is impossible.
+    unknown, or a number is impossible: a count outside the protocol's hard limits once
+    converted (ANC 600 "10^9/L" is 600,000/mm3, a unit mistake, not grade 0).
     """
     if term == HYPERGLYCEMIA:
         raise CtcaeInputError(
@@ -209,6 +233,15 @@ def grade_lab(
     # Absolute thresholds are in the table unit; limits of normal and baseline are in the
     # value's own unit, so only absolute thresholds need the conversion.
     in_table_unit = given * factor
+    if lab.variable is not None and lab.variable in protocol.value_ranges.variables:
+        spec = protocol.value_ranges.variables[lab.variable]
+        try:
+            check_range("value", in_table_unit, spec.hard, spec.unit)
+        except InputError as exc:
+            shown = "" if factor == 1 else f" ({_shown(given)} {unit})"
+            raise CtcaeInputError(
+                f"value: {exc.extra['problem']}{shown} for {lab.term}", exc.extra
+            ) from None
     uln_value = references["uln"]
     baseline_status = (
         "abnormal"

@@ -12,9 +12,11 @@ Rule (shared/protocol.md section 7, last paragraph; ``protocol.dose_modification
 
 from __future__ import annotations
 
-from mmtrial.clinical.dose_levels import check_dose_level, fmt_mg
+from mmtrial.clinical.dose_levels import check_dose_level, dosing_days, fmt_mg
 from mmtrial.clinical.dose_modification import compare, matching_rules, resumption_met
 from mmtrial.clinical.dosing_models import DayDecision, DayDrug, DayFacts, Reason
+from mmtrial.clinical.toxicity_events import place_baseline, place_events
+from mmtrial.clinical.value_ranges import check_value
 from mmtrial.errors import InputError
 from mmtrial.protocol.models import Protocol
 
@@ -39,6 +41,13 @@ def _validate(facts: DayFacts, protocol: Protocol) -> None:
         dose = facts.doses_mg[drug]
         if dose is not None:
             check_dose_level(drug=drug, dose_mg=dose, protocol=protocol, field=f"doses_mg.{drug}")
+    for drug in facts.every_days:
+        if drug not in protocol.drugs:
+            raise InputError(f"every_days.{drug}: unknown drug", {"field": f"every_days.{drug}"})
+    for name in ("anc_per_mm3", "platelets_per_mm3"):
+        value = getattr(facts, name)
+        if value is not None:
+            check_value(name, value, protocol=protocol)
     from mmtrial.clinical.dosing import validate_events  # one validator for both decisions
 
     validate_events(facts.toxicities, field="toxicities", protocol=protocol)
@@ -51,6 +60,8 @@ def decide_day(facts: DayFacts, *, protocol: Protocol) -> DayDecision:
     day outside the cycle). A count that is not given cannot trigger a hold; the reasons say so.
     """
     _validate(facts, protocol)
+    events = place_events(facts.toxicities, protocol=protocol)
+    baseline = place_baseline(facts.baseline_grades, protocol=protocol)
     mod = protocol.dose_modification
     holds: dict[str, str] = {}
     reasons: list[Reason] = []
@@ -88,7 +99,7 @@ def decide_day(facts: DayFacts, *, protocol: Protocol) -> DayDecision:
                 )
 
     counts = dict(facts.alternation.counts)
-    for event in facts.toxicities:
+    for event in events:
         rules, _, _ = matching_rules(event, counts=counts, protocol=protocol)
         for rule in rules:
             lab = rule.resume_lab.variable if rule.resume_lab is not None else None
@@ -96,7 +107,7 @@ def decide_day(facts: DayFacts, *, protocol: Protocol) -> DayDecision:
                 rule,
                 event,
                 lab_value=facts.lab_value(lab) if lab else None,
-                baseline_grade=facts.baseline_grades.get(event.term, 0),
+                baseline_grade=baseline.get(event.term, 0),
             ):
                 continue
             drugs = [*rule.hold, *(event.attributed_to if rule.hold_attributed else [])]
@@ -120,7 +131,9 @@ def decide_day(facts: DayFacts, *, protocol: Protocol) -> DayDecision:
         dose = facts.doses_mg[drug]
         if dose is None:
             drugs[drug] = DayDrug(action="not_given_this_cycle", dose_mg=None)
-        elif facts.day not in protocol.regimen[drug].days:
+        elif facts.day not in dosing_days(
+            drug=drug, every_days=facts.every_days.get(drug, 1), protocol=protocol
+        ):
             drugs[drug] = DayDrug(action="not_scheduled", dose_mg=None)
         elif drug in holds and facts.day in mod.within_cycle_hold_days.get(drug, []):
             drugs[drug] = DayDrug(action="hold", dose_mg=None)

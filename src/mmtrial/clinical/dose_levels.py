@@ -13,7 +13,7 @@ from decimal import Decimal
 from mmtrial.errors import InputError
 from mmtrial.protocol.models import Protocol
 
-__all__ = ["check_dose_level", "fmt_mg", "is_dose_level", "one_level_down"]
+__all__ = ["check_dose_level", "dosing_days", "fmt_mg", "is_dose_level", "one_level_down"]
 
 
 def fmt_mg(dose: Decimal | None) -> str:
@@ -45,3 +45,12 @@ def one_level_down(*, drug: str, dose_mg: Decimal, protocol: Protocol) -> Decima
     levels = protocol.levels(drug)
     index = levels.index(Decimal(dose_mg))
     return levels[index + 1] if index + 1 < len(levels) else None
+
+
+def dosing_days(*, drug: str, every_days: int, protocol: Protocol) -> list[int]:
+    """The days of a cycle a drug is taken: its regimen days, thinned to every `every_days`-th
+    day from the first (every_days 2 on days 1-21 gives 1, 3, ..., 21: every 48 hours)."""
+    days = protocol.regimen[drug].days
+    if every_days == 1:
+        return list(days)
+    return [d for d in days if (d - days[0]) % every_days == 0]

@@ -62,12 +62,23 @@ def _lab_text(condition: LabCondition, value: Decimal | int) -> str:
     return f"{condition.variable} {value} {condition.operator} {condition.threshold}"
 
 
-def _trigger_matches(trigger: ToxicityTrigger, event: ToxicityEvent) -> bool:
-    if trigger.lab is not None:
-        if event.lab is None or event.lab.variable != trigger.lab.variable:
-            return False
-        if not compare(event.lab.value, trigger.lab):
-            return False
+def _lab_trigger_matches(trigger: LabCondition, event: ToxicityEvent, protocol: Protocol) -> bool:
+    """The event's count meets the condition, or its CTCAE grade implies it (a count-less grade
+    on both sides of the threshold is refused earlier, in toxicity_events)."""
+    lab = event.lab
+    if lab is not None and lab.variable == trigger.variable and compare(lab.value, trigger):
+        return True
+    cytopenia = protocol.dose_modification.cytopenias.get(trigger.variable)
+    if cytopenia is None or event.term != cytopenia.ctcae_term:
+        return False
+    from mmtrial.clinical.toxicity_terms import grade_implies  # it imports this module's users
+
+    return grade_implies(event.term, event.grade, trigger) is True
+
+
+def _trigger_matches(trigger: ToxicityTrigger, event: ToxicityEvent, protocol: Protocol) -> bool:
+    if trigger.lab is not None and not _lab_trigger_matches(trigger.lab, event, protocol):
+        return False
     if trigger.toxicity is not None and event.term != trigger.toxicity:
         return False
     if trigger.grades is not None and event.grade not in trigger.grades:
@@ -147,7 +158,7 @@ def matching_rules(
     candidates = [
         rule
         for rule in protocol.dose_modification.rules
-        if any(_trigger_matches(trig, event) for trig in rule.any_of)
+        if any(_trigger_matches(trig, event, protocol) for trig in rule.any_of)
         and not (rule.excludes_named_toxicities and event.term in named)
     ]
     key = next(
@@ -200,7 +211,12 @@ class ModificationOutcome:
 
 def _describe(event: ToxicityEvent) -> str:
     if event.lab is not None:
-        return f"{event.term} ({event.lab.variable} {event.lab.value})"
+        when = f" on {event.lab.date}" if event.lab.date else ""
+        lab = f", {event.lab.source} lab" if event.lab.source else ""
+        grade = "" if event.start_date is None else f"grade {event.grade}, lowest count "
+        return f"{event.term} ({grade}{event.lab.variable} {event.lab.value}{when}{lab})"
+    if not event.nonhematologic:
+        return f"{event.term} grade {event.grade}, no count (CTCAE v5.0 grade {event.grade})"
     pain = " with pain" if event.with_pain else ""
     return f"{event.term} grade {event.grade}{pain}"
 
@@ -278,6 +294,10 @@ def _apply_rule(
     values: dict = {"term": event.term, "grade": event.grade}
     if event.lab is not None:
         values[event.lab.variable] = event.lab.value
+        if event.lab.date is not None:
+            values["count_date"] = event.lab.date.isoformat()
+        if event.lab.source is not None:
+            values["count_source"] = event.lab.source
     if kind == "discontinue_regimen":
         out.discontinue_rule = rule.id
         out.reasons.append(
@@ -331,7 +351,9 @@ def _apply_rule(
     if drug != sequence[start]:
         turn += f" ({sequence[start]} is discontinued, so {drug})"
     _reduce(out, drug, rule, turn, protocol)
-    out.reasons[-1].values.update({"alternation_count": occurrence, "alternation_scope": key})
+    out.reasons[-1].values.update(
+        {**values, "alternation_count": occurrence, "alternation_scope": key}
+    )
     out.reasons[-1].source = f"{out.reasons[-1].source}; {alt.source}"
 
 

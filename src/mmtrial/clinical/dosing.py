@@ -3,18 +3,22 @@
 Rule (shared/protocol.md sections 3-7; every number from the protocol file)
     1. Cycle 1: the regimen's starting doses; lenalidomide's renal dose when CrCl < 60 mL/min.
     2. Toxicity since the last decision: the dose-modification rules (section 7), with the
-       alternating reduction for overlapping toxicities; below the lowest level a drug is
-       discontinued (section 6); a discontinued drug does not end the others (setting
-       ``discontinued_drug_ends_treatment``).
-    3. Renal escalation (section 4) when its conditions hold; severe renal impairment is proposed
-       and flagged for the investigator.
+       alternating reduction for overlapping toxicities; the platelet and ANC rows act on every
+       count since the last decision and on count-less grade 4 events (:mod:`toxicity_events`);
+       below the lowest level a drug is discontinued (section 6); a discontinued drug does not
+       end the others (setting ``discontinued_drug_ends_treatment``).
+    3. Renal function fallen into a band during treatment (section 4): the labels' doses are
+       proposed and the cycle waits for the investigator (``investigator_decision_required``)
+       until ``renal_decision`` confirms or overrides them; otherwise the renal escalations.
     4. Cycle-start criteria (section 5): ANC >= 1,000/mm3, platelets >= 75,000/mm3,
        non-hematologic toxicity recovered to grade <= 1 or baseline; otherwise the cycle is
        delayed and re-checked after ``cycle_start.recheck_interval_days``.
 
-A delay consumes nothing: its ``carry_forward`` equals the input state, and the re-check passes
-the same toxicity events again. ``start``, ``discontinue_drug`` and ``discontinue_treatment``
-consume the events: their ``carry_forward`` holds the doses and alternation counts to store.
+A delay (or a pending investigator decision) consumes nothing: its ``carry_forward`` equals the
+input state plus the counts read, so the re-check reads the same events and counts again and
+the planned doses already show the reduction they call for. ``start``, ``discontinue_drug`` and
+``discontinue_treatment`` consume them: their ``carry_forward`` holds the doses, alternation
+counts and renal band to store.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from mmtrial.clinical.dose_day import decide_day
-from mmtrial.clinical.dose_levels import check_dose_level, fmt_mg
+from mmtrial.clinical.dose_levels import check_dose_level, dosing_days, fmt_mg
 from mmtrial.clinical.dose_modification import (
     SHARED_SCOPE,
     apply_toxicities,
@@ -33,6 +37,7 @@ from mmtrial.clinical.dose_modification import (
 from mmtrial.clinical.dosing_models import (
     AlternationState,
     CarryForward,
+    CountResult,
     CriterionCheck,
     CycleFacts,
     DayDecision,
@@ -42,7 +47,9 @@ from mmtrial.clinical.dosing_models import (
     Reason,
     ToxicityEvent,
 )
-from mmtrial.clinical.renal_dosing import renal_escalation, severe_renal, starting_doses
+from mmtrial.clinical.renal_dosing import renal_adjustment, renal_escalation, starting_doses
+from mmtrial.clinical.toxicity_events import place_baseline, prepare_events
+from mmtrial.clinical.value_ranges import check_value
 from mmtrial.errors import InputError
 from mmtrial.protocol.models import Protocol
 
@@ -111,6 +118,15 @@ def validate_cycle_facts(facts: CycleFacts, *, protocol: Protocol) -> None:
             "current_doses_mg: omit it for cycle 1 (the starting doses come from the protocol)",
             {"field": "current_doses_mg"},
         )
+    if facts.cycle == 1:
+        for name in ("counts_since_last_decision", "current_every_days", "renal_band"):
+            if getattr(facts, name):
+                raise InputError(
+                    f"{name}: cycle 1 has no earlier cycle-start decision; omit it (counts "
+                    "before the first dose are not toxicities: the start criteria read the "
+                    "day-1 counts)",
+                    {"field": name},
+                )
     if facts.cycle > 1:
         if facts.current_doses_mg is None:
             raise InputError(
@@ -123,15 +139,31 @@ def validate_cycle_facts(facts: CycleFacts, *, protocol: Protocol) -> None:
             f"crcl_date: {facts.crcl_date} is after decision_date {facts.decision_date}",
             {"field": "crcl_date"},
         )
-    for drug in facts.cycles_at_current_dose:
-        if drug not in protocol.drugs:
+    for name in ("cycles_at_current_dose", "current_every_days"):
+        for drug in getattr(facts, name):
+            if drug not in protocol.drugs:
+                raise InputError(f"{name}.{drug}: unknown drug", {"field": f"{name}.{drug}"})
+    bands = [b.id for b in protocol.renal.bands]
+    for name, band in (
+        ("renal_band", facts.renal_band),
+        ("renal_decision.band", facts.renal_decision.band if facts.renal_decision else None),
+    ):
+        if band is not None and band not in bands:
             raise InputError(
-                f"cycles_at_current_dose.{drug}: unknown drug", {"field": "cycles_at_current_dose"}
+                f"{name}: unknown renal band '{band}' (known: {', '.join(bands)})",
+                {"field": name},
             )
+    for name in ("anc_per_mm3", "platelets_per_mm3", "crcl_ml_min"):
+        check_value(name, getattr(facts, name), protocol=protocol)
     validate_events(facts.toxicities, field="toxicities", protocol=protocol)
 
 
-def _criteria(facts: CycleFacts, protocol: Protocol) -> list[CriterionCheck]:
+def _criteria(
+    facts: CycleFacts,
+    protocol: Protocol,
+    baseline_grades: dict[str, int],
+    events: list[ToxicityEvent],
+) -> list[CriterionCheck]:
     checks: list[CriterionCheck] = []
     for crit in protocol.cycle_start.criteria:
         if crit.lab is not None:
@@ -151,10 +183,10 @@ def _criteria(facts: CycleFacts, protocol: Protocol) -> list[CriterionCheck]:
             limit = crit.nonhematologic_grade_at_most
             open_events = [
                 e
-                for e in facts.toxicities
+                for e in events
                 if e.nonhematologic
                 and e.grade_now
-                > max(limit, facts.baseline_grades.get(e.term, 0) if crit.or_baseline else 0)
+                > max(limit, baseline_grades.get(e.term, 0) if crit.or_baseline else 0)
             ]
             value = "; ".join(f"{e.term} grade {e.grade_now}" for e in open_events) or "none"
             checks.append(
@@ -185,18 +217,35 @@ def _criteria(facts: CycleFacts, protocol: Protocol) -> list[CriterionCheck]:
 
 
 def _cycles_at_dose(
-    facts: CycleFacts, before: dict, doses: dict, given: dict, protocol: Protocol
+    facts: CycleFacts, before: dict, doses: dict, every: dict, given: dict, protocol: Protocol
 ) -> dict[str, int]:
     counts: dict[str, int] = {}
     for drug in protocol.drugs:
         if doses.get(drug) is None:
             continue
         done = facts.cycles_at_current_dose.get(drug, 0)
-        if facts.current_doses_mg is None or before.get(drug) != doses[drug]:
+        changed = before.get(drug) != doses[drug] or facts.current_every_days.get(
+            drug, 1
+        ) != every.get(drug, 1)
+        if facts.current_doses_mg is None or changed:
             counts[drug] = 0 if given.get(drug) is None else 1
         else:
             counts[drug] = done if given.get(drug) is None else done + 1
     return counts
+
+
+def _day_one_counts(facts: CycleFacts, protocol: Protocol) -> list[CountResult]:
+    """This decision's own counts, as counts the rows read (cycle 2 onwards). Undated when the
+    decision date is not given: they then sort after every dated count."""
+    if facts.cycle == 1:
+        return []
+    return [
+        CountResult.model_construct(
+            variable=variable, value=facts.lab_value(variable), date=facts.decision_date
+        )
+        for variable in protocol.dose_modification.cytopenias
+        if facts.lab_value(variable) is not None
+    ]
 
 
 def _next_turns(counts: dict[str, int], protocol: Protocol) -> dict[str, str]:
@@ -218,13 +267,15 @@ def decide_next_cycle(facts: CycleFacts, *, protocol: Protocol) -> DoseDecision:
     Returns
     -------
     DoseDecision
-        ``decision`` (start, delay, discontinue_drug, discontinue_treatment), the doses of this
-        cycle, the changes (from/to/rule/source), reasons, and the state to carry forward.
+        ``decision`` (start, delay, discontinue_drug, discontinue_treatment,
+        investigator_decision_required), the doses of this cycle and their days, the changes
+        (from/to/rule/source), reasons, and the state to carry forward.
 
     Raises
     ------
     InputError
-        Facts that do not fit the protocol (unknown drug, dose not on the drug's ladder, ...).
+        Facts that do not fit the protocol (unknown drug or term, dose not on the drug's
+        ladder, a count-less grade that straddles a threshold, ...), naming the field.
     """
     validate_cycle_facts(facts, protocol=protocol)
     mod = protocol.dose_modification
@@ -240,39 +291,55 @@ def decide_next_cycle(facts: CycleFacts, *, protocol: Protocol) -> DoseDecision:
         before = dict(facts.current_doses_mg)
         renal_adjusted = facts.renal_dose_adjusted
 
-    outcome = apply_toxicities(
+    prepared = prepare_events(
         events=facts.toxicities,
+        counts=facts.counts_since_last_decision,
+        day_one=_day_one_counts(facts, protocol),
+        decision_date=facts.decision_date,
+        protocol=protocol,
+    )
+    baseline = place_baseline(facts.baseline_grades, protocol=protocol)
+    outcome = apply_toxicities(
+        events=prepared.events,
         doses=before,
         counts=dict(facts.alternation.counts),
         lab_values={v: facts.lab_value(v) for v in known_lab_variables(protocol)},
-        baseline_grades=facts.baseline_grades,
+        baseline_grades=baseline,
         protocol=protocol,
     )
     changes += outcome.changes
     reasons += outcome.reasons
-    doses = outcome.doses
     renal_drug = protocol.renal.start.drug
     if renal_drug in outcome.reduced:
         renal_adjusted = False
 
-    escalation = renal_escalation(
+    renal = renal_adjustment(
         facts=facts,
-        dose=doses.get(renal_drug),
-        renal_dose_adjusted=renal_adjusted and facts.current_doses_mg is not None,
-        modified_now=renal_drug in outcome.reduced or renal_drug in outcome.held,
+        doses=outcome.doses,
+        every_days=dict(facts.current_every_days),
         protocol=protocol,
     )
-    reasons += escalation.reasons
-    if escalation.change is not None and not outcome.discontinue_rule:
-        doses[renal_drug] = escalation.dose
-        changes.append(escalation.change)
+    doses, every_days = renal.doses, renal.every_days
+    changes += renal.changes
+    reasons += renal.reasons
+    if renal_drug in renal.adjusted:
+        renal_adjusted = doses.get(renal_drug) is not None
 
-    proposals, severe_reasons, flag = severe_renal(
-        crcl_ml_min=facts.crcl_ml_min, doses=doses, protocol=protocol
-    )
-    reasons += severe_reasons
+    if not any(p.drug == renal_drug for p in renal.proposals):
+        escalation = renal_escalation(
+            facts=facts,
+            dose=doses.get(renal_drug),
+            renal_dose_adjusted=renal_adjusted and facts.current_doses_mg is not None,
+            modified_now=renal_drug in outcome.reduced or renal_drug in outcome.held,
+            protocol=protocol,
+        )
+        reasons += escalation.reasons
+        if escalation.change is not None and not outcome.discontinue_rule:
+            doses[renal_drug] = escalation.dose
+            every_days.pop(renal_drug, None)  # an escalation returns to the regimen's days
+            changes.append(escalation.change)
 
-    criteria = _criteria(facts, protocol)
+    criteria = _criteria(facts, protocol, baseline, prepared.events)
     for check in criteria:
         if not check.met:
             reasons.append(
@@ -318,6 +385,13 @@ def decide_next_cycle(facts: CycleFacts, *, protocol: Protocol) -> DoseDecision:
             why = "a toxicity rule discontinues the regimen"
         doses = {d: None for d in protocol.drugs}
         given = dict(doses)
+    elif renal.pending:
+        decision = "investigator_decision_required"
+        why = (
+            f"{renal.band.text}: the investigator confirms or overrides the proposed doses "
+            "(with a reason) before the cycle starts"
+        )
+        given = {d: None for d in protocol.drugs}
     elif not all(c.met for c in criteria):
         decision = "delay"
         why = (
@@ -342,23 +416,33 @@ def decide_next_cycle(facts: CycleFacts, *, protocol: Protocol) -> DoseDecision:
                 "(discontinued_drug_ends_treatment: false)"
             )
 
-    if decision == "delay":
+    if decision in ("delay", "investigator_decision_required"):
         carry = CarryForward(
             current_doses_mg=facts.current_doses_mg,
             alternation=facts.alternation,
             renal_dose_adjusted=facts.renal_dose_adjusted,
             cycles_at_current_dose=facts.cycles_at_current_dose,
             last_cycle_hold_or_reduction=facts.last_cycle_hold_or_reduction,
+            current_every_days=facts.current_every_days,
+            renal_band=facts.renal_band,
+            counts_since_last_decision=[c for c in prepared.counts if c.date is not None],
         )
         counts_after = dict(facts.alternation.counts)
     else:
+        band = renal.band.id if renal.band is not None else None
         carry = CarryForward(
             current_doses_mg=dict(doses),
             alternation=AlternationState(counts=counts_after),
             renal_dose_adjusted=renal_adjusted and doses.get(renal_drug) is not None,
-            cycles_at_current_dose=_cycles_at_dose(facts, before, doses, given, protocol),
+            cycles_at_current_dose=_cycles_at_dose(
+                facts, before, doses, every_days, given, protocol
+            ),
             last_cycle_hold_or_reduction=bool(outcome.reduced)
             or any(given[d] is None and doses.get(d) is not None for d in protocol.drugs),
+            current_every_days={
+                d: n for d, n in every_days.items() if n != 1 and doses.get(d) is not None
+            },
+            renal_band=band,
         )
     reasons.append(
         Reason(
@@ -373,12 +457,17 @@ def decide_next_cycle(facts: CycleFacts, *, protocol: Protocol) -> DoseDecision:
         decision=decision,
         doses_mg=given,
         planned_doses_mg=dict(doses),
+        dosing_days={
+            d: dosing_days(drug=d, every_days=every_days.get(d, 1), protocol=protocol)
+            for d in protocol.drugs
+            if doses.get(d) is not None
+        },
         changes=changes,
         reasons=reasons,
         cycle_start_criteria=criteria,
         recheck_in_days=protocol.cycle_start.recheck_interval_days if decision == "delay" else None,
-        investigator_review_required=flag,
-        proposals=proposals,
+        investigator_review_required=renal.pending,
+        proposals=renal.proposals,
         next_alternating_reduction=_next_turns(counts_after, protocol),
         carry_forward=carry,
         protocol_version=protocol.identification.version,

@@ -20,6 +20,7 @@ __all__ = [
     "RESPONSES",
     "AlternationState",
     "CarryForward",
+    "CountResult",
     "CriterionCheck",
     "CycleFacts",
     "DayDecision",
@@ -30,6 +31,7 @@ __all__ = [
     "LabValue",
     "Proposal",
     "Reason",
+    "RenalDecision",
     "ToxicityEvent",
 ]
 
@@ -56,11 +58,59 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+LabSource = Literal["central", "local"]
+
+
 class LabValue(_Model):
     """A laboratory value behind a hematologic event, e.g. the platelet nadir of an episode."""
 
     variable: str = Field(min_length=1, description="e.g. platelets_per_mm3, anc_per_mm3")
     value: Annotated[Number, Field(ge=0)]
+    date: dt.date | None = Field(default=None, description="when the sample was collected")
+    source: LabSource | None = Field(default=None, description="central or local laboratory")
+
+
+class CountResult(_Model):
+    """One recorded count (platelets, ANC) since the last cycle-start decision."""
+
+    variable: str = Field(min_length=1, description="platelets_per_mm3 or anc_per_mm3")
+    value: Count
+    date: dt.date = Field(description="collection date")
+    source: LabSource | None = None
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _whole_count(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("must be a whole number, not true/false")
+        return value
+
+
+class RenalDecision(_Model):
+    """The investigator's answer to a renal proposal (CrCl fallen into a band during treatment).
+
+    `confirm` applies the proposed doses; `override` gives the doses (and, optionally, every
+    how many regimen days) the investigator chose instead, with a reason.
+    """
+
+    band: str = Field(min_length=1, description="the id of the renal band answered")
+    action: Literal["confirm", "override"]
+    doses_mg: dict[str, Annotated[Number, Field(gt=0)] | None] = Field(
+        default_factory=dict, description="override: the dose of each proposed drug (null = stop)"
+    )
+    every_days: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+    reason: str = ""
+    decided_by: str | None = None
+    decided_on: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _override_has_doses_and_reason(self) -> RenalDecision:
+        if self.action == "override":
+            if not self.doses_mg:
+                raise ValueError("an override gives doses_mg for the proposed drugs")
+            if not self.reason.strip():
+                raise ValueError("an override needs a reason")
+        return self
 
 
 class ToxicityEvent(_Model):
@@ -87,6 +137,10 @@ class ToxicityEvent(_Model):
     )
     cycle: Annotated[int, Field(ge=1)] | None = None
     day: Annotated[int, Field(ge=1)] | None = None
+    start_date: dt.date | None = Field(
+        default=None, description="onset; with end_date, matches the event to recorded counts"
+    )
+    end_date: dt.date | None = Field(default=None, description="resolution; null = ongoing")
 
     @model_validator(mode="after")
     def _cytopenia_is_hematologic(self) -> ToxicityEvent:
@@ -146,6 +200,19 @@ class CycleFacts(_Model):
     baseline_grades: dict[str, Grade] = Field(
         default_factory=dict, description="non-hematologic grade at baseline, per term"
     )
+    counts_since_last_decision: list[CountResult] = Field(
+        default_factory=list,
+        description="every platelet and ANC count (central and local) collected after the "
+        "last cycle-start decision, day-1 counts of delayed checks included",
+    )
+    current_every_days: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=dict,
+        description="a drug given on every n-th regimen day (2 = every 48 hours); default 1",
+    )
+    renal_band: str | None = Field(
+        default=None, description="the renal band at the last cycle-start decision (null: none)"
+    )
+    renal_decision: RenalDecision | None = None
 
     @field_validator("anc_per_mm3", "platelets_per_mm3", mode="before")
     @classmethod
@@ -174,7 +241,7 @@ class DoseChange(_Model):
     drug: str
     from_mg: Number | None
     to_mg: Number | None
-    kind: Literal["start", "renal_start", "reduce", "escalate", "discontinue"]
+    kind: Literal["start", "renal_start", "renal_adjust", "reduce", "escalate", "discontinue"]
     rule: str
     source: str
     text: str
@@ -190,10 +257,12 @@ class CriterionCheck(_Model):
 
 
 class Proposal(_Model):
-    """A dose mmtrial proposes but only the investigator may decide (severe renal impairment)."""
+    """A dose mmtrial proposes but only the investigator may decide (renal function fallen)."""
 
     drug: str
+    from_mg: Number | None = None
     dose_mg: Number
+    every_days: int = 1
     text: str
     rule: str
     source: str
@@ -215,11 +284,24 @@ class CarryForward(_Model):
         description="a drug reduced or held at this decision; the EDC also sets it when a "
         "within-cycle hold (dose day) happens"
     )
+    current_every_days: dict[str, int] = Field(default_factory=dict)
+    renal_band: str | None = None
+    counts_since_last_decision: list[CountResult] = Field(
+        default_factory=list,
+        description="after a delay or a pending investigator decision: the counts to pass again "
+        "(the delayed day-1 counts included); empty once a decision consumes them",
+    )
 
 
 class DoseDecision(_Model):
     cycle: int
-    decision: Literal["start", "delay", "discontinue_drug", "discontinue_treatment"]
+    decision: Literal[
+        "start",
+        "delay",
+        "discontinue_drug",
+        "discontinue_treatment",
+        "investigator_decision_required",
+    ]
     doses_mg: dict[str, Number | None] = Field(
         description="dose given in this cycle; null = not given (discontinued, held or delayed)"
     )
@@ -228,6 +310,9 @@ class DoseDecision(_Model):
     )
     changes: list[DoseChange]
     reasons: list[Reason]
+    dosing_days: dict[str, list[int]] = Field(
+        default_factory=dict, description="days of the cycle each given drug is taken"
+    )
     cycle_start_criteria: list[CriterionCheck]
     recheck_in_days: int | None = None
     investigator_review_required: bool = False
@@ -252,6 +337,9 @@ class DayFacts(_Model):
     alternation: AlternationState = Field(
         default_factory=AlternationState,
         description="the counts carried from the cycle start (decides first vs recurrence rows)",
+    )
+    every_days: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=dict, description="the cycle decision's every-n-th-day dosing (default 1)"
     )
 
     def lab_value(self, variable: str) -> int | None:

@@ -8,6 +8,13 @@ Rule (protocol.md section 2; criteria, thresholds and sources in the protocol fi
 - `any_of`: met when one check is met; not_met when every check is not_met; otherwise missing.
   `all_of`: not_met when one check is not_met; met when every check is met; otherwise missing.
 - A value absent or null is `missing` (for `x ULN` checks also when the ULN is missing).
+- A sub-question (`applies_when`) is asked only when its condition holds: with the condition's
+  value given and not holding, the check is `met` whatever its own value (neuropathy grade 0:
+  "grade 1 with pain" does not apply).
+- A value must be possible: the protocol file's `value_ranges` give each variable's hard limits
+  and whether it is an integer scale (ECOG, prior lines, grades); a value outside them (an age
+  of 200, ECOG 2.5 or 6) is refused with EligibilityInputError naming the field, never
+  evaluated.
 - Exclusion criteria are written in the file as what must hold to be eligible (e.g.
   `lenalidomide_refractory == false`), so for every criterion `met` means "does not stand in
   the way of enrolment": an exclusion criterion is `met` when the exclusion does NOT apply.
@@ -31,6 +38,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from mmtrial.clinical.value_ranges import check_value
 from mmtrial.errors import InputError
 from mmtrial.protocol import Protocol
 from mmtrial.protocol.models import EligibilityCheck, EligibilityCriterion
@@ -133,7 +141,9 @@ def known_variables(protocol: Protocol) -> dict[str, str]:
     return kinds
 
 
-def _validated_values(values: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
+def _validated_values(
+    values: dict[str, Any], kinds: dict[str, str], protocol: Protocol
+) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise EligibilityInputError("values: expected an object of variable names and values")
     clean: dict[str, Any] = {}
@@ -157,6 +167,11 @@ def _validated_values(values: dict[str, Any], kinds: dict[str, str]) -> dict[str
             number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
             if number < 0:
                 raise EligibilityInputError(f"values.{name}: {value} cannot be negative")
+            if name in protocol.value_ranges.variables:
+                try:
+                    check_value(name, number, protocol=protocol, field=f"values.{name}")
+                except InputError as exc:
+                    raise EligibilityInputError(exc.message, exc.extra) from None
             clean[name] = number
         else:
             if not isinstance(value, str):
@@ -204,6 +219,16 @@ def _evaluate_check(check: EligibilityCheck, values: dict[str, Any]) -> CheckRes
         "value": _json_number(value) if isinstance(value, Decimal) else value,
         "uln_variable": check.times_uln_variable,
     }
+    condition = check.applies_when
+    given = values.get(condition.variable) if condition is not None else None
+    if given is not None and not _COMPARE[condition.operator](given, condition.threshold):
+        asked = f"{condition.variable} {condition.operator} {_shown(condition.threshold)}"
+        return CheckResult(
+            **result,
+            status="met",
+            reason=f"{check.variable} does not apply ({condition.variable} = "
+            f"{_shown(given)}; asked only when {asked})",
+        )
     words = _WORDS[check.operator]
     if value is None:
         return CheckResult(**result, status="missing", reason=f"{check.variable} is not given")
@@ -300,7 +325,7 @@ def evaluate(
     the wrong type.
     """
     kinds = known_variables(protocol)
-    clean_values = _validated_values(values, kinds)
+    clean_values = _validated_values(values, kinds, protocol)
     clean_answers = _validated_answers(answers, protocol)
     criteria = [_evaluate_criterion(c, clean_values, clean_answers) for c in protocol.eligibility]
     not_met = [c.id for c in criteria if c.status == "not_met"]

@@ -21,6 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from mmtrial.clinical.value_ranges import check_range, check_value, fmt_number
 from mmtrial.errors import InputError
 from mmtrial.protocol.models import InputRange, Protocol
 
@@ -34,8 +35,6 @@ __all__ = [
 
 RULE_ID = "cockcroft_gault"
 Sex = Literal["female", "male"]
-
-_UNITS = {"age_years": "years", "weight_kg": "kg", "creatinine_mg_dl": "mg/dL"}
 
 
 class CrClResult(BaseModel):
@@ -56,17 +55,7 @@ class CrClResult(BaseModel):
     body_weight: str
 
 
-_SHOWN_PLACES = Decimal("0.0001")
-_PLAIN_DIGITS = 9
-
-
-def _fmt(value: Decimal) -> str:
-    """A number as a person writes it; converted units are shown to four decimals."""
-    if value.adjusted() >= _PLAIN_DIGITS:  # an absurd input: say it short
-        return f"{value:.4E}"
-    if value.as_tuple().exponent < _SHOWN_PLACES.as_tuple().exponent:
-        value = value.quantize(_SHOWN_PLACES)
-    return format(value.normalize(), "f")
+_fmt = fmt_number
 
 
 def _as_decimal(field: str, value: object) -> Decimal:
@@ -83,22 +72,6 @@ def _as_decimal(field: str, value: object) -> Decimal:
     return number
 
 
-def _check_range(field: str, value: Decimal, rng: InputRange, unit: str) -> None:
-    low_ok = value >= rng.minimum if rng.minimum_inclusive else value > rng.minimum
-    high_ok = value <= rng.maximum if rng.maximum_inclusive else value < rng.maximum
-    if low_ok and high_ok:
-        return
-    low = ">=" if rng.minimum_inclusive else ">"
-    high = "<=" if rng.maximum_inclusive else "<"
-    problem = (
-        f"{_fmt(value)} {unit} is impossible; it must be {low} {_fmt(rng.minimum)} "
-        f"and {high} {_fmt(rng.maximum)} {unit}"
-    )
-    raise InputError(
-        f"{field}: {problem}", {"field": field, "value": str(value), "problem": problem}
-    )
-
-
 def creatinine_mg_dl_from_umol_l(
     *, creatinine_umol_l: float | Decimal, protocol: Protocol
 ) -> Decimal:
@@ -111,14 +84,14 @@ def creatinine_mg_dl_from_umol_l(
     formula = protocol.renal.formula
     factor = formula.creatinine_umol_l_per_mg_dl
     umol = _as_decimal("creatinine_umol_l", creatinine_umol_l)
-    limits = formula.creatinine_mg_dl
+    limits = protocol.value_ranges.variables["creatinine_mg_dl"].hard
     in_umol = InputRange(
         minimum=limits.minimum * factor,
         maximum=limits.maximum * factor,
         minimum_inclusive=limits.minimum_inclusive,
         maximum_inclusive=limits.maximum_inclusive,
     )
-    _check_range("creatinine_umol_l", umol, in_umol, "umol/L")
+    check_range("creatinine_umol_l", umol, in_umol, "umol/L")
     return umol / factor
 
 
@@ -138,7 +111,7 @@ def creatinine_clearance(
     Parameters
     ----------
     age_years, weight_kg, creatinine_mg_dl
-        Checked against ``protocol.renal.formula`` plausibility ranges; an impossible value
+        Checked against the protocol's ``value_ranges`` (hard limits); an impossible value
         raises :class:`~mmtrial.errors.InputError` naming the field.
     sex
         ``"female"`` or ``"male"``.
@@ -154,11 +127,12 @@ def creatinine_clearance(
     age = _as_decimal("age_years", age_years)
     weight = _as_decimal("weight_kg", weight_kg)
     creatinine = _as_decimal("creatinine_mg_dl", creatinine_mg_dl)
-    _check_range("age_years", age, formula.age_years, _UNITS["age_years"])
-    _check_range("weight_kg", weight, formula.weight_kg, _UNITS["weight_kg"])
-    _check_range(
-        "creatinine_mg_dl", creatinine, formula.creatinine_mg_dl, _UNITS["creatinine_mg_dl"]
-    )
+    for name, value in (
+        ("age_years", age),
+        ("weight_kg", weight),
+        ("creatinine_mg_dl", creatinine),
+    ):
+        check_value(name, value, protocol=protocol)
 
     female = sex == "female"
     value = (formula.age_from - age) * weight / (formula.divisor * creatinine)

@@ -6,9 +6,11 @@ Rule (shared/protocol.md section 4, ``protocol.renal``)
       (no lenalidomide-related grade >= 3 toxicity, no hold or reduction in the last cycle) [seed]
       with "not responding" and "tolerating" defined by us [ours].
     - CrCl >= 60 mL/min again and tolerating: 25 mg [seed].
-    - CrCl < 30 mL/min: the labels' severe-renal doses are proposed and the participant is
-      flagged for the investigator's decision; no renal escalation meanwhile [NIN 2.5][REV 2.6]
-      [ours].
+    - CrCl that falls during treatment into a band (``renal.bands``: below 60 mL/min,
+      lenalidomide 10 mg daily [REV 2.6]; below 30, ixazomib 3 mg [NIN 2.5] and lenalidomide
+      15 mg every 48 hours [REV 2.6]) while a dose is above the label's for it: the label's
+      doses are proposed and the cycle waits for the investigator to confirm or override them
+      with a reason; no renal escalation below 30 mL/min [ours].
 
 The escalations only apply while the dose is set by these renal rules (``renal_dose_adjusted``):
 a participant reduced to 10 mg for toxicity is not escalated back by them [ours].
@@ -19,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from mmtrial.clinical.dose_levels import fmt_mg
+from mmtrial.clinical.dose_levels import check_dose_level, fmt_mg
 from mmtrial.clinical.dosing_models import (
     RESPONSES,
     CycleFacts,
@@ -27,22 +29,25 @@ from mmtrial.clinical.dosing_models import (
     Proposal,
     Reason,
 )
-from mmtrial.protocol.models import Protocol, RenalEscalation
+from mmtrial.errors import InputError
+from mmtrial.protocol.models import Protocol, RenalBand, RenalEscalation
 
 __all__ = [
     "RENAL_START_RULE",
-    "SEVERE_RENAL_RULE",
     "STARTING_DOSE_RULE",
     "EscalationOutcome",
+    "RenalOutcome",
+    "band_rank",
+    "current_band",
     "is_responding",
+    "mg_per_day",
+    "renal_adjustment",
     "renal_escalation",
-    "severe_renal",
     "starting_doses",
 ]
 
 STARTING_DOSE_RULE = "starting_dose"
 RENAL_START_RULE = "renal_start"
-SEVERE_RENAL_RULE = "renal_severe"
 
 
 def starting_doses(
@@ -200,7 +205,9 @@ def _check(
         if facts.crcl_ml_min < esc.crcl_at_least_ml_min:
             unmet.append(f"CrCl {facts.crcl_ml_min} mL/min is below {esc.crcl_at_least_ml_min}")
     if severe:
-        unmet.append("severe renal impairment: escalation is left to the investigator")
+        unmet.append(
+            f"CrCl {facts.crcl_ml_min} mL/min: no renal escalation in this band (investigator)"
+        )
     return not unmet, unmet, values
 
 
@@ -220,8 +227,8 @@ def renal_escalation(
     out = EscalationOutcome(dose=dose)
     if dose is None or not renal_dose_adjusted:
         return out
-    severe_cfg = protocol.renal.severe
-    severe = severe_cfg.blocks_escalation and facts.crcl_ml_min < severe_cfg.crcl_below_ml_min
+    band = current_band(facts.crcl_ml_min, protocol=protocol)
+    severe = band is not None and band.blocks_escalation
     best: RenalEscalation | None = None
     for esc in protocol.renal.escalations:
         if dose not in esc.from_doses or esc.to_dose <= dose:
@@ -248,34 +255,201 @@ def renal_escalation(
     return out
 
 
-def severe_renal(
-    *, crcl_ml_min: Decimal, doses: dict[str, Decimal | None], protocol: Protocol
-) -> tuple[list[Proposal], list[Reason], bool]:
-    """Below the severe cut-off: the labels' doses as proposals, and the investigator flag."""
-    severe = protocol.renal.severe
-    if crcl_ml_min >= severe.crcl_below_ml_min:
-        return [], [], False
-    proposals = [
-        Proposal(
-            drug=drug,
-            dose_mg=dose,
-            text=severe.proposals.get(drug, fmt_mg(dose)),
-            rule=SEVERE_RENAL_RULE,
-            source=severe.source,
+def current_band(crcl_ml_min: Decimal, *, protocol: Protocol) -> RenalBand | None:
+    """The most severe band whose cut-off the CrCl is below (None: above every cut-off)."""
+    below = [b for b in protocol.renal.bands if crcl_ml_min < b.crcl_below_ml_min]
+    return min(below, key=lambda b: b.crcl_below_ml_min) if below else None
+
+
+def band_rank(band_id: str | None, *, protocol: Protocol) -> int:
+    """0 for no band; higher for a more severe band (a lower cut-off)."""
+    if band_id is None:
+        return 0
+    ordered = sorted(protocol.renal.bands, key=lambda b: b.crcl_below_ml_min, reverse=True)
+    return 1 + [b.id for b in ordered].index(band_id)
+
+
+def mg_per_day(dose_mg: Decimal, every_days: int) -> Decimal:
+    """A dose's intensity: 15 mg every 48 hours is 7.5 mg a day, 10 mg daily 10."""
+    return Decimal(dose_mg) / every_days
+
+
+@dataclass
+class RenalOutcome:
+    band: RenalBand | None
+    doses: dict[str, Decimal | None]
+    every_days: dict[str, int]
+    proposals: list[Proposal] = field(default_factory=list)
+    changes: list[DoseChange] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
+    pending: bool = False  # proposals wait for the investigator
+    adjusted: set[str] = field(default_factory=set)  # drugs set by the renal decision
+
+
+def _dose_text(dose: Decimal | None, every_days: int) -> str:
+    if dose is None:
+        return "discontinued"
+    return fmt_mg(dose) + ("" if every_days == 1 else f" every {every_days} regimen days")
+
+
+def renal_adjustment(
+    *,
+    facts: CycleFacts,
+    doses: dict[str, Decimal | None],
+    every_days: dict[str, int],
+    protocol: Protocol,
+) -> RenalOutcome:
+    """CrCl fallen into a band during treatment (shared/protocol.md section 4).
+
+    When the CrCl is in a band more severe than at the last cycle-start decision
+    (``facts.renal_band``) and a drug's dose is above the label's dose for that band (compared
+    in mg per day), the label's dose is proposed. Without the investigator's answer to this
+    band (``facts.renal_decision``) the outcome is ``pending``; with it, the proposal (confirm)
+    or the investigator's doses (override, with a reason) apply. Rule and source: the band's
+    entry in ``protocol.renal.bands`` ([REV] 2.6, [NIN] 2.5; investigator confirmation [ours]).
+    """
+    band = current_band(facts.crcl_ml_min, protocol=protocol)
+    out = RenalOutcome(band=band, doses=dict(doses), every_days=dict(every_days))
+    answer = facts.renal_decision
+    fallen = band_rank(band.id if band else None, protocol=protocol) > band_rank(
+        facts.renal_band, protocol=protocol
+    )
+    if band is None or not fallen:
+        if answer is not None:
+            out.reasons.append(
+                Reason(
+                    rule="renal_decision_not_needed",
+                    source=protocol.renal.start.source,
+                    text=f"The investigator's renal decision ({answer.band}) is not needed: "
+                    f"CrCl {facts.crcl_ml_min} mL/min asks for no renal dose change now.",
+                    values={"crcl_ml_min": facts.crcl_ml_min, "band": answer.band},
+                )
+            )
+        return out
+    values = {"crcl_ml_min": facts.crcl_ml_min, "crcl_below_ml_min": band.crcl_below_ml_min}
+    if facts.crcl_date is not None:
+        values["crcl_date"] = facts.crcl_date.isoformat()
+    for drug, entry in band.doses.items():
+        current = doses.get(drug)
+        if current is None:
+            continue
+        now = every_days.get(drug, 1)
+        if mg_per_day(current, now) > mg_per_day(entry.dose, entry.every_days):
+            out.proposals.append(
+                Proposal(
+                    drug=drug,
+                    from_mg=current,
+                    dose_mg=entry.dose,
+                    every_days=entry.every_days,
+                    text=entry.text,
+                    rule=band.id,
+                    source=band.source,
+                )
+            )
+    when = f" ({facts.crcl_date})" if facts.crcl_date else ""
+    head = f"{band.text}: CrCl {facts.crcl_ml_min} mL/min{when} is below {band.crcl_below_ml_min}"
+    if not out.proposals:
+        out.reasons.append(
+            Reason(
+                rule=band.id,
+                source=band.source,
+                text=f"{head}; every dose is already at or below the label's dose for it.",
+                values=values,
+            )
         )
-        for drug, dose in severe.doses.items()
-        if doses.get(drug) is not None
-    ]
-    text = (
-        f"CrCl {crcl_ml_min} mL/min is below {severe.crcl_below_ml_min} mL/min (severe renal "
-        "impairment): proposed "
-        + "; ".join(f"{p.drug} {p.text}" for p in proposals)
-        + ". The investigator decides; the doses above are not changed automatically."
+        return out
+    proposed = "; ".join(
+        f"{p.drug} {_dose_text(p.from_mg, every_days.get(p.drug, 1))} -> {p.text}"
+        for p in out.proposals
     )
-    reason = Reason(
-        rule=SEVERE_RENAL_RULE,
-        source=severe.source,
-        text=text,
-        values={"crcl_ml_min": crcl_ml_min, "crcl_below_ml_min": severe.crcl_below_ml_min},
-    )
-    return proposals, [reason], severe.flag_for_investigator
+    if answer is None or answer.band != band.id:
+        out.pending = True
+        stale = (
+            f" (the investigator's decision answered {answer.band}, not {band.id})"
+            if answer is not None
+            else ""
+        )
+        out.reasons.append(
+            Reason(
+                rule=band.id,
+                source=band.source,
+                text=f"{head}: the label's doses are proposed ({proposed}). The cycle does not "
+                f"start until the investigator confirms or overrides them{stale}.",
+                values={**values, "proposed": proposed},
+            )
+        )
+        for p in out.proposals:  # the planned doses show the proposal
+            out.doses[p.drug] = p.dose_mg
+            out.every_days[p.drug] = p.every_days
+        return out
+    _apply_answer(out, answer, band, head, protocol)
+    return out
+
+
+def _apply_answer(out: RenalOutcome, answer, band: RenalBand, head: str, protocol) -> None:
+    proposed = {p.drug: p for p in out.proposals}
+    if answer.action == "override":
+        for drug in answer.doses_mg:
+            if drug not in proposed:
+                raise InputError(
+                    f"renal_decision.doses_mg.{drug}: no dose of {drug} is proposed "
+                    f"(proposed: {', '.join(proposed)})",
+                    {"field": f"renal_decision.doses_mg.{drug}"},
+                )
+        for drug in proposed:
+            if drug not in answer.doses_mg:
+                raise InputError(
+                    f"renal_decision.doses_mg.{drug}: missing (give the dose in mg, or null "
+                    "to stop the drug)",
+                    {"field": f"renal_decision.doses_mg.{drug}"},
+                )
+    who = f" {answer.decided_by}" if answer.decided_by else ""
+    on = f" on {answer.decided_on}" if answer.decided_on else ""
+    for drug, p in proposed.items():
+        if answer.action == "confirm":
+            dose, every = p.dose_mg, p.every_days
+            how = f"proposal confirmed by the investigator{who}{on}"
+        else:
+            dose = answer.doses_mg[drug]
+            every = answer.every_days.get(drug, 1)
+            if dose is not None:
+                check_dose_level(
+                    drug=drug,
+                    dose_mg=dose,
+                    protocol=protocol,
+                    field=f"renal_decision.doses_mg.{drug}",
+                )
+            how = f"overridden by the investigator{who}{on}: {answer.reason.strip()}"
+        before = out.doses.get(drug)
+        text = (
+            f"{head}: {drug} {_dose_text(before, out.every_days.get(drug, 1))} -> "
+            f"{_dose_text(dose, every)} (label: {p.text}; {how})."
+        )
+        out.doses[drug] = dose
+        out.every_days[drug] = every
+        out.adjusted.add(drug)
+        out.changes.append(
+            DoseChange(
+                drug=drug,
+                from_mg=before,
+                to_mg=dose,
+                kind="renal_adjust" if dose is not None else "discontinue",
+                rule=band.id,
+                source=band.source,
+                text=text,
+            )
+        )
+        out.reasons.append(
+            Reason(
+                rule=band.id,
+                source=band.source,
+                text=text,
+                values={
+                    "drug": drug,
+                    "from_mg": before,
+                    "to_mg": dose,
+                    "every_days": every,
+                    "action": answer.action,
+                },
+            )
+        )

@@ -29,6 +29,7 @@ class Action(StrEnum):
     EXPORT = "export"
     MANAGE_USERS = "manage_users"
     MANAGE_SITES = "manage_sites"
+    INVESTIGATOR_DECISION = "investigator_decision"
 
 
 _SITE_STAFF = {
@@ -43,7 +44,7 @@ _SITE_STAFF = {
 
 ROLE_MATRIX: dict[str, frozenset[Action]] = {
     Role.COORDINATOR: frozenset(_SITE_STAFF),
-    Role.INVESTIGATOR: frozenset(_SITE_STAFF | {Action.SIGN}),
+    Role.INVESTIGATOR: frozenset(_SITE_STAFF | {Action.SIGN, Action.INVESTIGATOR_DECISION}),
     Role.MONITOR: frozenset(
         {Action.VIEW, Action.QUERY_OPEN, Action.QUERY_CLOSE, Action.VIEW_AUDIT}
     ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
@@ -96,10 +96,10 @@ class CockcroftGault(Strict):
     female_factor: Number = Field(gt=0, le=1)
     body_weight: Literal["actual"]
     creatinine_umol_l_per_mg_dl: Number = Field(gt=0)
-    age_years: InputRange
-    weight_kg: InputRange
-    creatinine_mg_dl: InputRange
     source: Source
+
+    # The inputs' plausible ranges are value_ranges.variables[age_years|weight_kg|creatinine_mg_dl].
+    INPUTS: ClassVar[tuple[str, ...]] = ("age_years", "weight_kg", "creatinine_mg_dl")
 
 
 class RenalStart(Strict):
@@ -130,12 +130,24 @@ class RenalEscalation(Strict):
     source: Source
 
 
-class SevereRenal(Strict):
+class RenalBandDose(Strict):
+    """The label's dose of one drug for a CrCl band: `dose` mg on every `every_days`-th of the
+    drug's regimen days (2 = every 48 hours for a daily drug)."""
+
+    dose: Number = Field(gt=0)
+    every_days: int = Field(default=1, ge=1)
+    text: str
+
+
+class RenalBand(Strict):
+    """CrCl below `crcl_below_ml_min` during treatment: the labels' doses, proposed to the
+    investigator when a drug's dose (mg per day) is above them (shared/protocol.md section 4)."""
+
+    id: str
     crcl_below_ml_min: Number = Field(gt=0)
-    proposals: dict[str, str]
-    doses: dict[str, Number]
-    flag_for_investigator: bool
+    doses: dict[str, RenalBandDose] = Field(min_length=1)
     blocks_escalation: bool
+    text: str
     source: Source
 
 
@@ -145,7 +157,7 @@ class Renal(Strict):
     not_responding_below: Literal["sCR", "CR", "VGPR", "PR", "MR", "SD"]
     tolerating: Tolerance
     escalations: list[RenalEscalation]
-    severe: SevereRenal
+    bands: list[RenalBand] = Field(default_factory=list)
     lab_window_days: int = Field(ge=0)
 
 
@@ -238,9 +250,24 @@ class Alternation(Strict):
     source: Source
 
 
+class Cytopenia(Strict):
+    """A count the modification rules read, and the CTCAE v5.0 term of its decrease."""
+
+    ctcae_term: str
+    aliases: list[str] = Field(default_factory=list)
+
+
 class DoseModification(Strict):
     alternation: Alternation
     rules: list[DoseModificationRule] = Field(min_length=1)
+    toxicity_terms: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="CTCAE v5.0 terms (lower case, underscores) behind each toxicity a rule names",
+    )
+    cytopenias: dict[str, Cytopenia] = Field(
+        default_factory=dict, description="lab variable -> its CTCAE term (platelets, ANC)"
+    )
+    terms_source: Source
     within_cycle_hold_days: dict[str, list[int]]
     held_doses_made_up: bool
     discontinued_drug_ends_treatment: bool
@@ -310,6 +337,14 @@ class StudyClosure(Strict):
 # --- eligibility ---------------------------------------------------------------------------------
 
 
+class Condition(Strict):
+    """`variable operator threshold`: when a sub-question applies."""
+
+    variable: str
+    operator: Operator
+    threshold: bool | Number | str
+
+
 class EligibilityCheck(Strict):
     """A checkable comparison: `variable operator threshold` (optionally `x upper limit of normal`)."""
 
@@ -318,6 +353,10 @@ class EligibilityCheck(Strict):
     threshold: bool | Number | str
     unit: str | None = None
     times_uln_variable: str | None = None
+    applies_when: Condition | None = Field(
+        default=None,
+        description="a sub-question asked only when this holds; otherwise the check is met",
+    )
 
 
 class EligibilityCriterion(Strict):
@@ -337,6 +376,23 @@ class EligibilityCriterion(Strict):
 
 
 # --- endpoints -----------------------------------------------------------------------------------
+
+
+class ValueRange(Strict):
+    """What a value of one variable may be: hard limits (refused outside), soft limits (saved,
+    flagged and queried outside), whole numbers only for an integer scale."""
+
+    label: str
+    label_ja: str
+    unit: str
+    integer: bool = False
+    hard: InputRange
+    soft: InputRange | None = None
+
+
+class ValueRanges(Strict):
+    variables: dict[str, ValueRange] = Field(min_length=1)
+    source: Source
 
 
 class Population(Strict):
@@ -382,6 +438,7 @@ class Protocol(Strict):
     follow_up: FollowUp
     study_closure: StudyClosure
     eligibility: list[EligibilityCriterion] = Field(min_length=1)
+    value_ranges: ValueRanges
     populations: list[Population]
     endpoints: list[Endpoint] = Field(min_length=1)
     reference_results: list[ReferenceResult] = Field(default_factory=list)
@@ -475,15 +532,28 @@ def _check_consistency(p: Protocol) -> list[tuple[str, str]]:
             for dose in [*esc.from_doses, esc.to_dose]:
                 if dose not in p.dose_levels[esc.drug].levels:
                     problems.append((f"renal.escalations[{i}]", f"{dose} is not a dose level"))
-    for drug in renal.severe.doses:
-        known(f"renal.severe.doses.{drug}", drug)
-    for name, rng in (
-        ("age_years", renal.formula.age_years),
-        ("weight_kg", renal.formula.weight_kg),
-        ("creatinine_mg_dl", renal.formula.creatinine_mg_dl),
-    ):
-        if rng.minimum >= rng.maximum:
-            problems.append((f"renal.formula.{name}", "minimum must be below maximum"))
+    band_ids = [band.id for band in renal.bands]
+    for i, band in enumerate(renal.bands):
+        if band_ids.count(band.id) > 1:
+            problems.append((f"renal.bands[{i}].id", f"'{band.id}' is used more than once"))
+        for drug, entry in band.doses.items():
+            known(f"renal.bands[{i}].doses.{drug}", drug)
+            if drug in p.dose_levels and entry.dose not in p.dose_levels[drug].levels:
+                problems.append(
+                    (f"renal.bands[{i}].doses.{drug}.dose", f"{entry.dose} is not a dose level")
+                )
+    for name in CockcroftGault.INPUTS:
+        if name not in p.value_ranges.variables:
+            problems.append(
+                (f"value_ranges.variables.{name}", "missing: the Cockcroft-Gault formula needs it")
+            )
+    for name, rng in p.value_ranges.variables.items():
+        for kind in ("hard", "soft"):
+            limits = getattr(rng, kind)
+            if limits is not None and limits.minimum >= limits.maximum:
+                problems.append(
+                    (f"value_ranges.variables.{name}.{kind}", "minimum must be below maximum")
+                )
 
     mod = p.dose_modification
     for i, drug in enumerate(mod.alternation.sequence):
@@ -530,6 +600,18 @@ def _check_consistency(p: Protocol) -> list[tuple[str, str]]:
                     problems.append(
                         (f"{base}.any_of[{j}].grades[{k}]", f"{grade} is not a CTCAE grade")
                     )
+    named = {t.toxicity for r in mod.rules for t in r.any_of if t.toxicity is not None}
+    for toxicity in mod.toxicity_terms:
+        if toxicity not in named:
+            problems.append(
+                (f"dose_modification.toxicity_terms.{toxicity}", "no rule names this toxicity")
+            )
+    rule_labs = {t.lab.variable for r in mod.rules for t in r.any_of if t.lab is not None}
+    for variable in mod.cytopenias:
+        if variable not in rule_labs:
+            problems.append(
+                (f"dose_modification.cytopenias.{variable}", "no rule compares this count")
+            )
     for drug, days in mod.within_cycle_hold_days.items():
         known(f"dose_modification.within_cycle_hold_days.{drug}", drug)
         for i, day in enumerate(days):

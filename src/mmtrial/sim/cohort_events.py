@@ -22,17 +22,18 @@ from mmtrial.sim.plans import (
 __all__ = ["adverse_events", "outcome"]
 
 
-# (term, attribution, highest grade the simulation gives it)
+# (term, attribution, lowest and highest grade the simulation gives it); CTCAE v5.0 defines
+# upper respiratory infection from grade 2.
 _BACKGROUND = (
-    ("Fatigue", {"lenalidomide": True}, 2),
-    ("Diarrhea", {"ixazomib": True, "lenalidomide": True}, 2),
-    ("Constipation", {"lenalidomide": True}, 2),
-    ("Nausea", {"ixazomib": True}, 2),
-    ("Insomnia", {"dexamethasone": True}, 1),
-    ("Edema limbs", {"dexamethasone": True}, 1),
-    ("Upper respiratory infection", {}, 2),
-    ("Back pain", {}, 2),
-    ("Peripheral sensory neuropathy", {"ixazomib": True}, 1),
+    ("Fatigue", {"lenalidomide": True}, 1, 2),
+    ("Diarrhea", {"ixazomib": True, "lenalidomide": True}, 1, 2),
+    ("Constipation", {"lenalidomide": True}, 1, 2),
+    ("Nausea", {"ixazomib": True}, 1, 2),
+    ("Insomnia", {"dexamethasone": True}, 1, 1),
+    ("Edema limbs", {"dexamethasone": True}, 1, 1),
+    ("Upper respiratory infection", {}, 2, 2),
+    ("Back pain", {}, 1, 2),
+    ("Peripheral sensory neuropathy", {"ixazomib": True}, 1, 1),
 )
 
 
@@ -94,14 +95,16 @@ def adverse_events(plan: ParticipantPlan, rng: random.Random) -> None:
             )
         )
     for _ in range(rng.randrange(0, 4)):
-        term, attribution, top = rng.choice(_BACKGROUND)
+        term, attribution, bottom, top = rng.choice(_BACKGROUND)
         cycle = rng.choice(plan.cycles)
         start = _day(cycle.start, rng.randrange(3, 17))
         end = start + dt.timedelta(days=rng.randrange(3, 10))
-        grade = rng.randrange(1, top + 1)
+        grade = rng.randrange(bottom, top + 1)
         if start > DATA_CUTOFF:
             continue
         if end > DATA_CUTOFF:
+            if bottom > 1:
+                continue  # an ongoing grade 2 would hold the next cycle: leave it out
             end, grade = None, 1  # still ongoing at the cut-off: mild, so no cycle waits for it
         plan.adverse_events.append(
             AdverseEventPlan(term=term, grade=grade, start=start, end=end, attribution=attribution)

@@ -357,3 +357,62 @@ __all__ = [
     "VisitForm",
     "VisitMissedForm",
 ]
+
+
+RENAL_ACTIONS = [
+    ("confirm", _("Confirm the proposed doses")),
+    ("override", _("Decide other doses (give a reason)")),
+]
+STOP = "stop"
+
+
+class RenalDecisionForm(forms.Form):
+    """The investigator's answer to a renal proposal: confirm it, or give each proposed drug's
+    dose (or stop it) with a reason. One dose field per proposed drug, built from the proposal."""
+
+    action = forms.ChoiceField(
+        label=_("Investigator's decision"), choices=RENAL_ACTIONS, widget=forms.RadioSelect
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when you decide other doses; kept in the audit trail."),
+    )
+
+    def __init__(self, *args, proposals: list[dict], protocol, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.proposals = proposals
+        for p in proposals:
+            drug = p["drug"]
+            levels = [
+                (format(level.normalize(), "f"), f"{level.normalize():f} mg")
+                for level in protocol.levels(drug)
+            ]
+            self.fields[f"dose_{drug}"] = forms.ChoiceField(
+                label=_("%(drug)s dose if you decide other doses") % {"drug": label(drug, "drug")},
+                choices=[("", "—"), *levels, (STOP, _("Stop this drug"))],
+                required=False,
+            )
+            self.fields[f"every_{drug}"] = forms.ChoiceField(
+                label=_("%(drug)s taken") % {"drug": label(drug, "drug")},
+                choices=[
+                    ("1", _("on each of its regimen days")),
+                    ("2", _("every other regimen day (every 48 hours)")),
+                ],
+                initial="1",
+                required=False,
+            )
+
+    def override_doses(self) -> tuple[dict, dict]:
+        """(doses_mg, every_days) of an override, as the service takes them."""
+        doses, every = {}, {}
+        for p in self.proposals:
+            drug = p["drug"]
+            chosen = self.cleaned_data.get(f"dose_{drug}") or ""
+            if chosen:
+                doses[drug] = None if chosen == STOP else chosen
+            step = int(self.cleaned_data.get(f"every_{drug}") or 1)
+            if step != 1:
+                every[drug] = step
+        return doses, every

@@ -106,12 +106,14 @@ LABELS: dict[str, dict[str, object]] = {
         "delay": _("delay the cycle"),
         "discontinue_drug": _("start the cycle without a discontinued drug"),
         "discontinue_treatment": _("discontinue treatment"),
+        "investigator_decision_required": _("wait for the investigator's decision"),
     },
     "cycle_status": {
         "started": _("Started"),
         "delayed": _("Delayed"),
         "completed": _("Completed"),
         "not_started": _("Not started"),
+        "awaiting_investigator": _("Needs investigator decision"),
     },
     "record": {
         "participant": _("Participant"),

@@ -97,4 +97,16 @@ SERVICE_MESSAGES = (
     gettext_noop("The password is not accepted: {problems}"),
     gettext_noop("Your current password is not correct."),
     gettext_noop("The new password must differ from the current one."),
+    gettext_noop(
+        "Adverse event '{term}' grade {grade} (from {start}) cannot be read by the dose rules: "
+        "{problem}. Correct the adverse event, then start the cycle."
+    ),
+    gettext_noop(
+        "Adverse event '{term}' grade {grade} (from {start}) has no count recorded during it, "
+        "and grade {grade} does not tell whether the count was below the label's threshold: "
+        "record the count (local or central lab), then start the cycle."
+    ),
+    gettext_noop(
+        "Participant {subject} has no cycle waiting for an investigator's renal decision."
+    ),
 )

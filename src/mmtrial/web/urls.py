@@ -40,6 +40,7 @@ urlpatterns = [
     path(P + "disease/<int:assessment_pk>/", entry.disease_edit, name="disease_edit"),
     path(P + "response/", entry.investigator_response, name="investigator_response"),
     path(P + "cycles/new/", treatment.cycle_new, name="cycle_new"),
+    path(P + "cycles/renal-decision/", treatment.renal_decision, name="renal_decision"),
     path(P + "cycles/<int:number>/doses/", treatment.doses_edit, name="doses_edit"),
     path(P + "doses/<int:dose_pk>/", treatment.dose_edit, name="dose_edit"),
     path(P + "visits/<int:visit_pk>/", treatment.visit_edit, name="visit_edit"),

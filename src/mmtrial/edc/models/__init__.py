@@ -16,7 +16,7 @@ from mmtrial.edc.models.assessments import (
 )
 from mmtrial.edc.models.audit import AuditChainHead, AuditEvent
 from mmtrial.edc.models.people import Membership, Participant, Screening, Site, User
-from mmtrial.edc.models.treatment import Cycle, DoseAdministration, Visit
+from mmtrial.edc.models.treatment import Cycle, DoseAdministration, RenalDoseDecision, Visit
 from mmtrial.edc.models.trust import Query, QueryMessage, Signature
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "Participant",
     "Query",
     "QueryMessage",
+    "RenalDoseDecision",
     "ResponseAssessment",
     "ResponseSummary",
     "Screening",

@@ -11,6 +11,7 @@ class CycleStatus(models.TextChoices):
     DELAYED = "delayed", "Delayed"
     COMPLETED = "completed", "Completed"
     NOT_STARTED = "not_started", "Not started: treatment discontinued at the decision"
+    AWAITING_INVESTIGATOR = "awaiting_investigator", "Needs investigator decision"
 
 
 class Cycle(ClinicalRecord):
@@ -20,7 +21,7 @@ class Cycle(ClinicalRecord):
     number = models.PositiveSmallIntegerField()
     start_date = models.DateField()
     status = models.CharField(
-        max_length=12, choices=CycleStatus.choices, default=CycleStatus.STARTED
+        max_length=24, choices=CycleStatus.choices, default=CycleStatus.STARTED
     )
     planned_doses_mg = models.JSONField(default=dict, blank=True, help_text="{drug: mg or null}")
     decision = models.JSONField(
@@ -34,6 +35,25 @@ class Cycle(ClinicalRecord):
             models.UniqueConstraint(fields=["participant", "number"], name="edc_cycle_unique"),
         ]
         ordering = ["participant", "number"]
+
+
+class RenalDoseDecision(ClinicalRecord):
+    """The investigator's answer to a renal proposal for one cycle (protocol.md section 4):
+    confirm the label's doses, or override them with doses of their own and a reason."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="renal_decisions"
+    )
+    cycle_number = models.PositiveSmallIntegerField()
+    band = models.CharField(max_length=40, help_text="the protocol's renal band answered")
+    action = models.CharField(
+        max_length=8, choices=[("confirm", "Confirm"), ("override", "Override")]
+    )
+    doses_mg = models.JSONField(default=dict, blank=True, help_text="override: {drug: mg or null}")
+    every_days = models.JSONField(default=dict, blank=True, help_text="override: {drug: n}")
+    reason = models.TextField(blank=True)
+    decided_by = models.CharField(max_length=150, help_text="the investigator, as signed in")
+    decided_on = models.DateField()
 
 
 class DoseStatus(models.TextChoices):

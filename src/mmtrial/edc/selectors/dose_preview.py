@@ -2,8 +2,7 @@
 entered so far: a read-only preview of `cycle_start`.
 
 It gathers the facts with the same function `cycle_start` uses
-(`mmtrial.edc.services.treatment.cycle_facts`) and asks the same rule
-(`mmtrial.clinical.dosing.decide_next_cycle`), so the preview and the recorded decision cannot
+and asks the same rule (`mmtrial.edc.services.treatment.decide_cycle`), so the preview and the recorded decision cannot
 disagree for the same data and date. Nothing is written. When a fact the rule needs is missing
 (no creatinine within the protocol's lab window, no weight), the preview carries the message
 saying what to record first instead of a decision.
@@ -21,13 +20,17 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from mmtrial.clinical import dosing
 from mmtrial.clinical.dosing_models import CycleFacts, DoseDecision
 from mmtrial.edc.models import Cycle, Participant
 from mmtrial.edc.models.people import ParticipantStatus
 from mmtrial.edc.models.treatment import CycleStatus
 from mmtrial.edc.permissions import Action, scope_to_sites
-from mmtrial.edc.services.treatment import NOT_ENROLLED, TOO_EARLY, TREATMENT_ENDED, cycle_facts
+from mmtrial.edc.services.treatment import (
+    NOT_ENROLLED,
+    TOO_EARLY,
+    TREATMENT_ENDED,
+    decide_cycle,
+)
 from mmtrial.edc.services.visits import STARTED
 from mmtrial.errors import InputError, NotFound, ProtocolViolation
 from mmtrial.protocol.loader import load_protocol
@@ -69,6 +72,16 @@ def _default_start(
     else:
         start = max(today, participant.enrolled_on or today)
         next_number = 1
+    pending = next(
+        (
+            c
+            for c in cycles
+            if c.number == next_number and c.status == CycleStatus.AWAITING_INVESTIGATOR
+        ),
+        None,
+    )
+    if pending is not None:  # decided again on its own date once the investigator answers
+        return pending.start_date
     delayed = next(
         (c for c in cycles if c.number == next_number and c.status == CycleStatus.DELAYED), None
     )
@@ -136,8 +149,7 @@ def dose_preview_for(
             field="start_date",
         )
     try:
-        facts = cycle_facts(participant, start_date=start, protocol=protocol)
-        decision = dosing.decide_next_cycle(facts, protocol=protocol)
+        facts, decision = decide_cycle(participant, start_date=start, protocol=protocol)
     except (ProtocolViolation, InputError) as missing:
         return DosePreview(
             participant=participant,

@@ -6,14 +6,21 @@
   (`renal.lab_window_days`) before the start, the latest recorded weight (visit, else
   screening) and the age (from the year of birth);
 - day-1 ANC and platelets: the latest values within the same window;
-- toxicities: adverse events ongoing at, or starting since, the last cycle start (events an
-  earlier decision already acted on are marked `counted_before`); a hematologic event carries
-  the lowest matching count measured during it; events before C1D1 are baseline grades;
+- every platelet and ANC count (central and local) collected after the last cycle start, so
+  the labels' platelet and neutrophil rows act on the counts themselves, not on whether an
+  adverse event was typed (the engine forms the episodes and matches them to the events);
+- toxicities: adverse events ongoing at, or starting since, the last cycle start, with their
+  dates (events an earlier decision already acted on are marked `counted_before`); events
+  before C1D1 are baseline grades;
 - best confirmed response (ResponseSummary), the previous decision's carry-forward state
-  (doses, alternation counts, renal adjustment), cycles at the current dose, and whether the
-  last cycle had a dose held or reduced.
+  (doses and their days, alternation counts, renal adjustment and band), cycles at the
+  current dose, whether the last cycle had a dose held or reduced, and the investigator's
+  renal decision for this cycle (`renal_decision_record`).
 The decision is stored with its reasons and engine version, the cycle's planned doses are
-created, and the planned visits are regenerated from `clinical.schedule`.
+created on the decision's dosing days, and the planned visits are regenerated from
+`clinical.schedule`. A decision that needs the investigator leaves the cycle
+`awaiting_investigator`; `renal_decision_record` records the investigator's answer and decides
+the cycle again.
 """
 
 from __future__ import annotations
@@ -22,16 +29,18 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.utils import timezone
 
 import mmtrial
 from mmtrial.clinical import dosing, renal
-from mmtrial.clinical.dosing_models import LabValue, ToxicityEvent
+from mmtrial.clinical.dosing_models import CountResult, ToxicityEvent
 from mmtrial.edc.models import (
     AdverseEvent,
     Cycle,
     DoseAdministration,
     LabResult,
     Participant,
+    RenalDoseDecision,
     ResponseSummary,
     Screening,
     Visit,
@@ -46,7 +55,14 @@ from mmtrial.edc.services.responses import response_derive
 from mmtrial.edc.services.visits import STARTED, visits_regenerate
 from mmtrial.errors import InputError, NotFound, ProtocolViolation
 
-__all__ = ["ENGINE_VERSION", "cycle_facts", "cycle_start", "dose_record"]
+__all__ = [
+    "ENGINE_VERSION",
+    "cycle_facts",
+    "cycle_start",
+    "decide_cycle",
+    "dose_record",
+    "renal_decision_record",
+]
 
 # clinical.dosing has no version of its own yet: the package version identifies the rules
 ENGINE_VERSION = getattr(dosing, "ENGINE_VERSION", f"mmtrial-dosing/{mmtrial.__version__}")
@@ -61,13 +77,20 @@ MISSING_LAB = (
 )
 MISSING_WEIGHT = "No body weight recorded (visit or screening): record it before the cycle starts."
 DOSE_NOT_FOUND = "Dose {pk} was not found among the records you may see."
-# CTCAE v5 terms of the hematologic toxicities the dose rules read, and the count each reads.
-HEMATOLOGIC_LABS = {
-    "platelet_count_decreased": ("platelets", "platelets_per_mm3"),
-    "thrombocytopenia": ("platelets", "platelets_per_mm3"),
-    "neutrophil_count_decreased": ("anc", "anc_per_mm3"),
-    "neutropenia": ("anc", "anc_per_mm3"),
-}
+AE_NOT_USABLE = (
+    "Adverse event '{term}' grade {grade} (from {start}) cannot be read by the dose rules: "
+    "{problem}. Correct the adverse event, then start the cycle."
+)
+COUNT_NEEDED = (
+    "Adverse event '{term}' grade {grade} (from {start}) has no count recorded during it, and "
+    "grade {grade} does not tell whether the count was below the label's threshold: record the "
+    "count (local or central lab), then start the cycle."
+)
+NO_PENDING_DECISION = (
+    "Participant {subject} has no cycle waiting for an investigator's renal decision."
+)
+# The lab analytes behind the counts the dose rules read (the engine's variable names).
+COUNT_ANALYTES = {"platelets": "platelets_per_mm3", "anc": "anc_per_mm3"}
 
 
 def _term(ae: AdverseEvent) -> str:
@@ -112,7 +135,7 @@ def _weight_kg(participant, on: dt.date) -> Decimal:
 
 
 def _events(participant, *, start: dt.date, c1d1: dt.date, boundary: dt.date | None):
-    """(toxicity events since `boundary`, baseline grades) from the adverse events."""
+    """(toxicity events since `boundary`, the adverse events behind them, baseline grades)."""
     aes = list(
         AdverseEvent.objects.filter(
             participant=participant, is_deleted=False, start_date__lte=start
@@ -120,7 +143,7 @@ def _events(participant, *, start: dt.date, c1d1: dt.date, boundary: dt.date | N
     )
     baseline: dict[str, int] = {}
     events: list[ToxicityEvent] = []
-    counts = {}
+    sources: list[AdverseEvent] = []
     for ae in aes:
         if ae.start_date < c1d1:
             if ae.end_date is None or ae.end_date >= c1d1:
@@ -128,42 +151,53 @@ def _events(participant, *, start: dt.date, c1d1: dt.date, boundary: dt.date | N
             continue
         if boundary is None or (ae.end_date is not None and ae.end_date < boundary):
             continue
-        lab = None
-        term = _term(ae)
-        if term in HEMATOLOGIC_LABS:
-            analyte, variable = HEMATOLOGIC_LABS[term]
-            if analyte not in counts:
-                counts[analyte] = list(
-                    LabResult.objects.filter(
-                        participant=participant, analyte=analyte, is_deleted=False
-                    ).values_list("collected_on", "value")
-                )
-            during = [
-                v
-                for day, v in counts[analyte]
-                if v is not None and ae.start_date <= day <= (ae.end_date or start)
-            ]
-            if during:
-                lab = LabValue(variable=variable, value=min(during))
         recovered = ae.end_date is not None and ae.end_date <= start
-        events.append(
-            ToxicityEvent(
-                term=term,
-                grade=ae.grade,
-                with_pain=ae.with_pain,
-                nonhematologic=ae.nonhematologic,
-                attributed_to=[drug for drug, related in (ae.attribution or {}).items() if related],
-                lab=lab,
-                current_grade=0 if recovered else None,
-                current_with_pain=False if recovered else None,
-                counted_before=ae.start_date < boundary,
-            )
+        event = {
+            "term": _term(ae),
+            "grade": ae.grade,
+            "with_pain": ae.with_pain,
+            "attributed_to": [drug for drug, related in (ae.attribution or {}).items() if related],
+            "current_grade": 0 if recovered else None,
+            "current_with_pain": False if recovered else None,
+            "counted_before": ae.start_date < boundary,
+            "start_date": ae.start_date,
+            "end_date": ae.end_date,
+        }
+        if not ae.nonhematologic:  # the site said hematologic; else the engine places the term
+            event["nonhematologic"] = False
+        events.append(ToxicityEvent.model_validate(event))
+        sources.append(ae)
+    return events, sources, baseline
+
+
+def _counts_since(participant, *, after: dt.date, until: dt.date) -> list[CountResult]:
+    """Every platelet and ANC count collected in (after, until], central and local."""
+    rows = LabResult.objects.filter(
+        participant=participant,
+        analyte__in=list(COUNT_ANALYTES),
+        is_deleted=False,
+        value__isnull=False,
+        collected_on__gt=after,
+        collected_on__lte=until,
+    ).order_by("collected_on", "id")
+    return [
+        CountResult(
+            variable=COUNT_ANALYTES[lab.analyte],
+            value=int(lab.value),
+            date=lab.collected_on,
+            source=lab.source,
         )
-    return events, baseline
+        for lab in rows
+    ]
 
 
 def cycle_facts(participant: Participant, *, start_date: dt.date, protocol) -> dosing.CycleFacts:
     """The participant's `CycleFacts` for a cycle starting on `start_date` (module docstring)."""
+    return _gather(participant, start_date=start_date, protocol=protocol)[0]
+
+
+def _gather(participant: Participant, *, start_date: dt.date, protocol):
+    """(CycleFacts, the adverse events behind facts.toxicities, in order)."""
     cycles = [
         c
         for c in Cycle.objects.filter(participant=participant, is_deleted=False).order_by("number")
@@ -198,25 +232,50 @@ def cycle_facts(participant: Participant, *, start_date: dt.date, protocol) -> d
             )
         counts[analyte] = int(lab.value)
     c1d1 = participant.c1d1_date or start_date
-    events, baseline = _events(
+    events, sources, baseline = _events(
         participant, start=start_date, c1d1=c1d1, boundary=previous.start_date if previous else None
     )
     summary = ResponseSummary.objects.filter(participant=participant).first()
+    number = (previous.number + 1) if previous else 1
     facts = {
-        "cycle": (previous.number + 1) if previous else 1,
+        "cycle": number,
         "crcl_ml_min": Decimal(str(round(crcl.crcl_ml_min, 2))),
+        "crcl_date": creatinine.collected_on,
+        "decision_date": start_date,
         "anc_per_mm3": counts["anc"],
         "platelets_per_mm3": counts["platelets"],
         "toxicities": events,
         "best_confirmed_response": summary.best_overall_response if summary else None,
         "baseline_grades": baseline,
     }
+    answer = (
+        RenalDoseDecision.objects.filter(
+            participant=participant, cycle_number=number, is_deleted=False
+        )
+        .order_by("-id")
+        .first()
+    )
+    if answer is not None:
+        facts["renal_decision"] = {
+            "band": answer.band,
+            "action": answer.action,
+            "doses_mg": answer.doses_mg,
+            "every_days": answer.every_days,
+            "reason": answer.reason,
+            "decided_by": answer.decided_by,
+            "decided_on": answer.decided_on,
+        }
     if previous is not None:
         carry = previous.decision.get("carry_forward", {})
         current = carry.get("current_doses_mg") or {}
         facts["current_doses_mg"] = current
         facts["alternation"] = carry.get("alternation", {})
         facts["renal_dose_adjusted"] = carry.get("renal_dose_adjusted", False)
+        facts["current_every_days"] = carry.get("current_every_days", {})
+        facts["renal_band"] = carry.get("renal_band")
+        facts["counts_since_last_decision"] = _counts_since(
+            participant, after=previous.start_date, until=start_date
+        )
         at_dose = {}
         for drug, dose in current.items():
             n = 0
@@ -229,16 +288,46 @@ def cycle_facts(participant: Participant, *, start_date: dt.date, protocol) -> d
         facts["last_cycle_hold_or_reduction"] = DoseAdministration.objects.filter(
             cycle=previous, status__in=[DoseStatus.HELD, DoseStatus.REDUCED]
         ).exists() or any(c.get("kind") == "reduce" for c in previous.decision.get("changes", []))
-    return dosing.CycleFacts.model_validate(facts)
+    return dosing.CycleFacts.model_validate(facts), sources
+
+
+def decide_cycle(participant: Participant, *, start_date: dt.date, protocol):
+    """(CycleFacts, DoseDecision) for the cycle starting on `start_date`, written nowhere: what
+    `cycle_start` records and what the dose preview shows."""
+    facts, sources = _gather(participant, start_date=start_date, protocol=protocol)
+    return facts, _decide(facts, sources, protocol)
+
+
+def _decide(facts, sources: list[AdverseEvent], protocol):
+    """The engine's decision; an event it cannot read is named as the site knows it."""
+    try:
+        return dosing.decide_next_cycle(facts, protocol=protocol)
+    except InputError as exc:
+        index = _event_index(exc.extra.get("field", ""))
+        if index is None or index >= len(sources):
+            raise
+        ae = sources[index]
+        words = {"term": ae.ctcae_term or ae.term, "grade": ae.grade, "start": ae.start_date}
+        if exc.extra.get("code") == "cytopenia_count_needed":
+            raise ProtocolViolation(COUNT_NEEDED.format(**words), exc.extra) from None
+        problem = exc.extra.get("problem") or exc.message.split(": ", 1)[-1]
+        raise ProtocolViolation(AE_NOT_USABLE.format(problem=problem, **words), exc.extra) from None
+
+
+def _event_index(field: str) -> int | None:
+    if not field.startswith("toxicities["):
+        return None
+    return int(field[len("toxicities[") : field.index("]")])
 
 
 def _planned_doses(cycle: Cycle, protocol) -> list[DoseAdministration]:
     rows = []
+    days_of = cycle.decision.get("dosing_days") or {}
     for drug, entry in protocol.regimen.items():
         dose = cycle.planned_doses_mg.get(drug)
         if dose is None:
             continue
-        for day in entry.days:
+        for day in days_of.get(drug, entry.days):
             rows.append(
                 DoseAdministration(
                     cycle=cycle,
@@ -285,13 +374,13 @@ def cycle_start(*, user, participant_id: int, start_date: dt.date) -> Cycle:
                 ),
                 {"field": "start_date"},
             )
-    facts = cycle_facts(participant, start_date=start_date, protocol=protocol)
-    decision = dosing.decide_next_cycle(facts, protocol=protocol)
+    facts, decision = decide_cycle(participant, start_date=start_date, protocol=protocol)
     status = {
         "start": CycleStatus.STARTED,
         "discontinue_drug": CycleStatus.STARTED,
         "delay": CycleStatus.DELAYED,
         "discontinue_treatment": CycleStatus.NOT_STARTED,
+        "investigator_decision_required": CycleStatus.AWAITING_INVESTIGATOR,
     }[decision.decision]
     payload = decision.model_dump(mode="json")
     fields = {
@@ -308,14 +397,15 @@ def cycle_start(*, user, participant_id: int, start_date: dt.date) -> Cycle:
         cycle = record_create(
             Cycle(participant=participant, number=facts.cycle, **fields), context=context
         )
-    else:  # a delayed cycle decided again
+    else:  # a delayed cycle (or one awaiting the investigator) decided again
         pending.participant = participant
+        why = (
+            "cycle start decided again after the investigator's renal decision"
+            if pending.status == CycleStatus.AWAITING_INVESTIGATOR
+            else "cycle start decided again after a delay"
+        )
         cycle = record_update(
-            pending,
-            expected_version=pending.version,
-            values=fields,
-            reason="cycle start decided again after a delay",
-            context=context,
+            pending, expected_version=pending.version, values=fields, reason=why, context=context
         )
     if status == CycleStatus.STARTED:
         records_create_many(participant, _planned_doses(cycle, protocol), context=context)
@@ -334,6 +424,91 @@ def cycle_start(*, user, participant_id: int, start_date: dt.date) -> Cycle:
             # C1D1 dates the response baseline: derive from the data already stored
             response_derive(participant=participant)
     return cycle
+
+
+RENAL_ACTIONS = ("confirm", "override")
+
+
+@acting
+@transaction.atomic
+def renal_decision_record(
+    *,
+    user,
+    participant_id: int,
+    action: str,
+    reason: str = "",
+    doses_mg: dict[str, Decimal | float | str | None] | None = None,
+    every_days: dict[str, int] | None = None,
+) -> Cycle:
+    """The investigator confirms or overrides the renal proposal of the cycle waiting for it,
+    and the cycle is decided again with that answer (protocol.md section 4).
+
+    Only an investigator of the participant's site may answer (`Action.INVESTIGATOR_DECISION`);
+    an override needs the dose of every proposed drug (null stops it) and a reason. The answer
+    is a record of its own, audited; the re-decided cycle is returned.
+    """
+    participant = participant_for(
+        user=user,
+        participant_id=participant_id,
+        action=Action.INVESTIGATOR_DECISION,
+        for_update=True,
+    )
+    subject = participant.subject_id or participant.screening_number
+    pending = (
+        Cycle.objects.filter(
+            participant=participant,
+            is_deleted=False,
+            status=CycleStatus.AWAITING_INVESTIGATOR,
+        )
+        .order_by("-number")
+        .first()
+    )
+    if pending is None:
+        raise ProtocolViolation(NO_PENDING_DECISION.format(subject=subject))
+    if action not in RENAL_ACTIONS:
+        raise InputError(
+            f"decision: {action!r} must be one of {', '.join(RENAL_ACTIONS)}", {"field": "action"}
+        )
+    proposals = pending.decision.get("proposals") or []
+    band = proposals[0]["rule"] if proposals else ""
+    doses: dict[str, str | None] = {}
+    if action == "override":
+        if not reason.strip():
+            raise InputError(
+                "reason: say why the proposed doses are overridden", {"field": "reason"}
+            )
+        for proposal in proposals:
+            drug = proposal["drug"]
+            given = (doses_mg or {}).get(drug, "missing")
+            if given == "missing":
+                raise InputError(
+                    f"{drug} dose: give the dose you decide (mg), or leave it empty to stop {drug}",
+                    {"field": f"doses_mg.{drug}"},
+                )
+            if given in (None, ""):
+                doses[drug] = None
+                continue
+            try:
+                doses[drug] = str(Decimal(str(given)))
+            except InvalidOperation:
+                raise InputError(
+                    f"{drug} dose: {given!r} is not a number of mg", {"field": f"doses_mg.{drug}"}
+                ) from None
+    record_create(
+        RenalDoseDecision(
+            participant=participant,
+            cycle_number=pending.number,
+            band=band,
+            action=action,
+            doses_mg=doses,
+            every_days=every_days or {},
+            reason=reason.strip(),
+            decided_by=user.get_full_name() or user.get_username(),
+            decided_on=timezone.localdate(),
+        ),
+        reason=reason.strip(),
+    )
+    return cycle_start(user=user, participant_id=participant.pk, start_date=pending.start_date)
 
 
 DOSE_STATUSES = (DoseStatus.TAKEN, DoseStatus.REDUCED, DoseStatus.HELD, DoseStatus.MISSED)

@@ -62,6 +62,7 @@ def participant_detail(request, pk: int):
         "can_enter": can(request.user, Action.ENTER_DATA, site_id),
         "can_query": can(request.user, Action.QUERY_OPEN, site_id),
         "can_lock": can(request.user, Action.LOCK, site_id),
+        "can_decide_dose": can(request.user, Action.INVESTIGATOR_DECISION, site_id),
     }
     return render(request, "web/participants/detail.html", context)
 

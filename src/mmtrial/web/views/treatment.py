@@ -4,17 +4,27 @@ row at a time, swapped in place by htmx) and recording visits."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mmtrial.edc.models.treatment import CycleStatus
+from mmtrial.edc.permissions import Action, can
 from mmtrial.edc.selectors.participants import participant_get
 from mmtrial.edc.selectors.timeline import participant_timeline
-from mmtrial.edc.services.treatment import cycle_start, dose_record
+from mmtrial.edc.services.participants import protocol_of
+from mmtrial.edc.services.treatment import cycle_start, dose_record, renal_decision_record
 from mmtrial.edc.services.visits import visit_missed, visit_record
-from mmtrial.web.entry_forms import CycleStartForm, DoseForm, VisitForm, VisitMissedForm
+from mmtrial.web.entry_forms import (
+    CycleStartForm,
+    DoseForm,
+    RenalDecisionForm,
+    VisitForm,
+    VisitMissedForm,
+)
 from mmtrial.web.errors import run_service
 from mmtrial.web.labels import label
 from mmtrial.web.views.entry import form_page, from_timeline, saved_redirect
@@ -45,6 +55,53 @@ def cycle_new(request, pk: int):
             return redirect(f"{reverse('participant_detail', args=[participant.pk])}#decision")
     return form_page(
         request, "web/entry/form.html", participant, form, title=_("Start the next cycle")
+    )
+
+
+def renal_decision(request, pk: int):
+    """The investigator confirms or overrides the renal proposal of the cycle waiting for it."""
+    timeline = participant_timeline(user=request.user, participant_id=pk)
+    participant = timeline.participant
+    if not can(request.user, Action.INVESTIGATOR_DECISION, participant.site_id):
+        raise PermissionDenied(_("Only an investigator of the site decides the renal doses."))
+    pending = next(
+        (c for c in reversed(timeline.cycles) if c.status == CycleStatus.AWAITING_INVESTIGATOR),
+        None,
+    )
+    if pending is None:
+        raise Http404
+    proposals = (pending.decision or {}).get("proposals") or []
+    form = RenalDecisionForm(
+        request.POST or None, proposals=proposals, protocol=protocol_of(participant)
+    )
+    if request.method == "POST" and form.is_valid():
+        doses, every = form.override_doses()
+        cycle = run_service(
+            form,
+            lambda: renal_decision_record(
+                user=request.user,
+                participant_id=participant.pk,
+                action=form.cleaned_data["action"],
+                reason=form.cleaned_data.get("reason", ""),
+                doses_mg=doses,
+                every_days=every,
+            ),
+        )
+        if cycle is not None:
+            text = _("Cycle %(number)d: %(decision)s. See the dose decision and its reasons.") % {
+                "number": cycle.number,
+                "decision": label((cycle.decision or {}).get("decision", ""), "dose_decision"),
+            }
+            messages.success(request, text)
+            return redirect(f"{reverse('participant_detail', args=[participant.pk])}#decision")
+    return form_page(
+        request,
+        "web/entry/renal_decision.html",
+        participant,
+        form,
+        cycle=pending,
+        proposals=proposals,
+        title=_("Investigator's renal decision"),
     )
 
 
