@@ -109,6 +109,20 @@ def test_six_within_cycle_episodes_reach_the_next_decision():
         state = _next_state(d)
 
 
+def test_six_count_less_grade_4_events_alternate_like_the_counts():
+    state, day1 = _cycle_one()
+    terms = ["Platelet count decreased", "neutrophil_count_decreased"] * 3
+    for cycle, expected, term in zip(range(2, 8), ALTERNATION, terms, strict=True):
+        onset = day1 + dt.timedelta(days=10)
+        event = tox(term, 4, start_date=str(onset), end_date=str(onset + dt.timedelta(days=6)))
+        day1 = day1 + dt.timedelta(days=28)
+        d = decide_next_cycle(
+            _facts(cycle, state, decision_date=day1, toxicities=[event]), protocol=PROTOCOL
+        )
+        assert {k: d.doses_mg[k] for k in expected} == expected, f"cycle {cycle}"
+        state = _next_state(d)
+
+
 def test_the_reason_names_the_count_its_date_and_the_label_row():
     d = decide_next_cycle(
         facts(

@@ -58,22 +58,48 @@ def _doses(cycle) -> tuple:
     return (planned["ixazomib"], planned["lenalidomide"])
 
 
-def test_six_within_cycle_counts_reduce_six_next_cycles_alternating():
-    study = Study("K1")
+@pytest.mark.parametrize("how", ["within_cycle_count", "day_1_count", "grade_4_event"])
+def test_six_episodes_reduce_six_next_cycles_alternating(how):
+    study = Study("K1" + how[0])
     participant, cycle = started(study, creatinine="0.6")  # CrCl 80: lenalidomide 25 mg
     start = C1D1
     for n, expected in enumerate(ALTERNATION, start=2):
         source = "central" if n % 2 else "local"
-        _count(study, participant, "platelets", 24000, start + D(days=14), source, f"ACC{n}")
-        _count(study, participant, "platelets", 140000, start + D(days=21))
+        if how == "within_cycle_count":
+            _count(study, participant, "platelets", 24000, start + D(days=14), source, f"A{n}")
+            _count(study, participant, "platelets", 140000, start + D(days=21))
+        elif how == "grade_4_event":
+            ae_record(
+                user=study.coordinator,
+                participant_id=participant.pk,
+                term="Neutrophil count decreased" if n % 2 else "Platelet count decreased",
+                grade=4,
+                start_date=start + D(days=12),
+                end_date=start + D(days=18),
+            )
         start = start + D(days=28)
+        if how == "day_1_count":
+            day1_labs(study, participant, start, creatinine="0.6", platelets="25000")
+            delayed = cycle_start(
+                user=study.coordinator, participant_id=participant.pk, start_date=start
+            )
+            assert delayed.status == CycleStatus.DELAYED
+            assert (
+                _doses(type(delayed)(planned_doses_mg=delayed.decision["planned_doses_mg"]))
+                == expected
+            )
+            start = start + D(days=7)
         day1_labs(study, participant, start, creatinine="0.6")
         cycle = cycle_start(user=study.coordinator, participant_id=participant.pk, start_date=start)
         assert cycle.status == CycleStatus.STARTED
         assert _doses(cycle) == expected, f"cycle {n}"
+        if how == "grade_4_event":
+            continue
         [reason] = [r for r in cycle.decision["reasons"] if r["rule"] == "platelets_below_30000"]
-        assert reason["values"]["count_date"] == (start - D(days=14)).isoformat()
-        assert source in reason["text"]
+        low = start - D(days=14 if how == "within_cycle_count" else 7)
+        assert reason["values"]["count_date"] == low.isoformat()
+        if how == "within_cycle_count":
+            assert source in reason["text"]
         if expected[0] is not None:  # the planned dose rows carry the new doses
             rows = DoseAdministration.objects.filter(cycle=cycle, drug="lenalidomide")
             assert {float(r.planned_dose_mg) for r in rows} == {expected[1]}
