@@ -32,6 +32,8 @@ from mmtrial.edc.audit import (
 from mmtrial.edc.models import AuditEvent
 from mmtrial.edc.models.assessments import LabSource
 
+REAL_CLOCK = True  # the fast path is chosen on the exact built-in date types
+
 
 class _Label(str):
     """A str subclass whose str() differs from its text, like a lazy or enum label."""

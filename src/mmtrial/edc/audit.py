@@ -134,7 +134,7 @@ def _flat(changes: Any) -> bool:
 def _leaf(value: Any) -> str:
     if type(value) is Decimal:
         return _decimal_text(value)
-    if type(value) is dt.date or type(value) is dt.datetime:
+    if isinstance(value, dt.date):  # dates and datetimes (subclasses too)
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not a leaf of flat changes")
 
@@ -237,7 +237,7 @@ def audit_record_many(
     who = f'"actor_id":{_text(actor_id)},"actor_username":{_text(actor.username)}'
     when = f'"occurred_at":{_text(now.astimezone(dt.UTC).isoformat())}'
     sha256 = hashlib.sha256
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         head = _lock_head()
         prev_hash, next_id = head.last_hash, head.last_event_id + 1
         rows = []

@@ -25,7 +25,6 @@ from typing import Any
 
 from django.db import transaction
 
-from mmtrial.edc.audit import EventSpec, audit_record_many
 from mmtrial.edc.lab_import_check import (
     COLUMNS,
     CheckedRow,
@@ -35,19 +34,13 @@ from mmtrial.edc.lab_import_check import (
     decode,
     unchanged,
 )
-from mmtrial.edc.models import LabResult, Participant, Signature
+from mmtrial.edc.models import LabResult, Participant
 from mmtrial.edc.models.assessments import LabSource
-from mmtrial.edc.models.trust import SignatureStatus
 from mmtrial.edc.permissions import Action, authorize
-from mmtrial.edc.services._bulk import insert_rows
-from mmtrial.edc.services._records import (
-    invalidate_signatures,
-    latest_calendar_date,
-    record_update,
-    subject_label,
-)
+from mmtrial.edc.services._records import latest_calendar_date, subject_label
 from mmtrial.edc.services.participants import acting_as
 from mmtrial.edc.services.responses import response_derive_many
+from mmtrial.edc.unit_of_work import unit_of_work
 from mmtrial.errors import InputError
 
 __all__ = [
@@ -70,18 +63,6 @@ _ROW_FIELDS = (
     "reported_value",
     "reported_unit",
     "collected_on",
-    "accession",
-)
-_CREATE_FIELDS = (
-    "participant_id",
-    "analyte",
-    "value",
-    "value_text",
-    "unit",
-    "reported_value",
-    "reported_unit",
-    "collected_on",
-    "source",
     "accession",
 )
 
@@ -139,83 +120,62 @@ def _write(rows: list[CheckedRow], *, name, sha256, on_progress, batch_rows) -> 
     correction = f"correction from {reason}"
     new_rows = [r for r in rows if r.stored is None]
     touched: dict[int, Participant] = {}
-    central = LabSource.CENTRAL.value
     done = 0
-    for start in range(0, len(new_rows), batch_rows):
-        batch = new_rows[start : start + batch_rows]
-        values = [
-            (
-                r.participant.pk, r.analyte, r.value, r.value_text, r.unit, r.reported_value,
-                r.reported_unit, r.collected_on, r.accession,
+    with unit_of_work() as uow:
+        for start in range(0, len(new_rows), batch_rows):
+            batch = new_rows[start : start + batch_rows]
+            values = [
+                (
+                    r.participant.pk, r.analyte, r.value, r.value_text, r.unit, r.reported_value,
+                    r.reported_unit, r.collected_on, r.accession,
+                )
+                for r in batch
+            ]  # fmt: skip
+            participants = {r.participant.pk: r.participant for r in batch}
+            touched.update(participants)
+            uow.insert_rows(
+                LabResult,
+                values,
+                fields=_ROW_FIELDS,
+                key=("accession", "analyte"),
+                where={"source": LabSource.CENTRAL.value},
+                participants=participants,
+                reason=reason,
+                context=context,
+                contexts=[{"row": r.number} for r in batch],
             )
-            for r in batch
-        ]  # fmt: skip
-        ids = insert_rows(
-            LabResult,
-            values,
-            fields=_ROW_FIELDS,
-            key=("accession", "analyte"),
-            where={"source": central},
-        )
-        specs = []
-        for row, pk, (*before_source, accession) in zip(batch, ids, values, strict=True):
-            participant = row.participant
-            touched[participant.pk] = participant
-            created = (*before_source, central, accession)  # in the order of _CREATE_FIELDS
-            specs.append(
-                EventSpec(
-                    action="create",
-                    model="labresult",
-                    object_pk=str(pk),
-                    site_code=participant.site.code,
-                    subject=subject_label(participant),
-                    # the audit writer turns Decimals and dates into their exact text
-                    changes={
-                        f: {"old": None, "new": v}
-                        for f, v in zip(_CREATE_FIELDS, created, strict=True)
+            done += len(batch)
+            report.created += len(batch)
+            if on_progress:
+                on_progress(done, len(rows))
+        for row in rows:
+            stored = row.stored
+            if stored is None:
+                continue
+            if unchanged(row, stored):
+                report.unchanged += 1
+            else:
+                stored.participant = row.participant
+                uow.update(
+                    stored,
+                    expected_version=stored.version,
+                    values={
+                        "value": row.value,
+                        "value_text": row.value_text,
+                        "unit": row.unit,
+                        "reported_value": row.reported_value,
+                        "reported_unit": row.reported_unit,
+                        "collected_on": row.collected_on,
                     },
-                    reason=reason,
+                    reason=correction,
                     context={**context, "row": row.number},
                 )
-            )
-        audit_record_many(specs)
-        done += len(batch)
-        report.created += len(batch)
-        if on_progress:
-            on_progress(done, len(rows))
-    for row in rows:
-        stored = row.stored
-        if stored is None:
-            continue
-        if unchanged(row, stored):
-            report.unchanged += 1
-        else:
-            stored.participant = row.participant
-            record_update(
-                stored,
-                expected_version=stored.version,
-                values={
-                    "value": row.value,
-                    "value_text": row.value_text,
-                    "unit": row.unit,
-                    "reported_value": row.reported_value,
-                    "reported_unit": row.reported_unit,
-                    "collected_on": row.collected_on,
-                },
-                reason=correction,
-                context={**context, "row": row.number},
-            )
-            touched[row.participant.pk] = row.participant
-            report.corrected += 1
-        done += 1
-    signed = set(
-        Signature.objects.filter(
-            participant_id__in=list(touched), status=SignatureStatus.VALID
-        ).values_list("participant_id", flat=True)
-    )
-    for pk in sorted(signed):  # the same file changes signed data: compliance KF-5
-        invalidate_signatures(touched[pk], what=f"central laboratory results imported ({name})")
-    report.participants_rederived = response_derive_many(participant_ids=list(touched))
+                touched[row.participant.pk] = row.participant
+                report.corrected += 1
+            done += 1
+        for participant in touched.values():  # signed data changed by this file: KF-5
+            uow.touch(participant, f"central laboratory results imported ({name})")
+        report.participants_rederived = response_derive_many(participant_ids=list(touched))
     report.participants = sorted(subject_label(p) for p in touched.values())
     if on_progress:
         on_progress(len(rows), len(rows))

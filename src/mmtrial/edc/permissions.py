@@ -6,6 +6,9 @@ Everything that reads or writes participant data asks `sites_allowed` / `authori
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from enum import StrEnum
 
 from mmtrial.edc.models.people import Membership, Role
@@ -80,19 +83,50 @@ class AllSites:
 ALL_SITES = AllSites()
 
 
+_cache: contextvars.ContextVar[dict[int, list[tuple[int | None, str]]] | None] = (
+    contextvars.ContextVar("memberships", default=None)
+)
+
+
+@contextlib.contextmanager
+def memberships_cached() -> Iterator[None]:
+    """Inside one write (a unit of work), a user's memberships are read once."""
+    if _cache.get() is not None:
+        yield
+        return
+    token = _cache.set({})
+    try:
+        yield
+    finally:
+        _cache.reset(token)
+
+
+def _memberships(user) -> list[tuple[int | None, str]]:
+    cache = _cache.get()
+    if cache is not None and user.pk in cache:
+        return cache[user.pk]
+    # `user__is_active` is read with the memberships: a user object loaded before the account
+    # was deactivated (a long request, a cached object) is refused all the same.
+    rows = list(
+        Membership.objects.filter(user=user, active=True, user__is_active=True).values_list(
+            "site_id", "role"
+        )
+    )
+    if cache is not None:
+        cache[user.pk] = rows
+    return rows
+
+
 def sites_allowed(user, action: Action) -> AllSites | frozenset[int]:
     """The site ids where `user` may do `action` (ALL_SITES, or a possibly empty set).
 
-    Reads the memberships on every call: a role removed or a user deactivated takes effect on
-    the next request, open sessions included.
+    Reads the memberships on every call (once per unit of work): a role removed or a user
+    deactivated takes effect on the next request, open sessions included.
     """
     if user is None or not getattr(user, "is_active", False) or not user.pk:
         return frozenset()
     site_ids: set[int] = set()
-    # `user__is_active` is read with the memberships: a user object loaded before the account
-    # was deactivated (a long request, a cached object) is refused all the same.
-    memberships = Membership.objects.filter(user=user, active=True, user__is_active=True)
-    for site_id, role in memberships.values_list("site_id", "role"):
+    for site_id, role in _memberships(user):
         if action in ROLE_MATRIX.get(role, frozenset()):
             if site_id is None:
                 return ALL_SITES

@@ -32,7 +32,13 @@ from mmtrial.errors import (
     PermissionDenied,
 )
 
-MESSAGE_PACKAGES = ("mmtrial.edc.services", "mmtrial.edc.permissions", "mmtrial.edc.selectors")
+MESSAGE_PACKAGES = (
+    "mmtrial.edc.services",
+    "mmtrial.edc.permissions",
+    "mmtrial.edc.selectors",
+    "mmtrial.edc.unit_of_work",
+    "mmtrial.edc.edit_checks",
+)
 
 
 def _is_message_constant(name: str, value: Any) -> bool:
@@ -95,7 +101,8 @@ def translate_message(message: str) -> str:
         if translated == template:
             return message
         try:
-            return translated.format(**{name: match.group(name) for name in names})
+            # a value that is itself a catalogue text (a field's label) is shown translated too
+            return translated.format(**{name: gettext(match.group(name)) for name in names})
         except (KeyError, IndexError, ValueError):
             return message
     return message

@@ -9,12 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import transaction
-
 from mmtrial.edc.models import AdverseEvent
 from mmtrial.edc.permissions import Action
 from mmtrial.edc.services._records import record_create, record_update
 from mmtrial.edc.services.participants import acting, participant_for, protocol_of
+from mmtrial.edc.unit_of_work import writes
 from mmtrial.errors import InputError, NotFound
 
 __all__ = ["ACTIONS", "ae_record", "ae_update"]
@@ -93,7 +92,7 @@ def _check_dates(participant, start: dt.date, end: dt.date | None) -> None:
 
 
 @acting
-@transaction.atomic
+@writes
 def ae_record(
     *,
     user,
@@ -135,7 +134,7 @@ def ae_record(
 
 
 @acting
-@transaction.atomic
+@writes
 def ae_update(
     *, user, ae_id: int, expected_version: int, reason: str, **values: Any
 ) -> AdverseEvent:

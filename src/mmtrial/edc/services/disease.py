@@ -10,14 +10,13 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
-
 from mmtrial.edc.lab_analytes import IFE_VALUES
 from mmtrial.edc.models import DiseaseAssessment
 from mmtrial.edc.permissions import Action
 from mmtrial.edc.services._records import record_create, record_update
 from mmtrial.edc.services.participants import acting, participant_for
 from mmtrial.edc.services.responses import response_derive
+from mmtrial.edc.unit_of_work import writes
 from mmtrial.errors import InputError, NotFound
 
 __all__ = ["disease_assessment_record", "disease_assessment_update"]
@@ -66,7 +65,7 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
 
 
 @acting
-@transaction.atomic
+@writes
 def disease_assessment_record(
     *, user, participant_id: int, assessed_on: dt.date, **values: Any
 ) -> DiseaseAssessment:
@@ -88,7 +87,7 @@ def disease_assessment_record(
 
 
 @acting
-@transaction.atomic
+@writes
 def disease_assessment_update(
     *, user, assessment_id: int, expected_version: int, reason: str, **values: Any
 ) -> DiseaseAssessment:

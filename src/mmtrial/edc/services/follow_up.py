@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
-
 from mmtrial.edc.models import Death, EndOfTreatment, FollowUpContact, ResponseSummary
 from mmtrial.edc.models.people import ParticipantStatus
 from mmtrial.edc.permissions import Action
 from mmtrial.edc.services._records import record_create, record_update
 from mmtrial.edc.services.participants import acting, participant_for
 from mmtrial.edc.services.visits import visits_regenerate
+from mmtrial.edc.unit_of_work import writes
 from mmtrial.errors import InputError, ProtocolViolation
 
 __all__ = [
@@ -70,7 +69,7 @@ def _progression(participant) -> dt.date | None:
 
 
 @acting
-@transaction.atomic
+@writes
 def end_of_treatment_record(
     *, user, participant_id: int, last_dose_date: dt.date, reason: str, details: str = ""
 ) -> EndOfTreatment:
@@ -111,7 +110,7 @@ def end_of_treatment_record(
 
 
 @acting
-@transaction.atomic
+@writes
 def follow_up_contact_record(
     *,
     user,
@@ -164,7 +163,7 @@ def follow_up_contact_record(
 
 
 @acting
-@transaction.atomic
+@writes
 def death_record(
     *, user, participant_id: int, death_date: dt.date, cause: str, details: str = ""
 ) -> Death:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db import transaction
-
 from mmtrial.edc.lab_analytes import RESPONSE_ANALYTES, LabValueError, convert
 from mmtrial.edc.models import LabResult, Visit
 from mmtrial.edc.models.assessments import LabSource
@@ -20,6 +18,7 @@ from mmtrial.edc.permissions import Action
 from mmtrial.edc.services._records import record_create, record_soft_delete, record_update
 from mmtrial.edc.services.participants import acting, participant_for, protocol_of
 from mmtrial.edc.services.responses import response_derive
+from mmtrial.edc.unit_of_work import writes
 from mmtrial.errors import InputError, NotFound
 
 __all__ = ["lab_result_delete", "lab_result_for", "lab_result_record", "lab_result_update"]
@@ -72,7 +71,7 @@ def _rederive(lab: LabResult, participant) -> None:
 
 
 @acting
-@transaction.atomic
+@writes
 def lab_result_record(
     *,
     user,
@@ -130,7 +129,7 @@ def lab_result_record(
 
 
 @acting
-@transaction.atomic
+@writes
 def lab_result_update(
     *,
     user,
@@ -168,7 +167,7 @@ def lab_result_update(
 
 
 @acting
-@transaction.atomic
+@writes
 def lab_result_delete(*, user, lab_result_id: int, expected_version: int, reason: str) -> LabResult:
     """Soft-delete a lab value with a reason; the record and its history stay."""
     lab = lab_result_for(user=user, lab_result_id=lab_result_id, action=Action.EDIT_DATA)

@@ -7,13 +7,12 @@ signatures. Unlocking needs a reason. Each lock and unlock is an audit event.
 
 from __future__ import annotations
 
-from django.db import transaction
-
-from mmtrial.edc.audit import EventSpec, audit_record
+from mmtrial.edc.audit import EventSpec
 from mmtrial.edc.models import Participant, Visit
 from mmtrial.edc.permissions import Action, authorize
 from mmtrial.edc.services._acting import actor_for
 from mmtrial.edc.services._records import subject_label
+from mmtrial.edc.unit_of_work import record_event, writes
 from mmtrial.errors import InputError
 
 ALREADY_LOCKED = "{what} is already locked."
@@ -36,7 +35,7 @@ def _set_locked(instance, *, locked: bool, user, reason: str, what: str) -> None
     type(instance).objects.filter(pk=instance.pk).update(locked=locked)
     instance.locked = locked
     participant = instance if isinstance(instance, Participant) else instance.participant
-    audit_record(
+    record_event(
         EventSpec(
             action="lock" if locked else "unlock",
             model=instance._meta.model_name,
@@ -65,7 +64,7 @@ def _fresh_visit(visit: Visit) -> Visit:
     return Visit.objects.select_for_update().select_related("participant__site").get(pk=visit.pk)
 
 
-@transaction.atomic
+@writes
 def participant_lock(*, user, participant: Participant, reason: str = "") -> Participant:
     """Lock all of a participant's data against change."""
     authorize(user, Action.LOCK, participant.site_id)
@@ -77,7 +76,7 @@ def participant_lock(*, user, participant: Participant, reason: str = "") -> Par
     return participant
 
 
-@transaction.atomic
+@writes
 def participant_unlock(*, user, participant: Participant, reason: str) -> Participant:
     """Unlock a participant's data; the reason is kept in the audit trail."""
     authorize(user, Action.UNLOCK, participant.site_id)
@@ -89,7 +88,7 @@ def participant_unlock(*, user, participant: Participant, reason: str) -> Partic
     return participant
 
 
-@transaction.atomic
+@writes
 def visit_lock(*, user, visit: Visit, reason: str = "") -> Visit:
     """Lock one visit and every record attached to it (labs, assessments)."""
     authorize(user, Action.LOCK, visit.participant.site_id)
@@ -99,7 +98,7 @@ def visit_lock(*, user, visit: Visit, reason: str = "") -> Visit:
     return visit
 
 
-@transaction.atomic
+@writes
 def visit_unlock(*, user, visit: Visit, reason: str) -> Visit:
     """Unlock one visit; the reason is kept in the audit trail."""
     authorize(user, Action.UNLOCK, visit.participant.site_id)

@@ -15,8 +15,6 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from django.db import transaction
-
 from mmtrial.clinical import eligibility, renal
 from mmtrial.edc.audit import audit_actor, current_actor
 from mmtrial.edc.models import Participant, Screening, Site
@@ -24,6 +22,7 @@ from mmtrial.edc.models.people import ParticipantStatus, Sex
 from mmtrial.edc.permissions import Action, authorize, scope_to_sites
 from mmtrial.edc.services._acting import actor_for
 from mmtrial.edc.services._records import record_create, record_update
+from mmtrial.edc.unit_of_work import writes
 from mmtrial.errors import EligibilityError, InputError, NotFound, ProtocolViolation
 from mmtrial.protocol.loader import load_protocol
 from mmtrial.protocol.models import Protocol
@@ -104,7 +103,7 @@ def _subject(participant: Participant) -> str:
 
 
 @acting
-@transaction.atomic
+@writes
 def participant_register(
     *,
     user,
@@ -199,7 +198,7 @@ def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @acting
-@transaction.atomic
+@writes
 def screening_record(
     *,
     user,
@@ -289,7 +288,7 @@ def _next_subject_id(site: Site) -> str:
 
 
 @acting
-@transaction.atomic
+@writes
 def participant_enroll(
     *, user, participant_id: int, enrolled_on: dt.date, expected_version: int
 ) -> Participant:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
-from django.db import transaction
 from django.utils import timezone
 
-from mmtrial.edc.audit import EventSpec, audit_record
+from mmtrial.edc.audit import EventSpec
 from mmtrial.edc.models import Participant, Query, QueryMessage
 from mmtrial.edc.models.trust import QueryOrigin, QueryStatus
 from mmtrial.edc.permissions import Action, authorize
@@ -24,6 +23,7 @@ from mmtrial.edc.services._records import (
     participant_of,
     subject_label,
 )
+from mmtrial.edc.unit_of_work import record_event, writes
 from mmtrial.errors import ConflictError, InputError, LockedRecordError, NotFound
 
 QUERY_TEXT_REQUIRED = "Write the question or answer: the text is empty."
@@ -121,11 +121,11 @@ def _transition(query: Query, *, user, kind: str, action: str, new_status: str, 
     Query.objects.filter(pk=query.pk).update(status=new_status, version=query.version + 1)
     query.status, query.version = new_status, query.version + 1
     QueryMessage.objects.create(query=query, author=user, kind=kind, text=text, at=now)
-    audit_record(_event(query, action, old_status=old_status, text=text), actor=actor_for(user))
+    record_event(_event(query, action, old_status=old_status, text=text), actor=actor_for(user))
     return query
 
 
-@transaction.atomic
+@writes
 def query_open(
     *,
     user,
@@ -166,11 +166,11 @@ def query_open(
         opened_at=now,
     )
     QueryMessage.objects.create(query=query, author=user, kind="open", text=text, at=now)
-    audit_record(_event(query, "query_open", old_status=None, text=text), actor=actor_for(user))
+    record_event(_event(query, "query_open", old_status=None, text=text), actor=actor_for(user))
     return query
 
 
-@transaction.atomic
+@writes
 def query_answer(*, user, query: Query, text: str, expected_version: int | None = None) -> Query:
     """The site answers an open query; it waits for the monitor to close or re-open it."""
     authorize(user, Action.QUERY_ANSWER, query.participant.site_id)
@@ -189,7 +189,7 @@ def query_answer(*, user, query: Query, text: str, expected_version: int | None 
     )
 
 
-@transaction.atomic
+@writes
 def query_reopen(*, user, query: Query, text: str, expected_version: int | None = None) -> Query:
     """A monitor or data manager re-opens an answered or closed query, saying why."""
     authorize(user, Action.QUERY_OPEN, query.participant.site_id)
@@ -208,7 +208,7 @@ def query_reopen(*, user, query: Query, text: str, expected_version: int | None 
     )
 
 
-@transaction.atomic
+@writes
 def query_close(
     *, user, query: Query, text: str = "", expected_version: int | None = None
 ) -> Query:

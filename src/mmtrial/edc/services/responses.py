@@ -23,8 +23,6 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-
 from mmtrial.clinical import imwg
 from mmtrial.edc.lab_analytes import RESPONSE_ANALYTES
 from mmtrial.edc.models import (
@@ -42,6 +40,7 @@ from mmtrial.edc.services._bulk import records_create_across, records_insert_acr
 from mmtrial.edc.services._records import record_soft_delete, record_update
 from mmtrial.edc.services.participants import acting, participant_for
 from mmtrial.edc.services.visits import visits_regenerate
+from mmtrial.edc.unit_of_work import writes
 from mmtrial.errors import InputError, NotFound
 
 __all__ = [
@@ -218,7 +217,7 @@ def _open_disagreement_query(row: ResponseAssessment) -> None:
     )
 
 
-@transaction.atomic
+@writes
 def response_derive(*, participant: Participant) -> ResponseSummary | None:
     """Re-derive one participant's IMWG responses and best response; write only what changed.
 
@@ -228,7 +227,7 @@ def response_derive(*, participant: Participant) -> ResponseSummary | None:
     return _derive([participant]).get(participant.pk)
 
 
-@transaction.atomic
+@writes
 def response_derive_many(*, participant_ids) -> int:
     """Re-derive each listed participant once (after a lab import); returns how many.
 
@@ -363,7 +362,7 @@ def _summaries_write(treated, results, summaries, context) -> dict[int, Response
 
 
 @acting
-@transaction.atomic
+@writes
 def investigator_response_record(
     *,
     user,

@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
 from django.utils import timezone
 
 import mmtrial
@@ -53,6 +52,7 @@ from mmtrial.edc.services._records import record_create, record_update
 from mmtrial.edc.services.participants import acting, participant_for, protocol_of
 from mmtrial.edc.services.responses import response_derive
 from mmtrial.edc.services.visits import STARTED, visits_regenerate
+from mmtrial.edc.unit_of_work import writes
 from mmtrial.errors import InputError, NotFound, ProtocolViolation
 
 __all__ = [
@@ -342,7 +342,7 @@ def _planned_doses(cycle: Cycle, protocol) -> list[DoseAdministration]:
 
 
 @acting
-@transaction.atomic
+@writes
 def cycle_start(*, user, participant_id: int, start_date: dt.date) -> Cycle:
     """Decide and record the next cycle's start (or its delay) per `clinical.dosing`.
 
@@ -430,7 +430,7 @@ RENAL_ACTIONS = ("confirm", "override")
 
 
 @acting
-@transaction.atomic
+@writes
 def renal_decision_record(
     *,
     user,
@@ -515,7 +515,7 @@ DOSE_STATUSES = (DoseStatus.TAKEN, DoseStatus.REDUCED, DoseStatus.HELD, DoseStat
 
 
 @acting
-@transaction.atomic
+@writes
 def dose_record(
     *,
     user,

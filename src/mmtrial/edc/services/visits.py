@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
-
 from mmtrial.clinical import schedule
 from mmtrial.edc.models import Cycle, Death, EndOfTreatment, ResponseSummary, Visit
 from mmtrial.edc.models.treatment import CycleStatus, VisitKind, VisitStatus
@@ -20,6 +18,7 @@ from mmtrial.edc.permissions import Action
 from mmtrial.edc.services._bulk import records_create_many
 from mmtrial.edc.services._records import record_soft_delete, record_update
 from mmtrial.edc.services.participants import acting, participant_for, protocol_of
+from mmtrial.edc.unit_of_work import writes
 from mmtrial.errors import InputError, NotFound, ProtocolViolation
 
 __all__ = ["schedule_input", "visit_missed", "visit_record", "visits_regenerate"]
@@ -88,7 +87,7 @@ def _planned(participant, protocol) -> dict[str, dict]:
     return planned
 
 
-@transaction.atomic
+@writes
 def visits_regenerate(*, participant, why: str) -> int:
     """Bring the participant's planned visits in line with the schedule; returns rows written."""
     protocol = protocol_of(participant)
@@ -164,7 +163,7 @@ def _weight(weight_kg) -> Decimal | None:
 
 
 @acting
-@transaction.atomic
+@writes
 def visit_record(
     *,
     user,
@@ -208,7 +207,7 @@ def visit_record(
 
 
 @acting
-@transaction.atomic
+@writes
 def visit_missed(*, user, visit_id: int, expected_version: int, reason: str) -> Visit:
     """Record that a due visit did not take place (the reason is kept)."""
     visit = _visit_for(user=user, visit_id=visit_id, action=Action.ENTER_DATA)
