@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _
 
 from mmtrial.clinical.value_ranges import fmt_number, range_text, soft_flag
 from mmtrial.errors import InputError
@@ -66,20 +67,20 @@ ANALYTE_VARIABLES = {
     "hemoglobin": "hemoglobin_g_dl",
 }
 
-# Each model's dated fields with the label a user sees, and whether the date must not be before
-# consent. A dose's date is checked only once the dose is recorded as given.
+# Each model's dated fields with the label a user sees (translated where the message is shown),
+# and whether the date must not be before consent. A dose's date is checked only once the dose is recorded as given.
 _DATES = {
-    "labresult": (("collected_on", "Collection date", True),),
-    "visit": (("actual_date", "Visit date", True),),
-    "adverseevent": (("start_date", "Start date", True), ("end_date", "End date", True)),
-    "diseaseassessment": (("assessed_on", "Assessment date", True),),
+    "labresult": (("collected_on", _("Collection date"), True),),
+    "visit": (("actual_date", _("Visit date"), True),),
+    "adverseevent": (("start_date", _("Start date"), True), ("end_date", _("End date"), True)),
+    "diseaseassessment": (("assessed_on", _("Assessment date"), True),),
     "followupcontact": (
-        ("contact_date", "Contact date", True),
-        ("new_therapy_start_date", "New therapy start date", False),
+        ("contact_date", _("Contact date"), True),
+        ("new_therapy_start_date", _("New therapy start date"), False),
     ),
-    "death": (("death_date", "Date of death", True),),
-    "endoftreatment": (("last_dose_date", "Last dose date", True),),
-    "doseadministration": (("date", "Dose date", True),),
+    "death": (("death_date", _("Date of death"), True),),
+    "endoftreatment": (("last_dose_date", _("Last dose date"), True),),
+    "doseadministration": (("date", _("Dose date"), True),),
 }
 _GIVEN = frozenset({"taken", "reduced"})
 # Numbers with a value range, by model: (field, protocol variable).

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from mmtrial.clinical import renal
+from mmtrial.errors import InputError
 from mmtrial.protocol.models import Protocol
 
 __all__ = [
@@ -128,18 +129,18 @@ def convert(
     text = (value or "").strip()
     if entry.qualitative:
         if (unit or "").strip():
-            raise LabValueError("unit", f"{analyte} takes no unit (got {unit!r})")
+            raise LabValueError("unit", f"{entry.name} takes no unit (got {unit!r})")
         if text.lower() not in IFE_VALUES:
-            raise LabValueError("value", f"{analyte} must be positive or negative, not {text!r}")
+            raise LabValueError("value", f"{entry.name} must be positive or negative, not {text!r}")
         return None, text.lower(), ""
     key = _unit_key(entry, unit or "")
     if key is None:
         accepted = ", ".join(entry.accepted_units)
         raise LabValueError(
-            "unit", f"unit {unit!r} is not accepted for {analyte} (accepted: {accepted})"
+            "unit", f"unit {unit!r} is not accepted for {entry.name} (accepted: {accepted})"
         )
     if not text:
-        raise LabValueError("value", "value: required")
+        raise LabValueError("value", "a value is required")
     try:
         number = Decimal(text)
     except InvalidOperation:
@@ -154,8 +155,8 @@ def convert(
             converted = renal.creatinine_mg_dl_from_umol_l(
                 creatinine_umol_l=number, protocol=protocol
             )
-        except Exception as exc:  # InputError naming the plausible range
-            raise LabValueError("value", str(exc)) from None
+        except InputError as exc:  # the plausible range, in the unit the value was given in
+            raise LabValueError("value", exc.extra.get("problem", exc.message)) from None
     else:
         converted = number * factor
     stored = converted.quantize(STORED_PLACES, rounding=ROUND_HALF_EVEN)

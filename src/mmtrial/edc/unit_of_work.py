@@ -115,9 +115,11 @@ def validate(instance: models.Model, changed: set[str] | None = None) -> None:
         instance.full_clean(exclude=exclude)
     except ValidationError as exc:
         name, messages = next(iter(exc.message_dict.items()))
-        raise InputError(
-            f"{name.replace('_', ' ')}: {' '.join(messages)}", {"fields": exc.message_dict}
-        ) from None
+        try:  # the field as a form labels it, not its internal name
+            shown = str(instance._meta.get_field(name).verbose_name).capitalize()
+        except Exception:
+            shown = name.replace("_", " ").capitalize()
+        raise InputError(f"{shown}: {' '.join(messages)}", {"fields": exc.message_dict}) from None
 
 
 def _comparable(value: Any) -> Any:
@@ -414,6 +416,27 @@ class UnitOfWork:
         self._queue(_event("delete", instance, participant, changes, reason, context))
         self._touch(participant, f"{model_label(instance)} {instance.pk} deleted")
         return instance
+
+    def set_locked(
+        self, instance: models.Model, *, locked: bool, reason: str, actor: Actor | None = None
+    ) -> None:
+        """Data management's lock of a participant or a visit (21 CFR 11.10(f)): not a data
+        change, so no version bump and no signature voided; audited with its reason."""
+        type(instance).objects.filter(pk=instance.pk).update(locked=locked)
+        instance.locked = locked
+        participant = participant_of(instance)
+        self.audit(
+            EventSpec(
+                action="lock" if locked else "unlock",
+                model=model_label(instance),
+                object_pk=str(instance.pk),
+                site_code=participant.site.code,
+                subject=subject_label(participant),
+                changes={"locked": {"old": not locked, "new": locked}},
+                reason=reason,
+            ),
+            actor=actor,
+        )
 
     def audit(self, spec: EventSpec, *, actor: Actor | None = None) -> None:
         """An audit event that is not a row change of clinical data (a query, a user, a lock),

@@ -109,4 +109,20 @@ SERVICE_MESSAGES = (
     gettext_noop(
         "Participant {subject} has no cycle waiting for an investigator's renal decision."
     ),
+    gettext_noop(
+        "The version of the record you changed is missing, so a newer change could be "
+        "overwritten: reload the page and enter your change again."
+    ),
+    gettext_noop("{label}: {date} is in the future (today is {today} at the site)."),
+    gettext_noop(
+        "{label}: {date} is before the participant's consent ({consent}); no study data may be "
+        "collected before consent."
+    ),
+    gettext_noop("{label}: {value} is impossible; it must be {limits}."),
+    gettext_noop("{label} {value} is unusual (expected {limits}): please confirm or correct it."),
+    gettext_noop(
+        "{drug} dose taken: {dose} mg is not a dose level of the protocol ({levels}); say why in "
+        "the reason."
+    ),
+    gettext_noop("{drug} {dose} mg taken is not a dose level of the protocol: please confirm."),
 )

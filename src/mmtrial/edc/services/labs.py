@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from mmtrial.edc.lab_analytes import RESPONSE_ANALYTES, LabValueError, convert
+from mmtrial.edc.lab_analytes import ANALYTES, RESPONSE_ANALYTES, LabValueError, convert
 from mmtrial.edc.models import LabResult, Visit
 from mmtrial.edc.models.assessments import LabSource
 from mmtrial.edc.permissions import Action
@@ -37,8 +37,11 @@ def _converted(participant, *, analyte: str, value, unit: str) -> tuple[Decimal 
         return convert(
             analyte=analyte, value=str(value), unit=unit or "", protocol=protocol_of(participant)
         )
-    except LabValueError as exc:
-        raise InputError(f"{exc.column}: {exc.message}", {"field": exc.column}) from None
+    except LabValueError as exc:  # named as the user sees it: the analyte (and its unit)
+        entry = ANALYTES.get(analyte)
+        name = entry.name if entry is not None else "Analyte"
+        shown = f"{name} unit" if exc.column == "unit" else name
+        raise InputError(f"{shown}: {exc.message}", {"field": exc.column}) from None
 
 
 def _check_date(participant, collected_on: dt.date, today: dt.date | None) -> None:

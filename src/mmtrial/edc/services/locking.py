@@ -7,12 +7,11 @@ signatures. Unlocking needs a reason. Each lock and unlock is an audit event.
 
 from __future__ import annotations
 
-from mmtrial.edc.audit import EventSpec
 from mmtrial.edc.models import Participant, Visit
 from mmtrial.edc.permissions import Action, authorize
 from mmtrial.edc.services._acting import actor_for
 from mmtrial.edc.services._records import subject_label
-from mmtrial.edc.unit_of_work import record_event, writes
+from mmtrial.edc.unit_of_work import unit_of_work, writes
 from mmtrial.errors import InputError
 
 ALREADY_LOCKED = "{what} is already locked."
@@ -32,21 +31,8 @@ def _visit_what(visit: Visit) -> str:
 def _set_locked(instance, *, locked: bool, user, reason: str, what: str) -> None:
     if instance.locked == locked:
         raise InputError((ALREADY_LOCKED if locked else NOT_LOCKED).format(what=what))
-    type(instance).objects.filter(pk=instance.pk).update(locked=locked)
-    instance.locked = locked
-    participant = instance if isinstance(instance, Participant) else instance.participant
-    record_event(
-        EventSpec(
-            action="lock" if locked else "unlock",
-            model=instance._meta.model_name,
-            object_pk=str(instance.pk),
-            site_code=participant.site.code,
-            subject=subject_label(participant),
-            changes={"locked": {"old": not locked, "new": locked}},
-            reason=reason,
-        ),
-        actor=actor_for(user),
-    )
+    with unit_of_work() as uow:
+        uow.set_locked(instance, locked=locked, reason=reason, actor=actor_for(user))
 
 
 def _reason(reason: str, *, required: bool) -> str:

@@ -552,11 +552,11 @@ def dose_record(
             taken = Decimal(str(taken_dose_mg))
         except InvalidOperation:
             raise InputError(
-                f"taken dose mg: {taken_dose_mg!r} is not a number", {"field": "taken_dose_mg"}
+                f"Dose taken (mg): {taken_dose_mg!r} is not a number", {"field": "taken_dose_mg"}
             ) from None
         if taken <= 0 or (dose.planned_dose_mg is not None and taken >= dose.planned_dose_mg):
             raise InputError(
-                f"taken dose mg: a reduced dose must be above 0 and below the planned "
+                f"Dose taken (mg): a reduced dose must be above 0 and below the planned "
                 f"{dose.planned_dose_mg} mg",
                 {"field": "taken_dose_mg"},
             )

@@ -99,7 +99,7 @@ def lab_edit(request, pk: int, lab_pk: int):
     form = LabEditForm(request.POST or None, initial=initial, analyte=lab.analyte)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        version = data.get("version") or lab.version
+        version = data.get("version")
         if data.get("delete"):
             done = run_service(
                 form,
@@ -168,7 +168,7 @@ def investigator_response(request, pk: int):
                 participant_id=participant.pk,
                 assessment_date=data["assessment_date"],
                 response=data["response"],
-                expected_version=data.get("version") or 0,
+                expected_version=data.get("version"),
                 reason=data.get("reason", ""),
             ),
         )
@@ -257,7 +257,7 @@ def ae_edit(request, pk: int, ae_pk: int):
             lambda: ae_update(
                 user=request.user,
                 ae_id=ae.pk,
-                expected_version=data.get("version") or ae.version,
+                expected_version=data.get("version"),
                 reason=data.get("reason", ""),
                 **form.service_values(),
             ),
@@ -281,7 +281,7 @@ def disease_edit(request, pk: int, assessment_pk: int):
             lambda: disease_assessment_update(
                 user=request.user,
                 assessment_id=assessment.pk,
-                expected_version=data.get("version") or assessment.version,
+                expected_version=data.get("version"),
                 reason=data.get("reason", ""),
                 **form.service_values(),
             ),

@@ -125,7 +125,7 @@ def enroll(request, pk: int):
                 user=request.user,
                 participant_id=participant.pk,
                 enrolled_on=form.cleaned_data["enrolled_on"],
-                expected_version=form.cleaned_data.get("version") or participant.version,
+                expected_version=form.cleaned_data.get("version"),
             ),
         )
         if enrolled is not None:

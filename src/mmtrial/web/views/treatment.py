@@ -127,7 +127,7 @@ def visit_edit(request, pk: int, visit_pk: int):
                 lambda: visit_missed(
                     user=request.user,
                     visit_id=visit.pk,
-                    expected_version=missed_form.cleaned_data.get("version") or visit.version,
+                    expected_version=missed_form.cleaned_data.get("version"),
                     reason=missed_form.cleaned_data["reason"],
                 ),
             )
@@ -145,7 +145,7 @@ def visit_edit(request, pk: int, visit_pk: int):
                     user=request.user,
                     visit_id=visit.pk,
                     actual_date=data["actual_date"],
-                    expected_version=data.get("version") or visit.version,
+                    expected_version=data.get("version"),
                     weight_kg=data.get("weight_kg"),
                     notes=data.get("notes", ""),
                     reason=data.get("reason", ""),
@@ -208,7 +208,7 @@ def dose_edit(request, pk: int, dose_pk: int):
                 user=request.user,
                 dose_id=dose.pk,
                 status=data["status"],
-                expected_version=data.get("version") or dose.version,
+                expected_version=data.get("version"),
                 taken_dose_mg=data.get("taken_dose_mg"),
                 reason=data.get("reason", ""),
             ),
