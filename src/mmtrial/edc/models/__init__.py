@@ -16,6 +16,7 @@ from mmtrial.edc.models.assessments import (
 )
 from mmtrial.edc.models.audit import AuditChainHead, AuditEvent
 from mmtrial.edc.models.people import Membership, Participant, Screening, Site, User
+from mmtrial.edc.models.security import CommandLineToken, PasswordHistory, SecurityPolicy
 from mmtrial.edc.models.treatment import Cycle, DoseAdministration, Visit
 from mmtrial.edc.models.trust import Query, QueryMessage, Signature
 
@@ -23,6 +24,7 @@ __all__ = [
     "AdverseEvent",
     "AuditChainHead",
     "AuditEvent",
+    "CommandLineToken",
     "Cycle",
     "Death",
     "DiseaseAssessment",
@@ -32,11 +34,13 @@ __all__ = [
     "LabResult",
     "Membership",
     "Participant",
+    "PasswordHistory",
     "Query",
     "QueryMessage",
     "ResponseAssessment",
     "ResponseSummary",
     "Screening",
+    "SecurityPolicy",
     "Signature",
     "Site",
     "User",
