@@ -182,9 +182,7 @@ def _manifest(out: Path) -> dict:
 
 
 @pytest.mark.req("A11-7.2")
-def test_a_restore_into_an_empty_database_reproduces_every_table_and_verifies(
-    backed_up, databases
-):
+def test_a_restore_into_an_empty_database_reproduces_every_table_and_verifies(backed_up, databases):
     original, out = backed_up
     manifest = _manifest(out)
     before = original.snapshot()
@@ -216,7 +214,7 @@ def test_a_restore_into_an_empty_database_reproduces_every_table_and_verifies(
 
 
 def test_the_backup_event_names_the_data_manager_and_the_os_account(backed_up, databases):
-    original, out = backed_up
+    _, out = backed_up
     restored = databases("restored")
     assert restored.run("restore", str(out)).returncode == 0
     check = (
