@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from mmtrial.edc.models import PasswordHistory, SecurityPolicy, User
 
@@ -50,8 +51,10 @@ class PasswordHistoryValidator:
             return  # a new account has no history
         for encoded in recent_password_hashes(user, self._count()):
             if check_password(password, encoded):
+                # Shown inside the services' "not accepted" message, in the user's language
+                # like Django's own validators' texts.
                 raise ValidationError(
-                    PASSWORD_REUSED.format(count=self._count()), code="password_reused"
+                    gettext(PASSWORD_REUSED).format(count=self._count()), code="password_reused"
                 )
 
     def get_help_text(self) -> str:

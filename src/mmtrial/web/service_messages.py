@@ -97,4 +97,7 @@ SERVICE_MESSAGES = (
     gettext_noop("The password is not accepted: {problems}"),
     gettext_noop("Your current password is not correct."),
     gettext_noop("The new password must differ from the current one."),
+    gettext_noop(
+        "Your account is locked after repeated wrong passwords; an administrator must unlock it."
+    ),
 )
