@@ -1,12 +1,10 @@
-"""`mmtrial site|user|audit|signature|security ...`: administration from the server's shell.
+"""`mmtrial site|user|security ...`: administration from the server's shell.
 
 Every command that writes names the study user who acts (`--by`) and authenticates them
 (commands._auth: token file, `--password-stdin` or a prompt); the audit events record that user
 and the operating-system account. The one exception is the first account of an empty database
-(`user add --sponsor-admin`, audited as a bootstrap). `audit verify`, `audit anchor`,
-`signature verify` and `security sweep-sessions` change no one's data and need no user.
-`audit verify` and `signature verify` exit 0 when everything holds, 1 naming the first problem,
-2 on bad input.
+(`user add --sponsor-admin`, audited as a bootstrap). `security sweep-sessions` changes no
+one's data and needs no user. The audit and signature commands are in `commands.audit`.
 """
 
 from __future__ import annotations
@@ -20,20 +18,15 @@ from mmtrial.commands._auth import USER_ENV, by_option, password_stdin_option
 from mmtrial.commands._io import fail
 
 PASSWORD_ENV = "MMTRIAL_NEW_PASSWORD"
-EXIT_FINDING = 1
 
 site_app = typer.Typer(help="Study sites.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts and their roles.", no_args_is_help=True)
-audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
-signature_app = typer.Typer(help="Electronic signatures.", no_args_is_help=True)
 security_app = typer.Typer(help="Sessions and the security log.", no_args_is_help=True)
 
 
 def register(root: typer.Typer) -> None:
     root.add_typer(site_app, name="site")
     root.add_typer(user_app, name="user")
-    root.add_typer(audit_app, name="audit")
-    root.add_typer(signature_app, name="signature")
     root.add_typer(security_app, name="security")
 
 
@@ -355,192 +348,6 @@ def user_set_password_cmd(
 
     _run(action, by=by, password_stdin=password_stdin)
     typer.echo(f"password of {username} set; it must be changed at next login")
-
-
-token_app = typer.Typer(
-    help="Command-line tokens: authenticate scheduled jobs without a password prompt.",
-    no_args_is_help=True,
-)
-user_app.add_typer(token_app, name="token")
-
-
-@token_app.command("create")
-def token_create_cmd(
-    by: str = BY,
-    file: str = typer.Option(
-        None,
-        "--file",
-        help="Where to write it (default $MMTRIAL_TOKEN_FILE, else ~/.config/mmtrial/token).",
-    ),
-    days: int = typer.Option(365, "--days", help="How long it is valid."),
-    password_stdin: bool = PASSWORD_STDIN,
-) -> None:
-    """Issue yourself a token for this operating-system account (needs your password)."""
-    _django()
-    from pathlib import Path
-
-    from mmtrial.commands._auth import USER_ENV, _password
-    from mmtrial.edc.cli_auth import (
-        cli_authenticate_password,
-        cli_token_issue,
-        default_token_path,
-    )
-
-    name = (by or os.environ.get(USER_ENV) or "").strip()
-    if not name:
-        fail("--by: name the study user the token is for (yourself)")
-    path = Path(file).expanduser() if file else default_token_path()
-
-    def action(op):
-        user = cli_authenticate_password(
-            username=name, password=_password(name, password_stdin=password_stdin, option="--by")
-        )
-        with _acting_cli(user, "password"):
-            return cli_token_issue(user=user, path=path, days=days)
-
-    token = _run_unattended(action)
-    typer.echo(
-        f"token for {token.user.username} written to {path} (mode 0600, operating-system "
-        f"account {token.os_account}); valid until {token.expires_at.date().isoformat()}"
-    )
-
-
-def _acting_cli(user, method: str):
-    from mmtrial.edc.audit import audit_actor
-    from mmtrial.edc.cli_auth import os_account
-
-    return audit_actor(user, via="cli", os_account=os_account(), auth=method)
-
-
-@token_app.command("revoke")
-def token_revoke_cmd(
-    username: str = typer.Argument(None, help="Whose tokens (default: your own)."),
-    reason: str = typer.Option("", "--reason"),
-    by: str = BY,
-    password_stdin: bool = PASSWORD_STDIN,
-) -> None:
-    """Revoke every active command-line token of a user (yours, or any as sponsor admin)."""
-    _django()
-    from mmtrial.edc.cli_auth import cli_token_revoke
-    from mmtrial.edc.services.users import user_get_by_username
-
-    def action(op):
-        target = user_get_by_username(username=username) if username else op
-        return target, cli_token_revoke(actor=op, user=target, reason=reason)
-
-    target, count = _run(action, by=by, password_stdin=password_stdin)
-    typer.echo(f"{count} token(s) of {target.username} revoked")
-
-
-@audit_app.command("verify")
-def audit_verify_cmd(
-    anchor: list[str] = typer.Option(
-        None, "--anchor", help="A file of anchors (mmtrial audit anchor --append); repeatable."
-    ),
-) -> None:
-    """Walk the hash chain and check the append-only triggers; name the first broken event.
-
-    With --anchor, the chain must still hold every anchor; with an audit key configured
-    ($MMTRIAL_AUDIT_KEY or $MMTRIAL_AUDIT_KEY_FILE), the head's seal must match it.
-    """
-    _django()
-    from django.db import connection
-
-    from mmtrial.edc import audit_triggers
-    from mmtrial.edc.audit import audit_verify
-    from mmtrial.edc.audit_seal import anchors_read
-
-    def action(op):
-        anchors = [a for path in anchor or [] for a in anchors_read(path)]
-        return audit_verify(anchors=anchors)
-
-    report = _run_unattended(action)
-    if not report.ok:
-        typer.echo(f"error: {chain_problem(report)}", err=True)
-        raise typer.Exit(EXIT_FINDING)
-    if not audit_triggers.triggers_installed(connection):
-        typer.echo(
-            f"error: {report.events_checked} events, chain intact, but the append-only "
-            "triggers are missing (see system check mmtrial.E001)",
-            err=True,
-        )
-        raise typer.Exit(EXIT_FINDING)
-    line = f"{report.events_checked} events, chain intact"
-    if anchor:
-        line += f"; {report.anchors_checked} anchors hold"
-    if report.sealed:
-        line += "; head sealed with the audit key"
-    typer.echo(line)
-
-
-def chain_problem(report) -> str:
-    """The one line naming what `audit_verify` found broken."""
-    if report.first_broken_id is not None:
-        return (
-            f"audit chain broken at event {report.first_broken_id}: {report.problem} "
-            f"({report.events_checked} events verified before it)"
-        )
-    return f"audit chain broken: {report.problem} ({report.events_checked} events verified)"
-
-
-@audit_app.command("anchor")
-def audit_anchor_cmd(
-    append: str = typer.Option(
-        None, "--append", help="Also append the anchor to this file (keep it off this server)."
-    ),
-) -> None:
-    """Verify the chain, then print its head (events, last id, last hash, time) as one line."""
-    _django()
-    from mmtrial.edc.audit import audit_verify
-    from mmtrial.edc.audit_seal import anchor_append
-
-    report = _run_unattended(lambda op: audit_verify())
-    if not report.ok:
-        typer.echo(f"error: {chain_problem(report)}; no anchor taken", err=True)
-        raise typer.Exit(EXIT_FINDING)
-    anchor = report.anchor()
-    if append:
-        try:
-            anchor_append(append, anchor)
-        except OSError as exc:
-            fail(f"--append: cannot write {append} ({exc.strerror})")
-    typer.echo(anchor.line())
-
-
-@audit_app.command("install-triggers")
-def audit_install_triggers_cmd(
-    reason: str = typer.Option(..., "--reason", help="Why they were missing (kept)."),
-    by: str = BY,
-    password_stdin: bool = PASSWORD_STDIN,
-) -> None:
-    """Put back the append-only triggers (after `audit verify` says they are missing)."""
-    _django()
-    from mmtrial.edc.audit_triggers import triggers_reinstall
-
-    _run(
-        lambda op: triggers_reinstall(actor=op, reason=reason),
-        by=by,
-        password_stdin=password_stdin,
-    )
-    typer.echo("append-only triggers installed; run `mmtrial audit verify`")
-
-
-@signature_app.command("verify")
-def signature_verify_cmd() -> None:
-    """Recompute the data hash behind every valid signature; list those that differ."""
-    _django()
-    from mmtrial.edc.services.signatures import signature_verify
-
-    report = _run_unattended(lambda op: signature_verify())
-    for mismatch in report.mismatches:
-        typer.echo(
-            f"error: signature {mismatch.signature_id} (participant {mismatch.subject}): "
-            "the signed data changed outside the audited services",
-            err=True,
-        )
-    if not report.ok:
-        raise typer.Exit(EXIT_FINDING)
-    typer.echo(f"{report.checked} valid signatures, 0 mismatches")
 
 
 @security_app.command("sweep-sessions")
