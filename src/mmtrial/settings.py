@@ -3,6 +3,8 @@
 - MMTRIAL_DATA_DIR: where the SQLite database and the secret key live (default ./var/).
 - DATABASE_URL: a PostgreSQL URL (psycopg 3) for multi-site use; SQLite in WAL mode otherwise.
 - MMTRIAL_DEBUG=1: development mode. MMTRIAL_ALLOWED_HOSTS: comma-separated host names.
+- MMTRIAL_AUDIT_KEY or MMTRIAL_AUDIT_KEY_FILE: the key that seals the audit chain's head, kept
+  outside the database and its backups (mmtrial.edc.audit_seal; docs/operations.md).
 """
 
 from __future__ import annotations
@@ -123,6 +125,7 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "mmtrial.edc.passwords.PasswordHistoryValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -146,6 +149,13 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
+
+# Kept outside the database (and outside its backups): see mmtrial.edc.audit_seal.
+MMTRIAL_AUDIT_KEY = os.environ.get("MMTRIAL_AUDIT_KEY", "")
+MMTRIAL_AUDIT_KEY_FILE = os.environ.get("MMTRIAL_AUDIT_KEY_FILE", "")
+# Passwords: no reuse of the last N (validator above); the maximum age is the sponsor
+# administrator's audited setting (SecurityPolicy), not a setting here.
+MMTRIAL_PASSWORD_HISTORY = 5
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ja", "日本語")]

@@ -1,24 +1,45 @@
 """`mmtrial audit verify`, `site add`, `user add`, `signature verify` (tamper evidence, E6 4.2.2(b))."""
 
+import getpass
+
 import pytest
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
+from django.utils import timezone
 from typer.testing import CliRunner
 
 from mmtrial.cli import app
 from mmtrial.edc import audit_triggers
 from mmtrial.edc.models import AuditEvent, Membership, Site, User
 from mmtrial.edc.services.users import password_must_change
-from tests.edc.factories import make_participant, make_site
+from tests.edc.factories import make_participant, make_site, make_user
 from tests.edc.trust_builders import fast_password_hashing, make_lab  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 
-def _run(*args, env=None):
-    result = CliRunner().invoke(app, list(args), env=env)
+ADMIN = "admin.kato"
+ADMIN_PASSWORD = "admin-pass-long-77"
+
+
+@pytest.fixture
+def admin(db):
+    """A sponsor administrator who chose their own password (so may act at the command line)."""
+    user = make_user(role="sponsor_admin", site=None, username=ADMIN, password=ADMIN_PASSWORD)
+    user.password_changed_at = timezone.now()
+    user.save(update_fields=["password_changed_at"])
+    return user
+
+
+def _run(*args, env=None, input=None):
+    result = CliRunner().invoke(app, list(args), env=env, input=input)
     assert "Traceback" not in result.output
     return result
+
+
+def _as_admin(*args, env=None):
+    """The command run by the administrator, authenticated with --password-stdin."""
+    return _run(*args, "--by", ADMIN, "--password-stdin", env=env, input=ADMIN_PASSWORD + "\n")
 
 
 def _tamper(sql, params):
@@ -87,11 +108,25 @@ def test_verify_fails_when_the_triggers_are_missing_even_if_the_chain_holds():
     assert "triggers are missing" in result.stderr
 
 
-def test_site_add_and_user_add_create_audited_records_as_the_operator():
-    result = _run("site", "add", "jp-07", "--name", "Osaka Center", "--timezone", "Asia/Tokyo")
+def test_the_first_account_then_site_add_and_user_add_are_audited_with_the_os_account():
+    os_login = getpass.getuser()
+    result = _run(
+        "user",
+        "add",
+        ADMIN,
+        "--sponsor-admin",
+        "--full-name",
+        "Kato Ken",
+        env={"MMTRIAL_NEW_PASSWORD": ADMIN_PASSWORD},
+    )
+    assert result.exit_code == 0, result.output
+    admin = User.objects.get(username=ADMIN)
+    assert not password_must_change(admin)  # chosen by the person at the shell
+    assert Membership.objects.get(user=admin).role == "sponsor_admin"
+    result = _as_admin("site", "add", "jp-07", "--name", "Osaka Center", "--timezone", "Asia/Tokyo")
     assert result.exit_code == 0, result.output
     site = Site.objects.get(code="JP-07")
-    result = _run(
+    result = _as_admin(
         "user",
         "add",
         "dr.kimura",
@@ -108,9 +143,57 @@ def test_site_add_and_user_add_create_audited_records_as_the_operator():
     assert user.check_password("long-enough-pass-77")
     assert password_must_change(user)
     assert Membership.objects.get(user=user).site == site
-    actions = list(AuditEvent.objects.values_list("action", "actor_username"))
-    assert [a for a, _ in actions] == ["site_add", "user_create", "role_grant"]
-    assert all(name.startswith("operator:") for _, name in actions)
+    events = list(AuditEvent.objects.order_by("id"))
+    assert [(e.action, e.actor_username) for e in events] == [
+        ("user_create", f"operator:{os_login}"),
+        ("role_grant", f"operator:{os_login}"),
+        ("site_add", ADMIN),
+        ("user_create", ADMIN),
+        ("role_grant", ADMIN),
+    ]
+    assert events[0].context["bootstrap"] is True and events[0].actor_id is None
+    assert {e.context["os_account"] for e in events} == {os_login}
+    assert [e.context["auth"] for e in events] == ["bootstrap"] * 2 + ["password"] * 3
+    assert {e.context["via"] for e in events} == {"cli"}
+    assert {e.actor_id for e in events[2:]} == {admin.pk}
+
+
+def test_a_write_without_authentication_is_refused_and_writes_nothing(admin):
+    make_site("JP-08")
+    before = AuditEvent.objects.count()
+    for args in (
+        ["site", "add", "JP-09", "--name", "x"],  # nobody named
+        ["site", "add", "JP-09", "--name", "x", "--by", ADMIN],  # named, no password
+    ):
+        result = _run(*args, env={"MMTRIAL_USER": ""})
+        assert result.exit_code == 2, result.output
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert result.stderr.startswith("error: --by:")
+    wrong = _run(
+        "site", "add", "JP-09", "--name", "x", "--by", ADMIN, "--password-stdin", input="nope\n"
+    )
+    assert wrong.exit_code == 2
+    assert "password for 'admin.kato' is not right" in wrong.stderr
+    assert not Site.objects.filter(code="JP-09").exists()
+    # the wrong password is a failed login in the security log, and nothing else was written
+    assert list(AuditEvent.objects.filter(id__gt=before).values_list("action", flat=True)) == [
+        "login_failed"
+    ]
+
+
+def test_the_bootstrap_is_refused_once_an_account_exists(admin):
+    result = _run(
+        "user",
+        "add",
+        "intruder",
+        "--sponsor-admin",
+        "--full-name",
+        "I",
+        env={"MMTRIAL_NEW_PASSWORD": "long-enough-pass-77", "MMTRIAL_USER": ""},
+    )
+    assert result.exit_code == 2
+    assert "error: --by:" in result.stderr
+    assert not User.objects.filter(username="intruder").exists()
 
 
 @pytest.mark.parametrize(
@@ -157,8 +240,8 @@ def test_site_add_and_user_add_create_audited_records_as_the_operator():
         ),
     ],
 )
-def test_bad_input_is_one_line_on_stderr_and_exit_2(args, field):
-    result = _run(*args, env={"MMTRIAL_NEW_PASSWORD": ""})
+def test_bad_input_is_one_line_on_stderr_and_exit_2(admin, args, field):
+    result = _as_admin(*args, env={"MMTRIAL_NEW_PASSWORD": ""})
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -166,7 +249,7 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(args, field):
     assert not AuditEvent.objects.exists()
 
 
-def test_a_reused_user_name_in_another_case_is_refused():
+def test_a_reused_user_name_in_another_case_is_refused(admin):
     make_site("JP-01")
     args = [
         "--role",
@@ -177,8 +260,8 @@ def test_a_reused_user_name_in_another_case_is_refused():
         "--password",
         "long-enough-pass-77",
     ]
-    assert _run("user", "add", "jsmith", *args).exit_code == 0
-    result = _run("user", "add", "JSmith", *args)
+    assert _as_admin("user", "add", "jsmith", *args).exit_code == 0
+    result = _as_admin("user", "add", "JSmith", *args)
     assert result.exit_code == 2
     assert "taken" in result.stderr
 

@@ -83,7 +83,7 @@ def test_a_weight_of_9999_kg_is_refused():
 
 def test_a_dose_dated_tomorrow_at_the_site_is_refused_as_taken():
     study = Study("E4")
-    participant, cycle = started(study)
+    _, cycle = started(study)
     dose = DoseAdministration.objects.get(cycle=cycle, drug="ixazomib", day=8)
     with (
         freeze_time(dose.date - dt.timedelta(days=1)),

@@ -2,6 +2,7 @@
 (compliance E6-4.2.5, P11-10h)."""
 
 import datetime as dt
+import getpass
 import hashlib
 import os
 import subprocess
@@ -251,6 +252,20 @@ def test_a_locked_participant_refuses_new_values_but_a_repeated_file_is_no_chang
 
 # --- the command line ----------------------------------------------------------------------
 
+CLI_PASSWORD = "importer-pass-long-1"
+
+
+def _cli_importer(study) -> tuple[list[str], str]:
+    """The data manager with a password of their own: the options and standard input that
+    authenticate them at the command line."""
+    from django.utils import timezone
+
+    user = study.data_manager
+    user.set_password(CLI_PASSWORD)
+    user.password_changed_at = timezone.now()
+    user.save(update_fields=["password", "password_changed_at"])
+    return ["--user", user.username, "--password-stdin"], CLI_PASSWORD + "\n"
+
 
 def test_cli_refusal_prints_each_problem_and_exits_2_without_traceback(setup, tmp_path):
     from mmtrial.cli import app
@@ -260,10 +275,9 @@ def test_cli_refusal_prints_each_problem_and_exits_2_without_traceback(setup, tm
     rows = _rows(participant.subject_id, 3)
     rows[2] = rows[2].replace("2027-02-08", "2027-13-01")
     path.write_bytes(_csv(rows))
+    auth, password = _cli_importer(study)
     with freeze_time("2027-06-01"):
-        result = CliRunner().invoke(
-            app, ["lab", "import", str(path), "--user", study.data_manager.username]
-        )
+        result = CliRunner().invoke(app, ["lab", "import", str(path), *auth], input=password)
     assert result.exit_code == 2
     assert "row 3, column collected_on" in result.output
     assert "Traceback" not in result.output
@@ -276,17 +290,41 @@ def test_cli_imports_and_reports_counts(setup, tmp_path):
     study, participant = setup
     path = tmp_path / "good.csv"
     path.write_bytes(_csv(_rows(participant.subject_id, 10)))
-    args = ["lab", "import", str(path), "--user", study.data_manager.username, "--json"]
+    auth, password = _cli_importer(study)
+    args = ["lab", "import", str(path), *auth, "--json"]
     with freeze_time("2027-06-01"):
-        result = CliRunner().invoke(app, args)
+        result = CliRunner().invoke(app, args, input=password)
         assert result.exit_code == 0, result.output
         assert '"created": 10' in result.output
-        again = CliRunner().invoke(app, args)
+        again = CliRunner().invoke(app, args, input=password)
     events = AuditEvent.objects.filter(model="labresult", context__file="good.csv")
     assert events.count() == 10
-    # compliance KF-3: the audit user is the importing person, through the CLI
+    # compliance KF-3: the audit user is the importing person, through the CLI, who
+    # authenticated; the operating-system account is recorded beside them
     assert {(e.actor_id, e.context["via"]) for e in events} == {(study.data_manager.pk, "cli")}
+    assert {(e.context["auth"], e.context["os_account"]) for e in events} == {
+        ("password", getpass.getuser())
+    }
     assert '"unchanged": 10' in again.output
+
+
+def test_cli_import_without_authentication_is_refused_and_imports_nothing(setup, tmp_path):
+    from mmtrial.cli import app
+
+    study, participant = setup
+    path = tmp_path / "good.csv"
+    path.write_bytes(_csv(_rows(participant.subject_id, 3)))
+    _cli_importer(study)
+    username = study.data_manager.username
+    for args, stdin in (
+        (["--user", username], None),  # no password and no terminal
+        (["--user", username, "--password-stdin"], "wrong-password\n"),
+    ):
+        with freeze_time("2027-06-01"):
+            result = CliRunner().invoke(app, ["lab", "import", str(path), *args], input=stdin)
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith("error: --user:")
+    assert LabResult.objects.filter(source="central").count() == 0
 
 
 def test_cli_unknown_user_is_one_line_exit_2(tmp_path):
@@ -351,9 +389,9 @@ def test_cli_missing_file_is_one_line_exit_2(setup, tmp_path):
     from mmtrial.cli import app
 
     study, _ = setup
+    auth, password = _cli_importer(study)
     result = CliRunner().invoke(
-        app,
-        ["lab", "import", str(tmp_path / "nope.csv"), "--user", study.data_manager.username],
+        app, ["lab", "import", str(tmp_path / "nope.csv"), *auth], input=password
     )
     assert result.exit_code == 2
     assert "no such file" in result.output

@@ -26,11 +26,18 @@ import django, datetime as dt
 django.setup()
 from tests.edc.builders import Study
 study = Study("K1")
+from django.utils import timezone
 study.data_manager.username = "importer"
-study.data_manager.save(update_fields=["username"])
+study.data_manager.set_password("importer-pass-long-1")
+study.data_manager.password_changed_at = timezone.now()
+study.data_manager.save(update_fields=["username", "password", "password_changed_at"])
 for n in range(3):
     study.enrolled(f"SCR-{n}", consent_date=dt.date(2026, 1, 5))
 """
+
+# The importer authenticates at the command line (the password on standard input).
+IMPORTER = ["--user", "importer", "--password-stdin"]
+IMPORTER_PASSWORD = "importer-pass-long-1\n"
 
 
 def _hash_tables(execute, tables: list[str]) -> dict[str, tuple[int, str]]:
@@ -113,12 +120,15 @@ def test_sigkill_in_the_middle_of_an_import_leaves_the_database_unchanged(tmp_pa
     before = database.snapshot()
 
     process = subprocess.Popen(
-        [str(BIN / "mmtrial"), "lab", "import", str(csv_path), "--user", "importer"],
+        [str(BIN / "mmtrial"), "lab", "import", str(csv_path), *IMPORTER],
         env={**env, "MMTRIAL_LAB_IMPORT_PAUSE_S": "60", "MMTRIAL_LAB_IMPORT_BATCH_ROWS": "1000"},
+        stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+    process.stdin.write(IMPORTER_PASSWORD)
+    process.stdin.close()
     try:
         deadline = time.monotonic() + 60
         line = ""
@@ -139,8 +149,9 @@ def test_sigkill_in_the_middle_of_an_import_leaves_the_database_unchanged(tmp_pa
 
     # The database is intact and usable: the same import now runs to the end.
     done = subprocess.run(
-        [str(BIN / "mmtrial"), "lab", "import", str(csv_path), "--user", "importer", "--json"],
+        [str(BIN / "mmtrial"), "lab", "import", str(csv_path), *IMPORTER, "--json"],
         env=env,
+        input=IMPORTER_PASSWORD,
         capture_output=True,
         text=True,
     )

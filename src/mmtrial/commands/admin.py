@@ -1,8 +1,10 @@
-"""`mmtrial site|user|audit|signature|security ...`: administration from the server's shell.
+"""`mmtrial site|user|security ...`: administration from the server's shell.
 
-Sites and users are managed by the operator at the server (like Django's `createsuperuser`);
-the audit trail names the operating-system login ("operator:<login>"). `audit verify` and
-`signature verify` exit 0 when everything holds, 1 naming the first problem, 2 on bad input.
+Every command that writes names the study user who acts (`--by`) and authenticates them
+(commands._auth: token file, `--password-stdin` or a prompt); the audit events record that user
+and the operating-system account. The one exception is the first account of an empty database
+(`user add --sponsor-admin`, audited as a bootstrap). `security sweep-sessions` changes no
+one's data and needs no user. The audit and signature commands are in `commands.audit`.
 """
 
 from __future__ import annotations
@@ -12,23 +14,19 @@ import sys
 
 import typer
 
+from mmtrial.commands._auth import USER_ENV, by_option, password_stdin_option
 from mmtrial.commands._io import fail
 
 PASSWORD_ENV = "MMTRIAL_NEW_PASSWORD"
-EXIT_FINDING = 1
 
 site_app = typer.Typer(help="Study sites.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts and their roles.", no_args_is_help=True)
-audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
-signature_app = typer.Typer(help="Electronic signatures.", no_args_is_help=True)
 security_app = typer.Typer(help="Sessions and the security log.", no_args_is_help=True)
 
 
 def register(root: typer.Typer) -> None:
     root.add_typer(site_app, name="site")
     root.add_typer(user_app, name="user")
-    root.add_typer(audit_app, name="audit")
-    root.add_typer(signature_app, name="signature")
     root.add_typer(security_app, name="security")
 
 
@@ -39,23 +37,46 @@ def _django() -> None:
     django.setup()
 
 
-def _run(action):
-    """Run `action()` as the server operator: user errors and a missing database are one line."""
+def _run(action, *, by: str | None = None, password_stdin: bool = False, option="--by"):
+    """Run `action(user)` as the authenticated study user named by `by` (see commands._auth);
+    user errors and a missing database are one line, exit 2."""
+    _django()
+    from django.db import DatabaseError
+
+    from mmtrial.commands._auth import acting_as
+    from mmtrial.errors import MmtrialError
+
+    try:
+        with acting_as(by, password_stdin=password_stdin, option=option) as user:
+            return action(user)
+    except MmtrialError as exc:
+        fail(exc.message)
+    except DatabaseError as exc:
+        _database_failed(exc)
+
+
+def _run_unattended(action):
+    """Run a command that writes no one's data (verify, sweep) as the server's operator."""
     _django()
     from django.db import DatabaseError
 
     from mmtrial.edc.audit import audit_actor
+    from mmtrial.edc.cli_auth import os_account
     from mmtrial.edc.services._acting import SYSTEM_OPERATOR
     from mmtrial.errors import MmtrialError
 
     try:
-        with audit_actor(None, via="cli"):
+        with audit_actor(None, via="cli", os_account=os_account()):
             return action(SYSTEM_OPERATOR)
     except MmtrialError as exc:
         fail(exc.message)
     except DatabaseError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        fail(f"database: {first_line} (is it set up? run `mmtrial manage migrate`)")
+        _database_failed(exc)
+
+
+def _database_failed(exc) -> None:
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    fail(f"database: {first_line} (is it set up? run `mmtrial manage migrate`)")
 
 
 def _site_or_all(site: str | None, all_sites: bool):
@@ -76,19 +97,27 @@ def _new_password(password: str | None) -> str:
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
+BY = by_option()
+PASSWORD_STDIN = password_stdin_option()
+
+
 @site_app.command("add")
 def site_add_cmd(
     code: str = typer.Argument(..., help="Site code, e.g. JP-01."),
     name: str = typer.Option(..., "--name", help="Site name."),
     timezone: str = typer.Option("Asia/Tokyo", "--timezone", help="IANA time zone."),
     name_ja: str = typer.Option("", "--name-ja", help="Site name in Japanese."),
+    by: str = BY,
+    password_stdin: bool = PASSWORD_STDIN,
 ) -> None:
-    """Add a study site."""
+    """Add a study site (a sponsor administrator, authenticated)."""
     _django()
     from mmtrial.edc.services.sites import site_add
 
     site = _run(
-        lambda op: site_add(actor=op, code=code, name=name, timezone=timezone, name_ja=name_ja)
+        lambda op: site_add(actor=op, code=code, name=name, timezone=timezone, name_ja=name_ja),
+        by=by,
+        password_stdin=password_stdin,
     )
     typer.echo(f"site {site.code} added: {site.name} ({site.timezone})")
 
@@ -96,7 +125,12 @@ def site_add_cmd(
 @user_app.command("add")
 def user_add_cmd(
     username: str = typer.Argument(..., help="User name (unique whatever its case)."),
-    role: str = typer.Option(..., "--role", help="coordinator, investigator, monitor, ..."),
+    role: str = typer.Option(None, "--role", help="coordinator, investigator, monitor, ..."),
+    sponsor_admin: bool = typer.Option(
+        False,
+        "--sponsor-admin",
+        help="A sponsor administrator for every site (the first account of a new database).",
+    ),
     site: str = typer.Option(None, "--site", help="Site code where the role applies."),
     all_sites: bool = typer.Option(False, "--all-sites", help="The role applies at every site."),
     full_name: str = typer.Option(..., "--full-name", help="Printed name on signatures."),
@@ -104,33 +138,86 @@ def user_add_cmd(
     password: str = typer.Option(
         None, "--password", help=f"Initial password (else ${PASSWORD_ENV}, else asked)."
     ),
+    by: str = BY,
+    password_stdin: bool = PASSWORD_STDIN,
 ) -> None:
-    """Create an account with one role; the user must change the password at first login."""
+    """Create an account with one role; the user must change the password at first login.
+
+    On a database without any account, `--sponsor-admin` creates the first one without --by
+    (audited as the bootstrap by your operating-system account); it is yours, with your password.
+    """
     _django()
+    from mmtrial.edc.models.people import Role
     from mmtrial.edc.services.users import user_create
 
-    def action(op):
-        from mmtrial.edc.models.people import Role
+    if sponsor_admin:
+        if role or site or all_sites:
+            fail("--sponsor-admin: it is the sponsor_admin role at all sites; drop --role/--site")
+        role, all_sites = Role.SPONSOR_ADMIN.value, True
+    elif not role:
+        fail("--role: give the role (or --sponsor-admin)")
+    if role not in Role.values:
+        fail(f"--role: unknown role {role!r}; choose one of: {', '.join(Role.values)}")
+    if bool(site) == bool(all_sites):
+        fail("--site: give either --site CODE or --all-sites")
+    if sponsor_admin and not (by or os.environ.get(USER_ENV)) and _no_accounts_yet():
+        user = _bootstrap(username, full_name, email, password)
+        typer.echo(
+            f"user {user.username} added: sponsor_admin at all sites (first account, "
+            "bootstrapped by the operating-system account)"
+        )
+        return
+    new_password = _new_password(password)
 
-        if role not in Role.values:
-            fail(f"--role: unknown role {role!r}; choose one of: {', '.join(Role.values)}")
-        where = _site_or_all(site, all_sites)
+    def action(op):
         return user_create(
             actor=op,
             username=username,
             full_name=full_name,
-            password=_new_password(password),
+            password=new_password,
             role=role,
-            site=where,
+            site=_site_or_all(site, all_sites),
             email=email,
         )
 
-    user = _run(action)
+    user = _run(action, by=by, password_stdin=password_stdin)
     where = f"site {site.upper()}" if site else "all sites"
     typer.echo(f"user {user.username} added: {role} at {where}; password must be changed")
 
 
-def _role_change(grant: bool, username, role, site, all_sites, reason) -> None:
+def _no_accounts_yet() -> bool:
+    from django.db import DatabaseError
+
+    from mmtrial.edc.models import User
+
+    try:
+        return not User.objects.exists()
+    except DatabaseError as exc:
+        _database_failed(exc)
+
+
+def _bootstrap(username: str, full_name: str, email: str, password: str | None):
+    from django.db import DatabaseError
+
+    from mmtrial.edc.cli_auth import os_account
+    from mmtrial.edc.services.users import user_bootstrap_sponsor_admin
+    from mmtrial.errors import MmtrialError
+
+    try:
+        return user_bootstrap_sponsor_admin(
+            username=username,
+            full_name=full_name,
+            email=email,
+            password=_new_password(password),
+            os_account=os_account(),
+        )
+    except MmtrialError as exc:
+        fail(exc.message)
+    except DatabaseError as exc:
+        _database_failed(exc)
+
+
+def _role_change(grant: bool, username, role, site, all_sites, reason, by, password_stdin) -> None:
     from mmtrial.edc.services.users import role_grant, role_revoke, user_get_by_username
 
     service = role_grant if grant else role_revoke
@@ -140,7 +227,7 @@ def _role_change(grant: bool, username, role, site, all_sites, reason) -> None:
         where = _site_or_all(site, all_sites)
         return service(actor=op, user=user, role=role, site=where, reason=reason)
 
-    _run(action)
+    _run(action, by=by, password_stdin=password_stdin)
     verb = "granted to" if grant else "revoked from"
     typer.echo(f"role {role} {verb} {username} at {site.upper() if site else 'all sites'}")
 
@@ -152,10 +239,12 @@ def user_grant_cmd(
     site: str = typer.Option(None, "--site"),
     all_sites: bool = typer.Option(False, "--all-sites"),
     reason: str = typer.Option("", "--reason"),
+    by: str = BY,
+    password_stdin: bool = PASSWORD_STDIN,
 ) -> None:
     """Give a user a role at a site (or at all sites)."""
     _django()
-    _role_change(True, username, role, site, all_sites, reason)
+    _role_change(True, username, role, site, all_sites, reason, by, password_stdin)
 
 
 @user_app.command("revoke")
@@ -165,16 +254,20 @@ def user_revoke_cmd(
     site: str = typer.Option(None, "--site"),
     all_sites: bool = typer.Option(False, "--all-sites"),
     reason: str = typer.Option("", "--reason"),
+    by: str = BY,
+    password_stdin: bool = PASSWORD_STDIN,
 ) -> None:
     """Take a role away (effective on the user's next request)."""
     _django()
-    _role_change(False, username, role, site, all_sites, reason)
+    _role_change(False, username, role, site, all_sites, reason, by, password_stdin)
 
 
 @user_app.command("deactivate")
 def user_deactivate_cmd(
     username: str = typer.Argument(...),
     reason: str = typer.Option(..., "--reason", help="Why (kept in the audit trail)."),
+    by: str = BY,
+    password_stdin: bool = PASSWORD_STDIN,
 ) -> None:
     """Deactivate an account (accounts are never deleted or renamed)."""
     _django()
@@ -183,7 +276,9 @@ def user_deactivate_cmd(
     _run(
         lambda op: user_deactivate(
             actor=op, user=user_get_by_username(username=username), reason=reason
-        )
+        ),
+        by=by,
+        password_stdin=password_stdin,
     )
     typer.echo(f"user {username} deactivated")
 
@@ -191,29 +286,34 @@ def user_deactivate_cmd(
 @user_app.command("verify-identity")
 def user_verify_identity_cmd(
     username: str = typer.Argument(..., help="Whose identity was verified."),
-    by: str = typer.Option(..., "--by", help="User name of the administrator who verified it."),
+    by: str = typer.Option(
+        None, "--by", help="The administrator who verified it; they authenticate."
+    ),
     evidence: str = typer.Option("", "--evidence", help="How, e.g. 'passport seen 2027-01-05'."),
+    password_stdin: bool = PASSWORD_STDIN,
 ) -> None:
     """Record that an administrator verified a user's identity (needed before signing)."""
     _django()
-    from mmtrial.edc.audit import audit_actor
     from mmtrial.edc.services.users import user_get_by_username, user_verify_identity
 
-    def action(op):
-        verifier = user_get_by_username(username=by)
-        with audit_actor(verifier, via="cli"):
-            return user_verify_identity(
-                actor=verifier, user=user_get_by_username(username=username), evidence=evidence
-            )
-
-    _run(action)
-    typer.echo(f"identity of {username} verified by {by}")
+    verifier = _run(
+        lambda op: (
+            user_verify_identity(
+                actor=op, user=user_get_by_username(username=username), evidence=evidence
+            ).identity_verified_by
+        ),
+        by=by,
+        password_stdin=password_stdin,
+    )
+    typer.echo(f"identity of {username} verified by {verifier.username}")
 
 
 @user_app.command("unlock")
 def user_unlock_cmd(
     username: str = typer.Argument(...),
     reason: str = typer.Option(..., "--reason"),
+    by: str = BY,
+    password_stdin: bool = PASSWORD_STDIN,
 ) -> None:
     """Unlock an account locked after repeated failed passwords."""
     _django()
@@ -222,7 +322,9 @@ def user_unlock_cmd(
     _run(
         lambda op: user_unlock(
             actor=op, user=user_get_by_username(username=username), reason=reason
-        )
+        ),
+        by=by,
+        password_stdin=password_stdin,
     )
     typer.echo(f"user {username} unlocked")
 
@@ -231,62 +333,21 @@ def user_unlock_cmd(
 def user_set_password_cmd(
     username: str = typer.Argument(...),
     password: str = typer.Option(None, "--password"),
+    by: str = BY,
+    password_stdin: bool = PASSWORD_STDIN,
 ) -> None:
     """Set a user's password (logged; the user must change it at next login)."""
     _django()
     from mmtrial.edc.services.users import user_get_by_username, user_password_set
 
+    new_password = _new_password(password)
+
     def action(op):
         user = user_get_by_username(username=username)
-        return user_password_set(actor=op, user=user, password=_new_password(password))
+        return user_password_set(actor=op, user=user, password=new_password)
 
-    _run(action)
+    _run(action, by=by, password_stdin=password_stdin)
     typer.echo(f"password of {username} set; it must be changed at next login")
-
-
-@audit_app.command("verify")
-def audit_verify_cmd() -> None:
-    """Walk the hash chain and check the append-only triggers; name the first broken event."""
-    _django()
-    from django.db import connection
-
-    from mmtrial.edc import audit_triggers
-    from mmtrial.edc.audit import audit_verify
-
-    report = _run(lambda op: audit_verify())
-    if not report.ok:
-        typer.echo(
-            f"error: audit chain broken at event {report.first_broken_id}: {report.problem} "
-            f"({report.events_checked} events verified before it)",
-            err=True,
-        )
-        raise typer.Exit(EXIT_FINDING)
-    if not audit_triggers.triggers_installed(connection):
-        typer.echo(
-            f"error: {report.events_checked} events, chain intact, but the append-only "
-            "triggers are missing (see system check mmtrial.E001)",
-            err=True,
-        )
-        raise typer.Exit(EXIT_FINDING)
-    typer.echo(f"{report.events_checked} events, chain intact")
-
-
-@signature_app.command("verify")
-def signature_verify_cmd() -> None:
-    """Recompute the data hash behind every valid signature; list those that differ."""
-    _django()
-    from mmtrial.edc.services.signatures import signature_verify
-
-    report = _run(lambda op: signature_verify())
-    for mismatch in report.mismatches:
-        typer.echo(
-            f"error: signature {mismatch.signature_id} (participant {mismatch.subject}): "
-            "the signed data changed outside the audited services",
-            err=True,
-        )
-    if not report.ok:
-        raise typer.Exit(EXIT_FINDING)
-    typer.echo(f"{report.checked} valid signatures, 0 mismatches")
 
 
 @security_app.command("sweep-sessions")
@@ -295,5 +356,33 @@ def sweep_sessions_cmd() -> None:
     _django()
     from mmtrial.edc.security import session_expiry_sweep
 
-    count = _run(lambda op: session_expiry_sweep())
+    count = _run_unattended(lambda op: session_expiry_sweep())
     typer.echo(f"{count} expired sessions logged")
+
+
+@security_app.command("password-max-age")
+def password_max_age_cmd(
+    days: str = typer.Argument(..., help="Days a password stays valid, or 'none' (no expiry)."),
+    reason: str = typer.Option(..., "--reason", help="Why (kept in the audit trail)."),
+    by: str = BY,
+    password_stdin: bool = PASSWORD_STDIN,
+) -> None:
+    """Set how old a password may get before it must be changed at login (sponsor admin)."""
+    _django()
+    from mmtrial.edc.services.users import password_max_age_set
+
+    if days.strip().lower() == "none":
+        value = None
+    else:
+        try:
+            value = int(days)
+        except ValueError:
+            fail(f"DAYS: {days!r} is not a whole number of days or 'none'")
+    _run(
+        lambda op: password_max_age_set(actor=op, days=value, reason=reason),
+        by=by,
+        password_stdin=password_stdin,
+    )
+    typer.echo(
+        "passwords never expire" if value is None else f"passwords expire after {value} days"
+    )

@@ -1,4 +1,7 @@
-"""`mmtrial lab import FILE.csv [--user USERNAME]`: the central laboratory's results.
+"""`mmtrial lab import FILE.csv [--user USERNAME] [--password-stdin]`: the central lab's results.
+
+The importer authenticates (commands._auth: token file, `--password-stdin` or a prompt); the
+audit events name them and the operating-system account.
 
 All rows or none. A refused file prints every problem (one line each, with row and column) on
 standard output, one summary line on standard error, and exits with status 2. The format is in
@@ -13,6 +16,7 @@ import time
 
 import typer
 
+from mmtrial.commands._auth import authenticated_user, password_stdin_option
 from mmtrial.commands._io import dumps, fail
 
 # Test hook for the crash test: pause this many seconds after each written batch, and say so on
@@ -28,18 +32,6 @@ def _django() -> None:
     django.setup()
 
 
-def _user(username: str | None):
-    import getpass
-
-    from mmtrial.edc.models import User
-
-    name = username or os.environ.get("MMTRIAL_USER") or getpass.getuser()
-    user = User.objects.filter(username__iexact=name, is_active=True).first()
-    if user is None:
-        fail(f"--user: no active mmtrial user named {name!r} (the import is recorded in its name)")
-    return user
-
-
 def register(root: typer.Typer) -> None:
     lab = typer.Typer(help="Laboratory data: the central laboratory's result files.")
     root.add_typer(lab, name="lab")
@@ -48,8 +40,11 @@ def register(root: typer.Typer) -> None:
     def import_(
         file: str = typer.Argument(..., help="The central laboratory's CSV file."),
         user: str = typer.Option(
-            None, "--user", help="Who imports (default: $MMTRIAL_USER, else your login name)."
+            None,
+            "--user",
+            help="Who imports; they authenticate (default: $MMTRIAL_USER, else your token's user).",
         ),
+        password_stdin: bool = password_stdin_option(),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Import M-protein, FLC and IFE results: every row checked first, then all or none."""
@@ -58,10 +53,11 @@ def register(root: typer.Typer) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         from mmtrial.edc.audit import audit_actor
+        from mmtrial.edc.cli_auth import os_account
         from mmtrial.edc.lab_import import LabImportError, lab_import_file
         from mmtrial.errors import MmtrialError
 
-        importer = _user(user)
+        importer, method = authenticated_user(user, password_stdin=password_stdin, option="--user")
         pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
         batch_rows = int(os.environ.get(BATCH_ENV, "0") or 0) or None
         console = Console(stderr=True)
@@ -87,7 +83,8 @@ def register(root: typer.Typer) -> None:
         if batch_rows:
             kwargs["batch_rows"] = batch_rows
         try:
-            with audit_actor(importer, via="cli"), progress:
+            acting = audit_actor(importer, via="cli", os_account=os_account(), auth=method)
+            with acting, progress:
                 report = lab_import_file(user=importer, path=file, **kwargs)
         except LabImportError as exc:
             for problem in exc.problems:

@@ -1,10 +1,17 @@
-"""`mmtrial serve`, `mmtrial demo` and `mmtrial manage`: the web server and Django's commands."""
+"""`mmtrial serve`, `mmtrial demo` and `mmtrial manage`: the web server and Django's commands.
+
+`manage` refuses the Django commands that write around the audit trail (createsuperuser,
+backwards migrations, ...); `serve` and `demo` check the audit trail before serving
+(commands._guard).
+"""
 
 from __future__ import annotations
 
 import os
 
 import typer
+
+from mmtrial.commands._guard import check_before_serving, check_manage
 
 WORKERS_HELP = "Worker processes (default: 2 x CPU cores + 1, at most 8)."
 THREADS_HELP = "Threads per worker process."
@@ -37,6 +44,7 @@ def register(root: typer.Typer) -> None:
 
         if migrate:
             call_command("migrate", interactive=False, verbosity=0)
+        check_before_serving()
         _serving.serve(host=host, port=port, workers=workers, threads=threads, dev=dev)
 
     @root.command(
@@ -48,6 +56,7 @@ def register(root: typer.Typer) -> None:
         _django()
         from django.core.management import execute_from_command_line
 
+        check_manage(list(ctx.args))
         execute_from_command_line(["mmtrial manage", *ctx.args])
 
     @root.command("demo")
@@ -69,6 +78,7 @@ def register(root: typer.Typer) -> None:
         seed = _demo_seeder()
         if seed is not None:
             seed()
+        check_before_serving()
         _serving.serve(host=host, port=port, workers=workers, threads=threads, dev=dev)
 
 

@@ -11,6 +11,7 @@ import contextlib
 import contextvars
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,19 +22,39 @@ from typing import Any, NamedTuple
 from django.db import connection, transaction
 from django.utils import timezone
 
+from mmtrial.edc.audit_seal import Anchor, audit_key, head_mac
 from mmtrial.edc.models import AuditChainHead, AuditEvent
+from mmtrial.errors import MmtrialError
 
 GENESIS_HASH = "0" * 64
 
 
+class AuditChainError(MmtrialError):
+    """The audit chain is damaged: nothing more may be appended to it."""
+
+
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting and through which door (web, api, cli, import), with the source address."""
+    """Who is acting and through which door (web, api, cli, import), with the source address.
+
+    At the command line also the operating-system account (`os_account`) and how the study user
+    proved who they are (`auth`: password, token, bootstrap); both go into every event's context.
+    """
 
     user: Any | None
     username: str
     via: str = "system"
     source_ip: str = ""
+    os_account: str = ""
+    auth: str = ""
+
+    def context(self) -> dict[str, str]:
+        context = {"via": self.via, "source_ip": self.source_ip}
+        if self.os_account:
+            context["os_account"] = self.os_account
+        if self.auth:
+            context["auth"] = self.auth
+        return context
 
 
 _current_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar(
@@ -42,12 +63,16 @@ _current_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar(
 
 
 @contextlib.contextmanager
-def audit_actor(user, *, via: str, source_ip: str = "") -> Iterator[Actor]:
+def audit_actor(
+    user, *, via: str, source_ip: str = "", os_account: str = "", auth: str = ""
+) -> Iterator[Actor]:
     actor = Actor(
         user=user,
         username=getattr(user, "username", "") or "anonymous",
         via=via,
         source_ip=source_ip,
+        os_account=os_account,
+        auth=auth,
     )
     token = _current_actor.set(actor)
     try:
@@ -175,12 +200,27 @@ def event_hash(prev_hash: str, event: AuditEvent) -> str:
     return hashlib.sha256(prev_hash.encode() + _content(event)).hexdigest()
 
 
+HEAD_MISSING = (
+    "The audit trail's chain-head row is missing although {events} events exist: nothing can "
+    "be recorded until it is investigated (run `mmtrial audit verify`)."
+)
+
+
 def _lock_head() -> AuditChainHead:
     head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
     if head is None:
+        # A chain starts once; a missing head over existing events is damage, not a new start.
+        if AuditEvent.objects.exists():
+            raise AuditChainError(HEAD_MISSING.format(events=AuditEvent.objects.count()))
         AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
         head = AuditChainHead.objects.select_for_update().get(pk=1)
     return head
+
+
+def lock_chain_head() -> AuditChainHead:
+    """Lock the chain head in the caller's transaction: every audited write waits behind it
+    (used where a decision must not race with any other write, e.g. the first account)."""
+    return _lock_head()
 
 
 class RecordedEvent(NamedTuple):
@@ -232,7 +272,8 @@ def audit_record_many(
     now = timezone.now()
     occurred_db = connection.ops.adapt_datetimefield_value(now)
     actor_id = actor.user.pk if getattr(actor.user, "pk", None) else None
-    base_context = {"via": actor.via, "source_ip": actor.source_ip}
+    base_context = actor.context()
+    key = audit_key()
     # the parts of the content that every event of this call shares
     who = f'"actor_id":{_text(actor_id)},"actor_username":{_text(actor.username)}'
     when = f'"occurred_at":{_text(now.astimezone(dt.UTC).isoformat())}'
@@ -266,7 +307,11 @@ def audit_record_many(
             recorded.append(RecordedEvent(next_id, prev_hash, digest))
             prev_hash, next_id = digest, next_id + 1
         _insert(rows)
-        AuditChainHead.objects.filter(pk=1).update(last_event_id=next_id - 1, last_hash=prev_hash)
+        AuditChainHead.objects.filter(pk=1).update(
+            last_event_id=next_id - 1,
+            last_hash=prev_hash,
+            mac=head_mac(key, next_id - 1, prev_hash) if key else "",
+        )
     return recorded
 
 
@@ -307,39 +352,171 @@ def audit_record(spec: EventSpec, *, actor: Actor | None = None) -> RecordedEven
     return audit_record_many([spec], actor=actor)[0]
 
 
+CHAIN_EVENT_MISSING = "event {id} is missing"
+CHAIN_LINK_BROKEN = "event {id} does not link to the event before it"
+CHAIN_EVENT_CHANGED = "event {id} was changed after it was written"
+CHAIN_HEAD_MISSING = (
+    "the chain-head row is missing (the chain has {events} events): the last events may have "
+    "been removed with it"
+)
+CHAIN_HEAD_AHEAD = (
+    "the chain ends at event {last} but its head records event {head}: events were removed"
+)
+CHAIN_HEAD_BEHIND = (
+    "the chain runs to event {last} but its head records event {head}: events were added "
+    "around the audit writer"
+)
+CHAIN_HEAD_DIFFERS = (
+    "the last event ({last}) is not the one its head records: the chain was rewritten"
+)
+ANCHOR_DIFFERS = (
+    "event {id} differs from the anchor taken {at}: the chain was rewritten after that time"
+)
+ANCHOR_LONGER = (
+    "the chain ends at event {last} but the anchor taken {at} records {events} events: "
+    "events were removed"
+)
+SEAL_MISSING = (
+    "the chain head carries no seal of the audit key: it was written by a process without the "
+    "key, or the chain was rewritten"
+)
+SEAL_DIFFERS = (
+    "the chain head's seal does not match the audit key: the chain was rewritten (or this is "
+    "not the key the events were written with)"
+)
+
+
 @dataclass(frozen=True)
 class ChainReport:
+    """What `audit_verify` found. `last_id`/`last_hash`: the verified end of the chain."""
+
     events_checked: int
     first_broken_id: int | None
     problem: str
+    last_id: int = 0
+    last_hash: str = GENESIS_HASH
+    anchors_checked: int = 0
+    sealed: bool = False  # the head's seal was checked against the audit key and holds
 
     @property
     def ok(self) -> bool:
         return self.first_broken_id is None and not self.problem
 
-
-def audit_verify(*, batch_size: int = 5000) -> ChainReport:
-    """Walk the chain in id order; name the first event whose hash or link does not hold."""
-    prev_hash, expected_id, checked = GENESIS_HASH, 1, 0
-    queryset = AuditEvent.objects.order_by("id")
-    for event in queryset.iterator(chunk_size=batch_size):
-        if event.id != expected_id:
-            return ChainReport(checked, expected_id, f"event {expected_id} is missing")
-        if event.prev_hash != prev_hash:
-            return ChainReport(
-                checked, event.id, f"event {event.id} does not link to the event before it"
-            )
-        if event_hash(prev_hash, event) != event.hash:
-            return ChainReport(
-                checked, event.id, f"event {event.id} was changed after it was written"
-            )
-        prev_hash, expected_id, checked = event.hash, expected_id + 1, checked + 1
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and (head.last_event_id != expected_id - 1 or head.last_hash != prev_hash):
-        return ChainReport(
-            checked,
-            expected_id,
-            f"the chain ends at event {expected_id - 1} "
-            f"but its head records event {head.last_event_id}: events were removed",
+    def anchor(self, *, at: dt.datetime | None = None) -> Anchor:
+        """An anchor of the verified chain head, to keep outside the database."""
+        moment = (at or timezone.now()).astimezone(dt.UTC)
+        return Anchor(
+            events=self.events_checked,
+            last_id=self.last_id,
+            last_hash=self.last_hash,
+            at=moment.isoformat().replace("+00:00", "Z"),
         )
-    return ChainReport(checked, None, "")
+
+
+def audit_verify(*, batch_size: int = 5000, anchors: Sequence[Anchor] = ()) -> ChainReport:
+    """Walk the chain in id order; name the first event whose hash or link does not hold.
+
+    Then the head: it must exist once there are events, and name the last event (a missing
+    head is never "intact": removing the last events with it is how a chain is cut). Events
+    appended while the walk runs are walked too. Each anchor (taken earlier, kept outside the
+    database) must still be in the chain with the same hash. With an audit key configured, the
+    head's seal must match it, so a chain re-hashed without the key fails.
+    """
+    by_id: dict[int, list[Anchor]] = {}
+    for anchor in anchors:
+        by_id.setdefault(anchor.last_id, []).append(anchor)
+    prev_hash, last_id, checked = GENESIS_HASH, 0, 0
+
+    def broken(event_id: int | None, problem: str) -> ChainReport:
+        return ChainReport(checked, event_id, problem, last_id, prev_hash)
+
+    while True:
+        events = AuditEvent.objects.filter(id__gt=last_id).order_by("id")
+        for event in events.iterator(chunk_size=batch_size):
+            expected = last_id + 1
+            if event.id != expected:
+                return broken(expected, CHAIN_EVENT_MISSING.format(id=expected))
+            if event.prev_hash != prev_hash:
+                return broken(event.id, CHAIN_LINK_BROKEN.format(id=event.id))
+            if event_hash(prev_hash, event) != event.hash:
+                return broken(event.id, CHAIN_EVENT_CHANGED.format(id=event.id))
+            for anchor in by_id.get(event.id, ()):
+                if anchor.last_hash != event.hash:
+                    return broken(event.id, ANCHOR_DIFFERS.format(id=event.id, at=anchor.at))
+            prev_hash, last_id, checked = event.hash, event.id, checked + 1
+        head = AuditChainHead.objects.filter(pk=1).first()
+        if head is None:
+            if checked:
+                return broken(None, CHAIN_HEAD_MISSING.format(events=checked))
+            break
+        if head.last_event_id > last_id:
+            if AuditEvent.objects.filter(id__gt=last_id).exists():
+                continue  # appended while the walk ran: walk on to the head
+            return broken(
+                last_id + 1, CHAIN_HEAD_AHEAD.format(last=last_id, head=head.last_event_id)
+            )
+        if head.last_event_id < last_id:
+            return broken(
+                head.last_event_id + 1,
+                CHAIN_HEAD_BEHIND.format(last=last_id, head=head.last_event_id),
+            )
+        if head.last_hash != prev_hash:
+            return broken(last_id, CHAIN_HEAD_DIFFERS.format(last=last_id))
+        break
+    for anchor in anchors:
+        if anchor.last_id > last_id:
+            return broken(
+                last_id + 1, ANCHOR_LONGER.format(last=last_id, at=anchor.at, events=anchor.events)
+            )
+    sealed = False
+    key = audit_key()
+    if key is not None and head is not None:
+        if not head.mac:
+            return broken(None, SEAL_MISSING)
+        if not hmac.compare_digest(head.mac, head_mac(key, head.last_event_id, head.last_hash)):
+            return broken(None, SEAL_DIFFERS)
+        sealed = True
+    return ChainReport(checked, None, "", last_id, prev_hash, len(anchors), sealed)
+
+
+TRIGGERS_MISSING = "the audit trail's append-only triggers are missing (system check mmtrial.E001)"
+CHAIN_COUNT_SHORT = "the chain has {count} events but its last is event {last}: events were removed"
+
+
+def audit_head_check() -> str:
+    """A quick check before serving: the append-only triggers, and the head against the last
+    event (and its seal, with an audit key). '' when fine, else the problem in words.
+
+    Not the full walk of `audit_verify`: a changed event in the middle is found by that.
+    """
+    from mmtrial.edc import audit_triggers
+
+    if not audit_triggers.triggers_installed(connection):
+        return TRIGGERS_MISSING
+    with transaction.atomic():
+        # The head's lock keeps writers out between the two reads.
+        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        last = AuditEvent.objects.order_by("-id").values_list("id", "hash").first()
+        count = AuditEvent.objects.count() if last is not None else 0
+    if last is None:
+        if head is not None and head.last_event_id:
+            return CHAIN_HEAD_AHEAD.format(last=0, head=head.last_event_id)
+        return ""
+    last_id, last_hash = last
+    if head is None:
+        return CHAIN_HEAD_MISSING.format(events=count)
+    if count != last_id:
+        return CHAIN_COUNT_SHORT.format(count=count, last=last_id)
+    if head.last_event_id > last_id:
+        return CHAIN_HEAD_AHEAD.format(last=last_id, head=head.last_event_id)
+    if head.last_event_id < last_id:
+        return CHAIN_HEAD_BEHIND.format(last=last_id, head=head.last_event_id)
+    if head.last_hash != last_hash:
+        return CHAIN_HEAD_DIFFERS.format(last=last_id)
+    key = audit_key()
+    if key is not None:
+        if not head.mac:
+            return SEAL_MISSING
+        if not hmac.compare_digest(head.mac, head_mac(key, head.last_event_id, head.last_hash)):
+            return SEAL_DIFFERS
+    return ""

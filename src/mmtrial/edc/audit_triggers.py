@@ -68,3 +68,35 @@ def drop(connection) -> None:
     with connection.cursor() as cursor:
         for statement in drop_sql(connection.vendor):
             cursor.execute(statement)
+
+
+TRIGGERS_PRESENT = "The append-only triggers are in place already: nothing to install."
+TRIGGERS_NEED_ADMIN = "Only a sponsor administrator for every site can reinstall the triggers."
+TRIGGERS_REASON_REQUIRED = "Give a reason: why were the triggers missing? The audit trail keeps it."
+
+
+def triggers_reinstall(*, actor, reason: str) -> None:
+    """Put the triggers back after they were found missing; audited ("audit_triggers_install").
+
+    Needs a sponsor administrator (manage sites at every site). Migrating backwards, the
+    other way to reinstall them, is refused at the command line (it drops data and triggers).
+    """
+    from django.db import connection, transaction
+
+    from mmtrial.edc.audit import EventSpec, audit_record
+    from mmtrial.edc.permissions import ALL_SITES, Action, sites_allowed
+    from mmtrial.edc.services._acting import actor_for
+    from mmtrial.errors import InputError, PermissionDenied
+
+    if sites_allowed(actor, Action.MANAGE_SITES) is not ALL_SITES:
+        raise PermissionDenied(TRIGGERS_NEED_ADMIN)
+    if not (reason or "").strip():
+        raise InputError(TRIGGERS_REASON_REQUIRED, {"field": "reason"})
+    with transaction.atomic():
+        if triggers_installed(connection):
+            raise InputError(TRIGGERS_PRESENT)
+        install(connection)
+        audit_record(
+            EventSpec(action="audit_triggers_install", model="auditevent", reason=reason.strip()),
+            actor=actor_for(actor),
+        )

@@ -15,8 +15,8 @@ from mmtrial.edc import audit_triggers
 TRIGGER_MIGRATION = ("edc", "0002_audit_append_only")
 E001_MESSAGE = "The audit trail's append-only triggers are missing from database '{alias}'."
 E001_HINT = (
-    "Reinstall them: `mmtrial manage migrate edc 0001` then `mmtrial manage migrate`, and find "
-    "out who dropped them (`mmtrial audit verify` checks the chain)."
+    "Check the chain (`mmtrial audit verify`), find out who dropped them, and reinstall them: "
+    "`mmtrial audit install-triggers --by ADMIN --reason R`."
 )
 
 

@@ -2,8 +2,8 @@
 
 - Only the allow-listed URL names (the login page, the language switch) are open to anonymous
   visitors; every other page redirects to the login page (21 CFR 11.10(d)).
-- A user whose password was set by someone else (never changed by its owner) is sent to the
-  password change page first, on the pages of this interface (the admin and APIs keep their own
+- A user whose password was set by someone else (never changed by its owner), or found expired
+  at login, is sent to the password change page first, on the pages of this interface (the admin and APIs keep their own
   rules).
 - The audit actor of the whole request is the logged-in user with the client's address, so
   every service call made by a view is attributed to the person (compliance KF-3).
@@ -30,6 +30,8 @@ PUBLIC_URL_NAMES = frozenset({"login", "set_language"})
 # Reachable while a password chosen by an administrator still has to be changed.
 PASSWORD_CHANGE_URL_NAMES = frozenset({"password_change", "logout"})
 SESSION_TIMEZONE_KEY = "mmtrial_timezone"
+# Set at login when the password is older than the sponsor administrator's maximum age.
+SESSION_PASSWORD_EXPIRED_KEY = "mmtrial_password_expired"
 
 
 def client_ip(request) -> str:
@@ -94,7 +96,10 @@ class WebAccessMiddleware:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         if (
-            request.user.password_changed_at is None
+            (
+                request.user.password_changed_at is None
+                or request.session.get(SESSION_PASSWORD_EXPIRED_KEY)
+            )
             and match is not None
             and match.url_name not in PASSWORD_CHANGE_URL_NAMES
             and _is_web_page(view_func)

@@ -98,6 +98,9 @@ SERVICE_MESSAGES = (
     gettext_noop("Your current password is not correct."),
     gettext_noop("The new password must differ from the current one."),
     gettext_noop(
+        "Your account is locked after repeated wrong passwords; an administrator must unlock it."
+    ),
+    gettext_noop(
         "Adverse event '{term}' grade {grade} (from {start}) cannot be read by the dose rules: "
         "{problem}. Correct the adverse event, then start the cycle."
     ),

@@ -16,6 +16,7 @@ from mmtrial.edc.models.assessments import (
 )
 from mmtrial.edc.models.audit import AuditChainHead, AuditEvent
 from mmtrial.edc.models.people import Membership, Participant, Screening, Site, User
+from mmtrial.edc.models.security import CommandLineToken, PasswordHistory, SecurityPolicy
 from mmtrial.edc.models.treatment import Cycle, DoseAdministration, RenalDoseDecision, Visit
 from mmtrial.edc.models.trust import Query, QueryMessage, Signature
 
@@ -23,6 +24,7 @@ __all__ = [
     "AdverseEvent",
     "AuditChainHead",
     "AuditEvent",
+    "CommandLineToken",
     "Cycle",
     "Death",
     "DiseaseAssessment",
@@ -32,12 +34,14 @@ __all__ = [
     "LabResult",
     "Membership",
     "Participant",
+    "PasswordHistory",
     "Query",
     "QueryMessage",
     "RenalDoseDecision",
     "ResponseAssessment",
     "ResponseSummary",
     "Screening",
+    "SecurityPolicy",
     "Signature",
     "Site",
     "User",

@@ -40,8 +40,13 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """The last event's hash: appending locks this one row, so the chain never forks."""
+    """The last event's hash: appending locks this one row, so the chain never forks.
+
+    `mac`: with an audit key configured (outside the database), HMAC-SHA256 over the last id and
+    hash, so that a chain re-hashed by someone without the key fails `mmtrial audit verify`.
+    """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_event_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
+    mac = models.CharField(max_length=64, blank=True, default="")

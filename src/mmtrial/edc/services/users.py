@@ -3,22 +3,29 @@
 Every step is a security-log audit event (E6 4.2.2(a)(i); 21 CFR 11.300). User names are
 unique without regard to case and never reused or renamed (11.100(a)); users are deactivated,
 never deleted. A password set by someone else must be changed by its owner at next login:
-`password_changed_at` stays empty until the owner changes it (`password_must_change`).
-Management needs MANAGE_USERS (all-site roles need it at every site); the operator at the
-server's shell (`SYSTEM_OPERATOR`) may manage too, like Django's `createsuperuser`.
+`password_changed_at` stays empty until the owner changes it (`password_must_change`); so must
+a password older than the sponsor administrator's maximum age (`password_max_age_set`). Every
+password set is kept as a hash (`passwords.PasswordHistoryValidator`: no reuse of the last 5).
+Management needs MANAGE_USERS (all-site roles need it at every site). The command line acts as
+an authenticated user; `SYSTEM_OPERATOR` (the shell, unauthenticated) remains for the demo
+seeding, and the very first account is `user_bootstrap_sponsor_admin`.
 """
 
 from __future__ import annotations
 
+from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
-from mmtrial.edc.audit import EventSpec, audit_record
-from mmtrial.edc.models import Membership, Site, User
+from mmtrial.edc.audit import Actor, EventSpec, audit_record, audit_record_many, lock_chain_head
+from mmtrial.edc.models import Membership, SecurityPolicy, Site, User
 from mmtrial.edc.models.people import Role
+from mmtrial.edc.passwords import password_expired, password_history_record
 from mmtrial.edc.permissions import ALL_SITES, Action, sites_allowed
+from mmtrial.edc.security import authentication_request
 from mmtrial.edc.services._acting import SYSTEM_OPERATOR, actor_for
 from mmtrial.edc.services.sites import authorize_admin
 from mmtrial.errors import InputError, NotFound, PermissionDenied
@@ -41,6 +48,19 @@ SELF_DEACTIVATION = "You cannot deactivate your own account."
 ALREADY_INACTIVE = "{username} is already deactivated."
 USER_NOT_FOUND = "There is no user '{username}'."
 REASON_REQUIRED = "Give a reason: the audit trail keeps it."
+PASSWORD_LOCKED_OUT = (
+    "Your account is locked after repeated wrong passwords; an administrator must unlock it."
+)
+BOOTSTRAP_NOT_EMPTY = (
+    "The study database has accounts already: only a sponsor administrator can add one "
+    "(name yourself with --by and authenticate)."
+)
+POLICY_NEEDS_USER = "The security settings are changed by a named sponsor administrator."
+MAX_AGE_INVALID = (
+    "A password's maximum age must be between {low} and {high} days (or none); got {days}."
+)
+MAX_AGE_UNCHANGED = "The password's maximum age is already {days}."
+MAX_AGE_DAYS_RANGE = (1, 3650)
 
 
 def _where(site: Site | None) -> str:
@@ -109,20 +129,8 @@ def password_must_change(user: User) -> bool:
     return user.password_changed_at is None
 
 
-@transaction.atomic
-def user_create(
-    *,
-    actor,
-    username: str,
-    full_name: str,
-    password: str,
-    role: str,
-    site: Site | None,
-    email: str = "",
-) -> User:
-    """Create an account with one role at `site` (None: all sites); the password must change."""
-    _authorize_manage(actor, site)
-    role = _role(role)
+def _new_user(*, username: str, full_name: str, email: str, password: str) -> User:
+    """A checked, unsaved account with its password set (the caller saves it)."""
     username = (username or "").strip()
     full_name = (full_name or "").strip()
     if not full_name:
@@ -140,25 +148,78 @@ def user_create(
         ) from None
     _check_password(password, user)
     user.set_password(password)
-    user.password_changed_at = None
-    user.save()
-    membership = Membership.objects.create(user=user, site=site, role=role)
-    actor_ = actor_for(actor)
-    audit_record(
+    return user
+
+
+def _created_events(user: User, membership: Membership, **context) -> list[EventSpec]:
+    return [
         _event(
             "user_create",
             user,
-            site=site,
+            site=membership.site,
             changes={
                 "username": {"old": None, "new": user.username},
                 "full_name": {"old": None, "new": user.full_name},
                 "email": {"old": None, "new": user.email},
             },
-            must_change_password=True,
+            **context,
         ),
-        actor=actor_,
+        _grant_event(membership),
+    ]
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor,
+    username: str,
+    full_name: str,
+    password: str,
+    role: str,
+    site: Site | None,
+    email: str = "",
+) -> User:
+    """Create an account with one role at `site` (None: all sites); the password must change."""
+    _authorize_manage(actor, site)
+    role = _role(role)
+    user = _new_user(username=username, full_name=full_name, email=email, password=password)
+    user.password_changed_at = None
+    user.save()
+    password_history_record(user, at=timezone.now())
+    membership = Membership.objects.create(user=user, site=site, role=role)
+    actor_ = actor_for(actor)
+    for spec in _created_events(user, membership, must_change_password=True):
+        audit_record(spec, actor=actor_)
+    return user
+
+
+@transaction.atomic
+def user_bootstrap_sponsor_admin(
+    *, username: str, full_name: str, password: str, os_account: str, email: str = ""
+) -> User:
+    """The first account of a new study database: a sponsor administrator for every site.
+
+    Nobody exists yet to authenticate as, so this is allowed only while the database has no
+    user at all (decided under the audit chain's lock, so two first accounts cannot race). The
+    person at the server's shell chooses their own password; the audit events name the
+    operating-system account (`operator:<login>`, auth "bootstrap").
+    """
+    lock_chain_head()
+    if User.objects.exists():
+        raise PermissionDenied(BOOTSTRAP_NOT_EMPTY, {"field": "by"})
+    user = _new_user(username=username, full_name=full_name, email=email, password=password)
+    user.password_changed_at = timezone.now()
+    user.save()
+    password_history_record(user, at=user.password_changed_at)
+    membership = Membership.objects.create(user=user, site=None, role=Role.SPONSOR_ADMIN)
+    actor = Actor(
+        user=None,
+        username=f"operator:{os_account}",
+        via="cli",
+        os_account=os_account,
+        auth="bootstrap",
     )
-    audit_record(_grant_event(membership), actor=actor_)
+    audit_record_many(_created_events(user, membership, bootstrap=True), actor=actor)
     return user
 
 
@@ -285,24 +346,86 @@ def user_password_set(*, actor, user: User, password: str) -> User:
     user.set_password(password)
     user.password_changed_at = None
     user.save(update_fields=["password", "password_changed_at"])
+    password_history_record(user, at=timezone.now())
     audit_record(_event("password_set", user, must_change_password=True), actor=actor_for(actor))
     return user
 
 
-@transaction.atomic
-def user_password_change(*, user: User, old_password: str, new_password: str) -> User:
-    """The owner changes their own password (checking the current one)."""
-    user = User.objects.select_for_update().get(pk=user.pk)
-    if not user.check_password(old_password or ""):
+def user_password_change(
+    *, user: User, old_password: str, new_password: str, request: HttpRequest | None = None
+) -> User:
+    """The owner changes their own password (checking the current one).
+
+    The current password is checked like a login (django-axes): a wrong one counts toward the
+    same lockout, and a locked account cannot change it. The check runs before the change's
+    transaction, so a failed attempt stays recorded when the change is refused.
+    """
+    attempt = authentication_request(request, channel=_channel(request))
+    authenticated = authenticate(attempt, username=user.username, password=old_password or "")
+    if getattr(attempt, "axes_locked_out", False):
+        raise PermissionDenied(PASSWORD_LOCKED_OUT, {"field": "old_password"})
+    if authenticated is None or authenticated.pk != user.pk:
         raise PermissionDenied(PASSWORD_OLD_WRONG, {"field": "old_password"})
+    return _password_change(user=user, old_password=old_password, new_password=new_password)
+
+
+def _channel(request: HttpRequest | None) -> str:
+    existing = getattr(request, "mmtrial_channel", "") if request is not None else ""
+    return existing or ("web" if request is not None else "service")
+
+
+@transaction.atomic
+def _password_change(*, user: User, old_password: str, new_password: str) -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
     if old_password == new_password:
         raise InputError(PASSWORD_SAME, {"field": "new_password"})
     _check_password(new_password, user)
     user.set_password(new_password)
     user.password_changed_at = timezone.now()
     user.save(update_fields=["password", "password_changed_at"])
+    password_history_record(user, at=user.password_changed_at)
     audit_record(_event("password_change", user), actor=actor_for(user))
     return user
+
+
+def password_change_required(user: User) -> bool:
+    """The password must be changed before the user goes on: set by someone else, or expired."""
+    return password_must_change(user) or password_expired(user)
+
+
+@transaction.atomic
+def password_max_age_set(*, actor, days: int | None, reason: str) -> SecurityPolicy:
+    """The sponsor administrator sets how old a password may get (None: no expiry); audited."""
+    if actor is SYSTEM_OPERATOR:
+        raise PermissionDenied(POLICY_NEEDS_USER)
+    _authorize_manage(actor, None)
+    if days is not None and not MAX_AGE_DAYS_RANGE[0] <= days <= MAX_AGE_DAYS_RANGE[1]:
+        low, high = MAX_AGE_DAYS_RANGE
+        raise InputError(MAX_AGE_INVALID.format(days=days, low=low, high=high), {"field": "days"})
+    if not (reason or "").strip():
+        raise InputError(REASON_REQUIRED, {"field": "reason"})
+    lock_chain_head()
+    policy = SecurityPolicy.objects.filter(pk=1).first() or SecurityPolicy(pk=1)
+    old = policy.password_max_age_days
+    if old == days:
+        raise InputError(MAX_AGE_UNCHANGED.format(days=_days_text(days)), {"field": "days"})
+    policy.password_max_age_days = days
+    policy.save()
+    audit_record(
+        EventSpec(
+            action="security_policy_change",
+            model="securitypolicy",
+            object_pk=str(policy.pk),
+            changes={"password_max_age_days": {"old": old, "new": days}},
+            reason=reason.strip(),
+        ),
+        actor=actor_for(actor),
+    )
+    return policy
+
+
+def _days_text(days: int | None) -> str:
+    return "no expiry" if days is None else f"{days} days"
 
 
 @transaction.atomic

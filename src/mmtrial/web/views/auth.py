@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from mmtrial.edc.passwords import password_expired
 from mmtrial.edc.services.users import password_must_change, user_password_change
 from mmtrial.web.errors import run_service
 from mmtrial.web.forms import PasswordChangeForm
-from mmtrial.web.middleware import SESSION_TIMEZONE_KEY
+from mmtrial.web.middleware import SESSION_PASSWORD_EXPIRED_KEY, SESSION_TIMEZONE_KEY
 
 
 class LoginForm(AuthenticationForm):
@@ -42,6 +43,9 @@ class LoginView(auth_views.LoginView):
         response = super().form_valid(form)
         # The site time zone is looked up again for the new user of this browser.
         self.request.session.pop(SESSION_TIMEZONE_KEY, None)
+        if password_expired(form.get_user()):
+            # Older than the sponsor administrator's maximum age: changed before anything else.
+            self.request.session[SESSION_PASSWORD_EXPIRED_KEY] = True
         # A language chosen in this browser wins; otherwise the user's own preference applies.
         preferred = getattr(form.get_user(), "preferred_language", "")
         languages = {code for code, _name in settings.LANGUAGES}
@@ -61,7 +65,9 @@ class LogoutView(auth_views.LogoutView):
 
 
 def password_change(request):
-    """The owner chooses a new password (required after an administrator set one)."""
+    """The owner chooses a new password (required after an administrator set one, or when it
+    expired). A wrong current password counts toward the lockout like a wrong login; the
+    attempt that locks the account also ends this session."""
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -71,15 +77,23 @@ def password_change(request):
                 user=request.user,
                 old_password=data["old_password"],
                 new_password=data["new_password"],
+                request=request,
             ),
             refusals_on_form=True,
+            atomic=False,  # the failed attempt is kept (the service makes the change atomic)
         )
+        if getattr(request, "axes_locked_out", False):
+            logout(request)  # django-axes answers with its lockout page
+            return redirect("login")
         if user is not None:
             update_session_auth_hash(request, user)
+            request.session.pop(SESSION_PASSWORD_EXPIRED_KEY, None)
             messages.success(request, gettext("Your password is changed."))
             return redirect("home")
-    must = password_must_change(request.user)
+    context = {
+        "form": form,
+        "must_change": password_must_change(request.user),
+        "expired": bool(request.session.get(SESSION_PASSWORD_EXPIRED_KEY)),
+    }
     status = 400 if request.method == "POST" else 200
-    return render(
-        request, "web/password_change.html", {"form": form, "must_change": must}, status=status
-    )
+    return render(request, "web/password_change.html", context, status=status)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('edc', '0005_json_fields_may_be_empty'),
+        ('edc', '0006_cli_tokens_password_policy_audit_seal'),
     ]
 
     operations = [

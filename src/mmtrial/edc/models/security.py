@@ -1,0 +1,46 @@
+"""Passwords and command-line credentials: history, expiry policy, per-user CLI tokens."""
+
+from django.conf import settings
+from django.db import models
+
+
+class PasswordHistory(models.Model):
+    """A password hash a user has had (21 CFR 11.300(b)): the last ones may not be chosen again.
+
+    Written by the user services whenever a password is set or changed; only hashes are kept.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="password_history"
+    )
+    password = models.CharField(max_length=128, help_text="the hash, as in User.password")
+    set_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-set_at"])]
+
+
+class SecurityPolicy(models.Model):
+    """The study's security settings that the sponsor administrator sets (one row, audited)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    password_max_age_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="a password older than this must be changed; empty: never"
+    )
+
+
+class CommandLineToken(models.Model):
+    """A secret that lets one person use the command line without typing a password (cron).
+
+    Only the SHA-256 of the secret is stored; the secret lives in a file readable only by the
+    operating-system account it was issued to (`os_account`), which is checked on use.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cli_tokens"
+    )
+    secret_sha256 = models.CharField(max_length=64, unique=True)
+    os_account = models.CharField(max_length=150)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
