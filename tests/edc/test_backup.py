@@ -27,6 +27,8 @@ DM_PASSWORD = "dm-backup-pass-17"
 SEED = f"""
 import django
 django.setup()
+from freezegun import freeze_time
+freeze_time("2030-01-01 09:00:00", tick=True).start()  # the test study is dated 2027
 from django.utils import timezone
 from mmtrial.edc.models import User
 from mmtrial.edc.services.signatures import participant_sign

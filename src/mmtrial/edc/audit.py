@@ -278,7 +278,10 @@ def audit_record_many(
     who = f'"actor_id":{_text(actor_id)},"actor_username":{_text(actor.username)}'
     when = f'"occurred_at":{_text(now.astimezone(dt.UTC).isoformat())}'
     sha256 = hashlib.sha256
-    with transaction.atomic(savepoint=False):
+    # Inside the caller's transaction (a unit of work) no savepoint is needed: an error rolls
+    # back the whole unit. Called on its own, the append is its own transaction.
+    joined = connection.in_atomic_block
+    with contextlib.nullcontext() if joined else transaction.atomic():
         head = _lock_head()
         prev_hash, next_id = head.last_hash, head.last_event_id + 1
         rows = []
