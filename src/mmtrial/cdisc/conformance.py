@@ -79,6 +79,7 @@ class _DatasetCheck:
         self.seen_keys: set[tuple[Any, ...]] = set()
         self.records = 0
         self.reported: set[tuple[str, str, str]] = set()
+        self.empty_required: dict[str, list[str]] = defaultdict(list)
         self.allowed = {
             v.name: _allowed(ctx, package, v.codelist) for v in self.spec.variables if v.codelist
         }
@@ -175,13 +176,7 @@ class _DatasetCheck:
                 missing = value is None or value == "" or value != value
                 if missing:
                     if var.core == "Req":
-                        self.add(
-                            "MMT-SD-002",
-                            "required variable is empty",
-                            variable=var.name,
-                            usubjid=usubjid,
-                            record=record,
-                        )
+                        self.empty_required[var.name].append(usubjid or record)
                     continue
                 if isinstance(value, str):
                     if not value.isascii():
@@ -255,6 +250,11 @@ class _DatasetCheck:
                 )
 
     def expected_empty(self) -> None:
+        for name, where in self.empty_required.items():
+            why = self.spec.variable(name).comment or ""
+            first = ", ".join(w for w in where[:3] if w)
+            self.add("MMT-SD-002", f"required variable is empty on {len(where)} of {self.records} records"
+                     f" (first: {first}){': ' + why if why else ''}", variable=name)  # fmt: skip
         for var in self.spec.variables:
             if var.core == "Exp" and not self.facts.variables[var.name].populated:
                 why = var.comment or "no record has a value"
@@ -321,22 +321,28 @@ def _check_define(
 def _unverified_codes(
     ctx: StudyContext, facts: dict[str, DatasetFacts], findings: Findings
 ) -> None:
+    """One note per codelist whose used terms carry C-codes not machine-verified (MMT-CT-001)."""
+    recalled: dict[str, set[str]] = defaultdict(set)
+    where: dict[str, list[str]] = defaultdict(list)
     for dataset in facts.values():
         for var in dataset.spec.variables:
             codelist = ctx.ct.codelists.get(var.codelist or "")
             if codelist is None:
                 continue
             used = dataset.variables[var.name].values
-            recalled = [
+            terms = {
                 t.value for t in codelist.terms if t.value in used and t.ncit and not t.verified
-            ]
-            if recalled:
-                findings.add(
-                    "MMT-CT-001",
-                    f"codelist {codelist.key} ({codelist.ncit}): C-codes of {', '.join(sorted(recalled))} "
-                    "written as recalled from the CT package",
-                    dataset=dataset.spec.name, variable=var.name,
-                )  # fmt: skip
+            }
+            if terms:
+                recalled[codelist.key] |= terms
+                where[codelist.key].append(f"{dataset.spec.name}.{var.name}")
+    for key in sorted(recalled):
+        findings.add(
+            "MMT-CT-001",
+            f"codelist {key} ({ctx.ct.codelists[key].ncit}): C-codes of "
+            f"{', '.join(sorted(recalled[key]))} written as recalled from the CT package "
+            f"(used in {', '.join(where[key])})",
+        )
 
 
 def check_package(

@@ -173,6 +173,9 @@ class _Builder:
         item_origin = DEF.Origin(Type=origin)
         if source and origin in ("Collected", "Assigned", "Protocol"):
             item_origin.Source = source
+        if origin == "Predecessor" and comment:
+            item_origin.Description = _description(comment)
+            comment = None
         item.Origin = [item_origin]
         if comment:
             comment_oid = f"COM.{oid.removeprefix('IT.')}"
@@ -278,9 +281,9 @@ class _Builder:
                     if qualifier.method:
                         ref.MethodOID = qualifier.method
                         self.methods_used.add(qualifier.method)
-            elif var.method and origin == "Derived":
-                ref.MethodOID = var.method
-                self.methods_used.add(var.method)
+            elif (var.vlm_methods.get(combo[0]) or var.method) and origin == "Derived":
+                ref.MethodOID = var.vlm_methods.get(combo[0]) or var.method
+                self.methods_used.add(ref.MethodOID)
             value_list.ItemRef.append(ref)
             self.mdv.ItemDef.append(
                 self.item_def(oid, var, data_type="float" if var.numeric else "text",

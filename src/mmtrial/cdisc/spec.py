@@ -40,6 +40,8 @@ class VariableSpec:
     vlm: bool = False
     display_format: str | None = None
     sas_date: bool = False  # ADaM numeric date: written as SAS days since 1960-01-01
+    #: value-level methods: key value (e.g. PARAMCD) -> method id
+    vlm_methods: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def numeric(self) -> bool:
@@ -143,6 +145,7 @@ def _variable(raw: dict[str, Any]) -> VariableSpec:
         vlm=bool(raw.get("vlm", False)),
         display_format=raw.get("display_format"),
         sas_date=bool(raw.get("sas_date", False)),
+        vlm_methods=dict(raw.get("vlm_methods") or {}),
     )
 
 

@@ -15,6 +15,7 @@ from mmtrial.cdisc.package import (
     PackageResult,
     Progress,
     no_progress,
+    prepare_directory,
 )
 from mmtrial.cdisc.sdtm.dm import build_dm
 from mmtrial.cdisc.sdtm.ds import build_ds
@@ -85,8 +86,10 @@ def export_sdtm(
     from mmtrial.cdisc.report import write_report
 
     findings = Findings()
+    prepare_directory(out)
     progress("Reading the study", 0, 1)
     source = load_source(user=user, data_cut=data_cut, findings=findings)
+    progress("Reading the study", 1, 1)
     ctx = source.ctx
     package = Package(out, spec=package_spec("sdtm"), findings=findings)
     try:
