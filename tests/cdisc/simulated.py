@@ -50,7 +50,10 @@ def _values(instance: models.Model) -> dict:
 def _copy(model, rows, **changes) -> list:
     created = []
     for start in range(0, len(rows), _BATCH):
-        batch = [model(**{**_values(r), **changes.get("fixed", {}), **changes["each"](r)}) for r in rows[start : start + _BATCH]]
+        batch = [
+            model(**{**_values(r), **changes.get("fixed", {}), **changes["each"](r)})
+            for r in rows[start : start + _BATCH]
+        ]
         created += model.objects.bulk_create(batch)
     return created
 
@@ -58,7 +61,9 @@ def _copy(model, rows, **changes) -> list:
 def replicate_study(*, copies: int) -> int:
     """Add `copies` copies of every participant; returns the number of participants added."""
     originals = list(Participant.objects.filter(is_deleted=False).order_by("pk"))
-    rows = {model: list(model.objects.filter(participant__in=originals)) for model in _PER_PARTICIPANT}
+    rows = {
+        model: list(model.objects.filter(participant__in=originals)) for model in _PER_PARTICIPANT
+    }
     cycles = list(Cycle.objects.filter(participant__in=originals))
     doses = list(DoseAdministration.objects.filter(cycle__in=cycles))
     added = 0
@@ -73,10 +78,14 @@ def replicate_study(*, copies: int) -> int:
             },
         )
         participant = {old.pk: new.pk for old, new in zip(originals, people, strict=True)}
-        new_cycles = _copy(Cycle, cycles, each=lambda c: {"participant_id": participant[c.participant_id]})
+        new_cycles = _copy(
+            Cycle, cycles, each=lambda c: {"participant_id": participant[c.participant_id]}
+        )
         cycle = {old.pk: new.pk for old, new in zip(cycles, new_cycles, strict=True)}
         _copy(DoseAdministration, doses, each=lambda d: {"cycle_id": cycle[d.cycle_id]})
-        visits = _copy(Visit, rows[Visit], each=lambda v: {"participant_id": participant[v.participant_id]})
+        visits = _copy(
+            Visit, rows[Visit], each=lambda v: {"participant_id": participant[v.participant_id]}
+        )
         visit = {old.pk: new.pk for old, new in zip(rows[Visit], visits, strict=True)}
         for model in _PER_PARTICIPANT:
             if model is Visit:

@@ -15,7 +15,14 @@ import pyreadstat
 import pytest
 import yaml
 
-from mmtrial.edc.models import AdverseEvent, Death, EndOfTreatment, LabResult, Participant, ResponseSummary
+from mmtrial.edc.models import (
+    AdverseEvent,
+    Death,
+    EndOfTreatment,
+    LabResult,
+    Participant,
+    ResponseSummary,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +34,9 @@ ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
 def _yaml(name):
-    return yaml.safe_load(resources.files("mmtrial.cdisc").joinpath("data", name).read_text("utf-8"))
+    return yaml.safe_load(
+        resources.files("mmtrial.cdisc").joinpath("data", name).read_text("utf-8")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +59,21 @@ def test_every_domain_of_the_issue_is_written_with_lower_case_names_and_define_b
     for domain in (*SUBJECT_DOMAINS, *TRIAL_DESIGN):
         assert f"{domain.lower()}.xpt" in names
     assert {"define.xml", "conformance-report.md", "conformance-report.json"} <= names
-    assert {n for n in names if n.startswith("supp")} == {"suppae.xpt", "suppex.xpt", "suppmh.xpt", "supprs.xpt"}
+    assert {n for n in names if n.startswith("supp")} == {
+        "suppae.xpt",
+        "suppex.xpt",
+        "suppmh.xpt",
+        "supprs.xpt",
+    }
     assert not any(n.startswith(".") for n in names)  # nothing staged left behind
 
 
 def test_files_are_sas_v5_transport_with_sdtmig_names_labels_and_lengths(sdtm_dir, spec):
     for path in sorted(sdtm_dir.glob("*.xpt")):
         head = path.read_bytes()[:80]
-        assert head.startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!")  # V5 library header
+        assert head.startswith(
+            b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!"
+        )  # V5 library header
         assert path.stat().st_size % 80 == 0
         frame, meta = read(sdtm_dir, path.stem)
         name = path.stem.upper()
@@ -81,7 +97,9 @@ def test_required_variables_are_populated_and_dates_are_iso_8601(sdtm_dir, spec)
         for var in domain["variables"]:
             column = frame[var["name"]]
             if var["core"] == "Req":
-                assert not (column.isna() | (column.astype(str) == "")).any(), f"{name}.{var['name']}"
+                assert not (column.isna() | (column.astype(str) == "")).any(), (
+                    f"{name}.{var['name']}"
+                )
             if var["type"] in ("date", "partialDate"):
                 values = column[column != ""]
                 assert values.map(lambda v: bool(ISO_DATE.match(v))).all(), f"{name}.{var['name']}"
@@ -94,7 +112,9 @@ def test_coded_values_are_terms_of_their_codelist_in_the_ct_file(sdtm_dir, spec,
         for var in domain["variables"]:
             if var.get("codelist") not in ct_terms:
                 continue
-            allowed = ct_terms[var["codelist"]] | ct_terms.get(also.get((name, var["name"]), ""), set())
+            allowed = ct_terms[var["codelist"]] | ct_terms.get(
+                also.get((name, var["name"]), ""), set()
+            )
             used = set(frame[var["name"]]) - {""}
             assert used <= allowed, f"{name}.{var['name']}: {used - allowed}"
 
@@ -112,7 +132,9 @@ def test_seq_is_unique_per_subject_and_every_usubjid_is_a_subject_of_dm(sdtm_dir
     for supp in ("SUPPAE", "SUPPEX", "SUPPMH", "SUPPRS"):
         frame, _ = read(sdtm_dir, supp)
         parent, _ = read(sdtm_dir, supp.removeprefix("SUPP"))
-        keys = set(zip(parent["USUBJID"], parent[f"{supp[4:]}SEQ"].astype(int).astype(str), strict=True))
+        keys = set(
+            zip(parent["USUBJID"], parent[f"{supp[4:]}SEQ"].astype(int).astype(str), strict=True)
+        )
         assert set(zip(frame["USUBJID"], frame["IDVARVAL"], strict=True)) <= keys
         assert not frame.duplicated(["USUBJID", "IDVARVAL", "QNAM"]).any()
 
@@ -126,8 +148,19 @@ def test_dm_holds_every_enrolled_participant_and_each_screen_failure(sdtm_dir):
         f"{p.site.code}-{p.screening_number}" for p in failed
     }
     assert (dm["BRTHDTC"].str.len() == 4).all()  # year of birth: an ISO 8601 partial date
-    died = {f"IRD-J-{d.participant.subject_id}": d.death_date.isoformat() for d in Death.objects.all()}
-    assert dict(zip(dm.loc[dm["DTHFL"] == "Y", "USUBJID"], dm.loc[dm["DTHFL"] == "Y", "DTHDTC"], strict=True)) == died
+    died = {
+        f"IRD-J-{d.participant.subject_id}": d.death_date.isoformat() for d in Death.objects.all()
+    }
+    assert (
+        dict(
+            zip(
+                dm.loc[dm["DTHFL"] == "Y", "USUBJID"],
+                dm.loc[dm["DTHFL"] == "Y", "DTHDTC"],
+                strict=True,
+            )
+        )
+        == died
+    )
 
 
 def test_ds_records_consent_end_of_treatment_and_death(sdtm_dir):
@@ -143,7 +176,9 @@ def test_ds_records_consent_end_of_treatment_and_death(sdtm_dir):
 def test_ae_and_lb_hold_every_stored_record(sdtm_dir):
     ae, _ = read(sdtm_dir, "AE")
     assert len(ae) == AdverseEvent.objects.filter(is_deleted=False).count()
-    assert Counter(ae["AEDECOD"]) == Counter(AdverseEvent.objects.values_list("ctcae_term", flat=True))
+    assert Counter(ae["AEDECOD"]) == Counter(
+        AdverseEvent.objects.values_list("ctcae_term", flat=True)
+    )
     lb, _ = read(sdtm_dir, "LB")
     screening = lb[lb["VISIT"] == "SCREENING"]
     assert len(lb) - len(screening) == LabResult.objects.filter(is_deleted=False).count()
@@ -212,7 +247,9 @@ def test_define_is_valid_define_xml_2_1(sdtm_dir):
 
     ODMSchemaValidator(standard="define", version="2.1").validate_file(str(sdtm_dir / "define.xml"))
     root = _define(sdtm_dir)
-    assert root.find(f"{ODM}Study/{ODM}MetaDataVersion").get(f"{DEF}DefineVersion").startswith("2.1")
+    assert (
+        root.find(f"{ODM}Study/{ODM}MetaDataVersion").get(f"{DEF}DefineVersion").startswith("2.1")
+    )
 
 
 def test_every_xpt_dataset_and_variable_is_in_define_and_back(sdtm_dir):
@@ -222,9 +259,14 @@ def test_every_xpt_dataset_and_variable_is_in_define_and_back(sdtm_dir):
         g.get("Name"): [items[r.get("ItemOID")] for r in g.findall(f"{ODM}ItemRef")]
         for g in root.iter(f"{ODM}ItemGroupDef")
     }
-    in_files = {p.stem.upper(): list(read(sdtm_dir, p.stem)[1].column_names) for p in sdtm_dir.glob("*.xpt")}
+    in_files = {
+        p.stem.upper(): list(read(sdtm_dir, p.stem)[1].column_names) for p in sdtm_dir.glob("*.xpt")
+    }
     assert in_define == in_files
-    leaves = {g.get("Name"): g.find(f"{DEF}leaf").get("{http://www.w3.org/1999/xlink}href") for g in root.iter(f"{ODM}ItemGroupDef")}
+    leaves = {
+        g.get("Name"): g.find(f"{DEF}leaf").get("{http://www.w3.org/1999/xlink}href")
+        for g in root.iter(f"{ODM}ItemGroupDef")
+    }
     assert leaves == {name: f"{name.lower()}.xpt" for name in in_files}
 
 
@@ -239,7 +281,9 @@ def test_value_level_metadata_covers_each_lab_test_and_response_test(sdtm_dir):
     }
     lists = {v.get("OID"): v for v in root.iter(f"{DEF}ValueListDef")}
     lb, _ = read(sdtm_dir, "LB")
-    combos = {tuple(c) for c in lb[lb["LBORRES"] != ""][["LBTESTCD", "LBSPEC"]].drop_duplicates().values}
+    combos = {
+        tuple(c) for c in lb[lb["LBORRES"] != ""][["LBTESTCD", "LBSPEC"]].drop_duplicates().values
+    }
     refs = lists["VL.LB.LBORRES"].findall(f"{ODM}ItemRef")
     covered = {
         (clauses[r.find(f"{DEF}WhereClauseRef").get("WhereClauseOID")]["LBTESTCD"],
@@ -248,7 +292,9 @@ def test_value_level_metadata_covers_each_lab_test_and_response_test(sdtm_dir):
     }  # fmt: skip
     assert covered == combos
     rs_refs = lists["VL.RS.RSORRES"].findall(f"{ODM}ItemRef")
-    rs_tests = {clauses[r.find(f"{DEF}WhereClauseRef").get("WhereClauseOID")]["RSTESTCD"] for r in rs_refs}
+    rs_tests = {
+        clauses[r.find(f"{DEF}WhereClauseRef").get("WhereClauseOID")]["RSTESTCD"] for r in rs_refs
+    }
     assert rs_tests == {"OVRLRESP", "BESTRESP"}
     methods = {m.get("OID"): "".join(m.itertext()) for m in root.iter(f"{ODM}MethodDef")}
     assert "Kumar S, et al. Lancet Oncol 2016" in methods["MT.RSDERIVED"]
