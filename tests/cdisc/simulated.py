@@ -58,47 +58,46 @@ def _copy(model, rows, **changes) -> list:
     return created
 
 
+def _copy_once(tag: str, originals, rows, cycles, doses) -> int:
+    people = _copy(
+        Participant,
+        originals,
+        each=lambda p: {
+            "subject_id": f"{p.subject_id}-{tag}" if p.subject_id else None,
+            "screening_number": f"{p.screening_number}-{tag}",
+        },
+    )
+    participant = {old.pk: new.pk for old, new in zip(originals, people, strict=True)}
+    new_cycles = _copy(
+        Cycle, cycles, each=lambda c: {"participant_id": participant[c.participant_id]}
+    )
+    cycle = {old.pk: new.pk for old, new in zip(cycles, new_cycles, strict=True)}
+    _copy(DoseAdministration, doses, each=lambda d: {"cycle_id": cycle[d.cycle_id]})
+    visits = _copy(
+        Visit, rows[Visit], each=lambda v: {"participant_id": participant[v.participant_id]}
+    )
+    visit = {old.pk: new.pk for old, new in zip(rows[Visit], visits, strict=True)}
+
+    def each(r):
+        change = {"participant_id": participant[r.participant_id]}
+        if getattr(r, "visit_id", None) is not None:
+            change["visit_id"] = visit[r.visit_id]
+        if isinstance(r, LabResult) and r.accession:
+            change["accession"] = f"{r.accession}-{tag}"
+        return change
+
+    for model in _PER_PARTICIPANT:
+        if model is not Visit:
+            _copy(model, rows[model], each=each)
+    return len(people)
+
+
 def replicate_study(*, copies: int) -> int:
     """Add `copies` copies of every participant; returns the number of participants added."""
     originals = list(Participant.objects.filter(is_deleted=False).order_by("pk"))
-    rows = {
-        model: list(model.objects.filter(participant__in=originals)) for model in _PER_PARTICIPANT
-    }
+    rows = {m: list(m.objects.filter(participant__in=originals)) for m in _PER_PARTICIPANT}
     cycles = list(Cycle.objects.filter(participant__in=originals))
     doses = list(DoseAdministration.objects.filter(cycle__in=cycles))
-    added = 0
-    for k in range(1, copies + 1):
-        tag = f"S{k:03d}"
-        people = _copy(
-            Participant,
-            originals,
-            each=lambda p, tag=tag: {
-                "subject_id": f"{p.subject_id}-{tag}" if p.subject_id else None,
-                "screening_number": f"{p.screening_number}-{tag}",
-            },
-        )
-        participant = {old.pk: new.pk for old, new in zip(originals, people, strict=True)}
-        new_cycles = _copy(
-            Cycle, cycles, each=lambda c: {"participant_id": participant[c.participant_id]}
-        )
-        cycle = {old.pk: new.pk for old, new in zip(cycles, new_cycles, strict=True)}
-        _copy(DoseAdministration, doses, each=lambda d: {"cycle_id": cycle[d.cycle_id]})
-        visits = _copy(
-            Visit, rows[Visit], each=lambda v: {"participant_id": participant[v.participant_id]}
-        )
-        visit = {old.pk: new.pk for old, new in zip(rows[Visit], visits, strict=True)}
-        for model in _PER_PARTICIPANT:
-            if model is Visit:
-                continue
-
-            def each(r, tag=tag, model=model):
-                change = {"participant_id": participant[r.participant_id]}
-                if getattr(r, "visit_id", None) is not None:
-                    change["visit_id"] = visit[r.visit_id]
-                if model is LabResult and r.accession:
-                    change["accession"] = f"{r.accession}-{tag}"
-                return change
-
-            _copy(model, rows[model], each=each)
-        added += len(people)
-    return added
+    return sum(
+        _copy_once(f"S{k:03d}", originals, rows, cycles, doses) for k in range(1, copies + 1)
+    )

@@ -132,10 +132,10 @@ def test_seq_is_unique_per_subject_and_every_usubjid_is_a_subject_of_dm(sdtm_dir
     for supp in ("SUPPAE", "SUPPEX", "SUPPMH", "SUPPRS"):
         frame, _ = read(sdtm_dir, supp)
         parent, _ = read(sdtm_dir, supp.removeprefix("SUPP"))
-        keys = set(
-            zip(parent["USUBJID"], parent[f"{supp[4:]}SEQ"].astype(int).astype(str), strict=True)
-        )
-        assert set(zip(frame["USUBJID"], frame["IDVARVAL"], strict=True)) <= keys
+        for idvar, records in frame.groupby("IDVAR"):
+            values = parent[idvar].astype(int).astype(str) if idvar.endswith("SEQ") else parent[idvar]
+            keys = set(zip(parent["USUBJID"], values, strict=True))
+            assert set(zip(records["USUBJID"], records["IDVARVAL"], strict=True)) <= keys, idvar
         assert not frame.duplicated(["USUBJID", "IDVARVAL", "QNAM"]).any()
 
 
@@ -301,7 +301,7 @@ def test_value_level_metadata_covers_each_lab_test_and_response_test(sdtm_dir):
     codelists = {c.get("OID"): c for c in root.iter(f"{ODM}CodeList")}
     lbtestcd = codelists["CL.LBTESTCD"]
     assert lbtestcd.find(f"{ODM}Alias").get("Name") == "C65047"
-    plat = [i for i in lbtestcd.findall(f"{ODM}CodeListItem") if i.get("CodedValue") == "PLAT"][0]
+    plat = next(i for i in lbtestcd.findall(f"{ODM}CodeListItem") if i.get("CodedValue") == "PLAT")
     assert plat.find(f"{ODM}Alias").get("Name") == "C51951"
 
 

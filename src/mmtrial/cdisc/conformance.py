@@ -157,90 +157,77 @@ class _DatasetCheck:
                 self.add(rule, f"{var.core} variable missing", variable=var.name)
 
     def rows(self, frame) -> None:
+        """Check one chunk read back, column by column (unique values for the coded checks)."""
         spec, name = self.spec, self.spec.name
-        seq = f"{name[:2]}SEQ"
-        if self.package != "sdtm" or seq not in frame.columns or "USUBJID" not in frame.columns:
-            seq = None
-        keys = UNIQUE_KEYS.get(name)
-        records = frame.to_dict("records")
-        for row in records:
-            self.records += 1
-            usubjid = str(row.get("USUBJID") or "")
-            record = (
-                f"{seq}={int(row[seq])}"
-                if seq and row.get(seq) == row.get(seq) and row.get(seq) is not None
-                else ""
-            )
-            for var in spec.variables:
-                value = row.get(var.name)
-                missing = value is None or value == "" or value != value
-                if missing:
-                    if var.core == "Req":
-                        self.empty_required[var.name].append(usubjid or record)
+        count = len(frame)
+        self.records += count
+        usubjids = frame["USUBJID"].tolist() if "USUBJID" in frame.columns else [""] * count
+        for var in spec.variables:
+            if var.name not in frame.columns:
+                continue
+            column = frame[var.name]
+            if var.numeric:
+                missing = column.isna().tolist()
+                values = None
+            else:
+                values = column.tolist()
+                missing = [v is None or v == "" or v != v for v in values]
+            if var.core == "Req" and any(missing):
+                self.empty_required[var.name] += [
+                    u for u, m in zip(usubjids, missing, strict=True) if m
+                ]
+            if values is None:
+                continue
+            for value in set(values) - {"", None}:
+                if not isinstance(value, str):
                     continue
-                if isinstance(value, str):
-                    if not value.isascii():
-                        self.add(
-                            "MMT-TXT-001",
-                            "non-ASCII text in the file",
-                            variable=var.name,
-                            usubjid=usubjid,
-                            record=record,
-                        )
-                    if var.type in ("date", "partialDate") and not _ISO_DATE.match(value):
-                        self.add(
-                            "MMT-SD-006",
-                            f"{value!r} is not an ISO 8601 date",
-                            variable=var.name,
-                            usubjid=usubjid,
-                            record=record,
-                        )
-                    allowed = self.allowed.get(var.name)
-                    if allowed is not None:
-                        values, extensible = allowed
-                        if value not in values:
-                            rule = "MMT-SD-008" if extensible else "MMT-SD-007"
-                            self.once(
-                                rule, var.name, value, f"{value!r} is not a term of {var.codelist}"
-                            )
-                        elif value in self.extended.get(var.name, ()):
-                            self.once("MMT-SD-008", var.name, value,
-                                      f"{value!r} is a sponsor extension of codelist {var.codelist}: "
-                                      "map it to the CT term before submission")  # fmt: skip
-            if self.package == "sdtm":
-                if row.get("STUDYID") != self.ctx.studyid:
+                if not value.isascii():
+                    first = usubjids[values.index(value)]
+                    self.add("MMT-TXT-001", "non-ASCII text in the file",
+                             variable=var.name, usubjid=first)  # fmt: skip
+                if var.type in ("date", "partialDate") and not _ISO_DATE.match(value):
+                    first = usubjids[values.index(value)]
+                    self.add("MMT-SD-006", f"{value!r} is not an ISO 8601 date",
+                             variable=var.name, usubjid=first)  # fmt: skip
+                allowed = self.allowed.get(var.name)
+                if allowed is None:
+                    continue
+                terms, extensible = allowed
+                if value not in terms:
+                    rule = "MMT-SD-008" if extensible else "MMT-SD-007"
+                    self.once(rule, var.name, value, f"{value!r} is not a term of {var.codelist}")
+                elif value in self.extended.get(var.name, ()):
+                    self.once("MMT-SD-008", var.name, value,
+                              f"{value!r} is a sponsor extension of codelist {var.codelist}: "
+                              "map it to the CT term before submission")  # fmt: skip
+        if self.package == "sdtm":
+            for study in set(frame["STUDYID"]) - {self.ctx.studyid}:
+                self.add("MMT-SD-010", f"STUDYID {study!r}", variable="STUDYID")
+            column = "RDOMAIN" if spec.parent else "DOMAIN"
+            if column in frame.columns:
+                for domain in set(frame[column]) - {spec.parent or name}:
                     self.add(
                         "MMT-SD-010",
-                        f"STUDYID {row.get('STUDYID')!r}",
-                        variable="STUDYID",
-                        usubjid=usubjid,
-                    )
-                domain = spec.parent or name
-                column = "RDOMAIN" if spec.parent else "DOMAIN"
-                if column in row and row[column] != domain:
-                    self.add(
-                        "MMT-SD-010",
-                        f"{column} {row[column]!r} is not {domain}",
+                        f"{column} {domain!r} is not {spec.parent or name}",
                         variable=column,
-                        usubjid=usubjid,
                     )
-            if seq:
-                key = (usubjid, row[seq])
+        seq = f"{name[:2]}SEQ"
+        if self.package == "sdtm" and seq in frame.columns and "USUBJID" in frame.columns:
+            for key in zip(usubjids, frame[seq].tolist(), strict=True):
                 if key in self.seen_seq:
-                    self.add(
-                        "MMT-SD-004", f"{seq} {row[seq]} repeats", variable=seq, usubjid=usubjid
-                    )
+                    self.add("MMT-SD-004", f"{seq} {key[1]} repeats", variable=seq, usubjid=key[0])
                 self.seen_seq.add(key)
-            if keys:
-                key = tuple(row.get(k) for k in keys)
+        keys = UNIQUE_KEYS.get(name)
+        if keys:
+            for key in zip(*(frame[k].tolist() for k in keys), strict=True):
                 if key in self.seen_keys:
                     self.add(
                         "MMT-SD-009",
                         f"more than one record for {dict(zip(keys, key, strict=True))}",
-                        usubjid=usubjid,
                     )
                 self.seen_keys.add(key)
-            if self.subjects is not None and usubjid and usubjid not in self.subjects:
+        if self.subjects is not None and "USUBJID" in frame.columns:
+            for usubjid in set(usubjids) - self.subjects - {""}:
                 self.once(
                     "MMT-SD-005",
                     "USUBJID",

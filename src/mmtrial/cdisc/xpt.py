@@ -131,42 +131,63 @@ class XptDatasetWriter:
             return math.nan if days is None else days
         return float(value)
 
+    def _text_column(self, name: str, values: list[Any], rows: list[dict[str, Any]]) -> list:
+        """Text values of one variable: checked column-wise (fast path: all ASCII and short)."""
+        out = [
+            None if _is_missing(v) else (v if isinstance(v, str) else str(v)) or None
+            for v in values
+        ]
+        present = [v for v in out if v is not None]
+        if "".join(present).isascii() and max(map(len, present), default=0) <= MAX_TEXT_BYTES:
+            return out
+        return [
+            None if value is None else self._text(value, name, row)
+            for value, row in zip(out, rows, strict=True)
+        ]
+
+    def _number_column(self, var, values: list[Any]) -> list[float]:
+        if not var.sas_date:
+            return [math.nan if v is None else float(v) for v in values]  # float(nan) is nan
+        return [self._number(v, var) for v in values]
+
     def write(self, rows: list[dict[str, Any]]) -> None:
         """Check, convert and spool one chunk (the variables of the spec, in its order)."""
         if not rows:
             return
-        columns: dict[str, list[Any]] = {v.name: [] for v in self.spec.variables}
+        columns: dict[str, list[Any]] = {}
         vlm_by = self.spec.vlm_by
-        for row in rows:
-            key = tuple(str(row.get(k) or "") for k in vlm_by) if vlm_by else None
-            for var in self.spec.variables:
-                raw = row.get(var.name)
-                facts = self._facts[var.name]
-                if var.numeric:
-                    value = self._number(raw, var)
-                    columns[var.name].append(value)
-                    if not math.isnan(value):
-                        facts.populated += 1
-                        if key is not None and var.vlm:
-                            self._vlm[key][var.name].populated += 1
-                    continue
-                text = self._text(raw, var.name, row)
-                columns[var.name].append(text)
-                if text is None:
-                    continue
-                size = len(text)
-                facts.populated += 1
-                facts.max_bytes = max(facts.max_bytes, size)
-                if var.name in self.coded:
-                    facts.values.add(text)
-                if var.type in ("date", "partialDate") and size < len("YYYY-MM-DD"):
-                    facts.partial_dates = True
-                if key is not None and var.vlm:
+        keys = [tuple(str(row.get(k) or "") for k in vlm_by) for row in rows] if vlm_by else None
+        for var in self.spec.variables:
+            raw = [row.get(var.name) for row in rows]
+            facts = self._facts[var.name]
+            if var.numeric:
+                column = self._number_column(var, raw)
+                present = [not math.isnan(v) for v in column]
+            else:
+                column = self._text_column(var.name, raw, rows)
+                present = [v is not None for v in column]
+                texts = [v for v in column if v is not None]
+                if texts:
+                    longest = max(map(len, texts))
+                    facts.max_bytes = max(facts.max_bytes, longest)
+                    if var.name in self.coded:
+                        facts.values.update(texts)
+                    if var.type in ("date", "partialDate") and min(map(len, texts)) < len(
+                        "YYYY-MM-DD"
+                    ):
+                        facts.partial_dates = True
+            columns[var.name] = column
+            facts.populated += sum(present)
+            if keys is not None and var.vlm:
+                for key, value, here in zip(keys, column, present, strict=True):
+                    if not here:
+                        continue
                     sub = self._vlm[key][var.name]
                     sub.populated += 1
-                    sub.max_bytes = max(sub.max_bytes, size)
-                    if var.codelist:
-                        sub.values.add(text)
+                    if not var.numeric:
+                        sub.max_bytes = max(sub.max_bytes, len(value))
+                        if var.codelist:
+                            sub.values.add(value)
         path = Path(self._tmp.name) / f"chunk{len(self._chunks):05d}.pkl"
         with path.open("wb") as handle:
             pickle.dump(columns, handle, protocol=pickle.HIGHEST_PROTOCOL)

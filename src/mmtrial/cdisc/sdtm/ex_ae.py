@@ -27,7 +27,8 @@ def exposure_end(subject: Subject, ctx: StudyContext):
 def build_ex(
     subject: Subject, doses: list[dict[str, Any]], ctx: StudyContext
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """EX rows, one per dose given, and SUPPEX EXASSUM for doses taken as planned (MT.ASSUMED).
+    """EX rows, one per dose given, and SUPPEX EXASSUM for the groups (EXGRPID) of doses
+    taken as planned (MT.ASSUMED).
 
     Rule: for a dosed subject, doses dated on or before `exposure_end`; a dose recorded taken or
     taken reduced gives its taken mg; a planned dose never recorded is taken as planned; held
@@ -37,6 +38,7 @@ def build_ex(
         return [], []
     end = exposure_end(subject, ctx)
     rows, supp = [], []
+    groups: set[str] = set()
     ny = ctx.ct.codelist("NY")
     for dose in doses:
         if dose["date"] > end:
@@ -64,6 +66,9 @@ def build_ex(
                 fix=f"dose record {spid} {drug} of {subject.subjid}: enter the reason in English",
             ) or ctx.ct.value("ACN", "DOSE REDUCED")
         seq = len(rows) + 1
+        group = (
+            f"C{dose['cycle']}-{drug[:3].upper()}-ASSUMED" if dose["status"] == _PLANNED else None
+        )
         route = ctx.protocol.drugs[drug].route.upper() if drug in ctx.protocol.drugs else None
         rows.append(
             {
@@ -71,6 +76,7 @@ def build_ex(
                 "DOMAIN": "EX",
                 "USUBJID": subject.usubjid,
                 "EXSEQ": seq,
+                "EXGRPID": group,
                 "EXSPID": spid,
                 "EXTRT": ctx.drug_name(drug) if drug in ctx.protocol.drugs else drug.upper(),
                 "EXDOSE": float(mg),
@@ -87,9 +93,10 @@ def build_ex(
                 "EXENDY": derive_var_dy(dose["date"], rfstdt=subject.first_dose),
             }
         )
-        if dose["status"] == _PLANNED:
+        if group is not None and group not in groups:
+            groups.add(group)
             supp.append(
-                supp_row(ctx, "EX", subject.usubjid, "EXSEQ", seq, "EXASSUM",
+                supp_row(ctx, "EX", subject.usubjid, "EXGRPID", group, "EXASSUM",
                          ny.term("Y").value, origin="Derived")
             )  # fmt: skip
     return rows, supp
