@@ -133,7 +133,9 @@ def test_seq_is_unique_per_subject_and_every_usubjid_is_a_subject_of_dm(sdtm_dir
         frame, _ = read(sdtm_dir, supp)
         parent, _ = read(sdtm_dir, supp.removeprefix("SUPP"))
         for idvar, records in frame.groupby("IDVAR"):
-            values = parent[idvar].astype(int).astype(str) if idvar.endswith("SEQ") else parent[idvar]
+            values = (
+                parent[idvar].astype(int).astype(str) if idvar.endswith("SEQ") else parent[idvar]
+            )
             keys = set(zip(parent["USUBJID"], values, strict=True))
             assert set(zip(records["USUBJID"], records["IDVARVAL"], strict=True)) <= keys, idvar
         assert not frame.duplicated(["USUBJID", "IDVARVAL", "QNAM"]).any()

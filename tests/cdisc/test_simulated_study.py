@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 COPIES = 33  # with the original: 34 x 30 enrolled = 1,020
 
 
-def test_analyze_on_the_export_of_1020_participants_equals_analyze_on_the_database(demo_study, tmp_path):
+def test_analyze_on_the_export_of_1020_participants_equals_analyze_on_the_database(
+    demo_study, tmp_path
+):
     replicate_study(copies=COPIES)
     enrolled = Participant.objects.filter(enrolled_on__isnull=False).count()
     assert enrolled >= 1000
