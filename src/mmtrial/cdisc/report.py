@@ -102,7 +102,9 @@ def write_report(
             part for part in (d["dataset"], d["variable"], d["usubjid"], d["record"]) if part
         )
         fix = f" Fix: {d['fix']}." if d["fix"] else ""
-        lines.append(f"- **{d['rule']}** ({d['severity']}) {where}: {d['message']}.{fix}")
+        lines.append(
+            f"- **{d['rule']}** ({d['severity']}) {where}: {d['message'].rstrip('.')}.{fix}"
+        )
     shown = len(findings.items)
     total = sum(findings.by_rule().values())
     if total > shown:
