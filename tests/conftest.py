@@ -74,3 +74,15 @@ def chromium_path() -> str:
             pytest.fail(f"{CHROMIUM} is missing under CI=true: .ci/run must install it")
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     return CHROMIUM
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _study_clock(request):
+    """Modules outside tests/edc that build the 2027 test study run on its clock."""
+    from tests.study_clock import study_clock
+
+    if request.module.__name__.startswith("tests.edc."):
+        yield
+        return
+    with study_clock(request.module):
+        yield

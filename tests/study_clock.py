@@ -1,0 +1,21 @@
+"""The test study of tests/edc/builders.py is dated 2027 while the edit checks refuse dates in
+the future: a module that builds it runs with the clock set after the study (still ticking).
+A module that tests the real clock's types sets REAL_CLOCK = True."""
+
+from __future__ import annotations
+
+import contextlib
+
+from freezegun import freeze_time
+
+STUDY_IS_PAST = "2030-01-01 09:00:00"
+
+
+def study_clock(module, *, always: bool = False):
+    if getattr(module, "REAL_CLOCK", False):
+        return contextlib.nullcontext()
+    builds = always or any(
+        getattr(value, "__module__", "").startswith(("tests.edc.builders", "tests.edc.factories"))
+        for value in vars(module).values()
+    )
+    return freeze_time(STUDY_IS_PAST, tick=True) if builds else contextlib.nullcontext()
