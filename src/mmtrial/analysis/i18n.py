@@ -97,10 +97,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "first_response": {"en": "First PR or better", "ja": "初回PR以上"},
     "first_cr": {"en": "First CR or better", "ja": "初回CR以上"},
     "progression": {"en": "Progressive disease", "ja": "病勢進行"},
-    "ongoing": {
-        "en": "Treatment ongoing (bar ends at the data cut-off)",
-        "ja": "投与継続中（バーはデータカットオフ日まで）",
-    },
+    "ongoing": {"en": "Ongoing at the cut-off", "ja": "カットオフ時継続中"},
     "waterfall_title": {
         "en": "Waterfall plot: best percent change from baseline in the followed M-protein",
         "ja": "ウォーターフォールプロット：測定M蛋白のベースラインからの最良変化率",
