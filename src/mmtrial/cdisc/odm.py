@@ -42,8 +42,8 @@ from typing import Any
 import mmtrial
 from mmtrial.cdisc import odm_forms
 from mmtrial.cdisc.odm_metadata import (
-    E,
     ODM_NS,
+    E,
     admin_data_element,
     location_oid,
     metadata_version_oid,
@@ -175,7 +175,7 @@ class _Subject:
                 "TransactionType": kind,
             },
         )
-        subject.append(SITE_REF(self.site))
+        subject.append(site_ref(self.site))
         subject.append(event)
         event.append(form)
         form.append(group)
@@ -228,7 +228,7 @@ class _Subject:
         )
         sha = (event.changes.get("content_sha256") or {}).get("new", "")
         name = event.context.get("printed_name") or event.actor_username
-        subject.append(SITE_REF(self.site))
+        subject.append(site_ref(self.site))
         subject.append(
             self._annotation(
                 f"Electronic signature {event.object_pk} by {name}, meaning {meaning}, over all "
@@ -257,11 +257,11 @@ class _Subject:
             f" ({changes})" if changes else ""
         )
         by = "Site" if event.action in ("query_answer", "sign") else "Sponsor"
-        subject.append(SITE_REF(self.site))
+        subject.append(site_ref(self.site))
         subject.append(self._annotation(text, by))
 
 
-def SITE_REF(site: str) -> ET.Element:  # noqa: N802 - named after the ODM element it makes
+def site_ref(site: str) -> ET.Element:
     return E("SiteRef", {"LocationOID": site})
 
 
