@@ -209,6 +209,7 @@ LABELS_JA: dict[str, str] = {
 
 #: Field labels in English where the field's own name says less than it should.
 LABELS_EN: dict[str, str] = {
+    "subject_id": "Subject id",
     "participant_id": "Participant (internal id)",
     "site_id": "Site (internal id)",
     "cycle_id": "Cycle (internal id)",
@@ -229,7 +230,7 @@ def field_label(attname: str, lang: str) -> str:
         return LABELS_JA[attname]
     if attname in LABELS_EN:
         return LABELS_EN[attname]
-    words = attname.removesuffix("_id").replace("_", " ")
+    words = attname.replace("_", " ")
     return words[:1].upper() + words[1:]
 
 

@@ -186,6 +186,7 @@ def casebook(
         if not single_file:
             out.mkdir(parents=True, exist_ok=True)
         users = {u.pk: u for u in rx.records_export_users()}
+        models = {name: model for name, (model, _) in rx.record_models().items()}
         protocol = load_protocol()
         now = timezone.now()
         written: list[tuple[Path, str]] = []
@@ -193,7 +194,13 @@ def casebook(
             for records in rx.participant_records_iter(participants):
                 path = out if single_file else out / casebook_file_name(records, lang=lang)
                 sha = write_casebook(
-                    path, records, protocol=protocol, users=users, lang=lang, now=now
+                    path,
+                    records,
+                    protocol=protocol,
+                    users=users,
+                    models=models,
+                    lang=lang,
+                    now=now,
                 )
                 written.append((path, sha))
                 advance()
