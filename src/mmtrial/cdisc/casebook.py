@@ -35,6 +35,9 @@ from mmtrial.cdisc.casebook_layout import Line, draw, paginate
 from mmtrial.cdisc.casebook_text import action, text
 from mmtrial.protocol import Protocol
 
+#: Log forms with many records per participant, shown one paragraph per record.
+COMPACT_FORMS = frozenset({"doseadministration", "labresult"})
+
 #: Levels of a JSON field shown as nested lines; deeper values are compact JSON text.
 JSON_LEVELS = 2
 
@@ -257,7 +260,11 @@ class _Book:
         if any(e.action == "update" for e in events):
             flags.append(self.t("edited"))
         title = self.t("record", form=spec.name(self.lang), pk=row["id"])
-        self.lines.append(Line("h3", title + (f" [{', '.join(flags)}]" if flags else "")))
+        title += f" [{', '.join(flags)}]" if flags else ""
+        if model in COMPACT_FORMS:
+            self.compact(model, row, title, events, edited)
+            return
+        self.lines.append(Line("h3", title))
         for field in self.fields[model]:
             value = row.get(field.attname)
             label = odm_forms.field_label(field.attname, self.lang)
@@ -274,16 +281,29 @@ class _Book:
             for event in events:
                 self.event_lines(event, model, indent=2)
 
+    def compact(self, model: str, row: dict, title: str, events: list, edited: set) -> None:
+        """A log-form record (a dose, a lab result) as one paragraph of label-value pairs: the
+        same fields, a page instead of ten for a participant with hundreds of doses."""
+        pairs = [
+            f"{'*' if f.attname in edited else ''}{odm_forms.field_label(f.attname, self.lang)} "
+            f"{self.value(f, row.get(f.attname))}"
+            for f in self.fields[model]
+            if f.attname != "participant_id"
+        ]
+        self.lines.append(Line("text", f"{title}: " + " · ".join(pairs), indent=1))
+        for event in events:
+            self.event_lines(event, model, indent=2)
+
     def event_lines(self, event, model: str | None, *, indent: int) -> None:
         who = self.user(event.actor_id, event.actor_username)
         what = action(event.action, self.lang)
         if model is None and event.model:
             what += f" {event.model} {event.object_pk}"
-        self.lines.append(Line("text", f"{_utc(event.occurred_at)}  {who}  {what}", indent=indent))
         fields = {f.attname: f for f in self.fields.get(model, [])} if model else {}
         if event.action == "create":
-            self.lines.append(Line("text", self.t("first_entry"), indent=indent + 1))
-        else:
+            what += f" ({self.t('first_entry')})"
+        self.lines.append(Line("text", f"{_utc(event.occurred_at)}  {who}  {what}", indent=indent))
+        if event.action != "create":
             for name, change in event.changes.items():
                 if not isinstance(change, dict):
                     continue
