@@ -201,3 +201,35 @@ def test_reading_the_records_costs_a_fixed_number_of_queries(demo, django_assert
     assert len(records) == participants.count()
     with django_assert_max_num_queries(2 * 22):  # two chunks
         assert len(list(participant_records_iter(participants, chunk_size=3))) == len(records)
+
+
+def test_participants_are_read_one_at_a_time_while_the_file_is_written(demo, tmp_path):
+    """Streaming: when participant k is reported written, only k have been read."""
+    from django.utils import timezone
+
+    from mmtrial.cdisc.odm import write_odm
+    from mmtrial.edc.selectors import records_export as rx
+    from mmtrial.protocol import load_protocol
+
+    pulled = []
+
+    def participants():
+        for records in rx.participant_records_iter(rx.records_export_participants(), chunk_size=2):
+            pulled.append(records.subject_key)
+            yield records
+
+    written = []
+    summary = write_odm(
+        tmp_path / "stream.xml",
+        protocol=load_protocol(),
+        participants=participants(),
+        models={name: model for name, (model, _) in rx.record_models().items()},
+        users=rx.records_export_users(),
+        sites=rx.records_export_sites(),
+        meanings=["Approval"],
+        legal_reason="test",
+        now=timezone.now(),
+        advance=lambda: written.append(len(pulled)),
+    )
+    assert written == list(range(1, summary.participants + 1))
+    assert summary.participants == len(pulled) >= 5
