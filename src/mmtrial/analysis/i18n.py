@@ -60,10 +60,13 @@ STRINGS: dict[str, dict[str, str]] = {
     "events": {"en": "Events", "ja": "イベント数"},
     "median_months": {"en": "Median (months)", "ja": "中央値（月）"},
     "ci95_months": {"en": "95% CI (months)", "ja": "95%信頼区間（月）"},
-    "nr": {"en": "NR", "ja": "未到達"},
+    "not_reached": {"en": "not reached", "ja": "未到達"},
+    "ne": {"en": "NE", "ja": "NE"},
     "nr_note": {
-        "en": "NR: not reached. Months = days / 30.4375.",
-        "ja": "未到達：推定できず。月数 = 日数 / 30.4375。",
+        "en": "Not reached: fewer than half of the participants had the event. NE: not "
+        "estimable (the confidence limit is not reached). Months = days / 30.4375.",
+        "ja": "未到達：イベントを発現した被験者が半数未満。NE：推定不能（信頼限界に到達せず）。"
+        "月数 = 日数 / 30.4375。",
     },
     "PFS": {"en": "Progression-free survival", "ja": "無増悪生存期間"},
     "OS": {"en": "Overall survival", "ja": "全生存期間"},
@@ -80,6 +83,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Median {median} months (95% CI {low} to {high})",
         "ja": "中央値 {median} か月（95%信頼区間 {low}～{high}）",
     },
+    "median_not_reached_label": {
+        "en": "Median not reached (95% CI {low} to {high})",
+        "ja": "中央値 未到達（95%信頼区間 {low}～{high}）",
+    },
     "band": {"en": "95% pointwise CI (log(-log))", "ja": "95%信頼区間（log(-log)）"},
     "swimmer_title": {
         "en": "Swimmer plot: treatment duration with response and progression",
@@ -90,7 +97,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "first_response": {"en": "First PR or better", "ja": "初回PR以上"},
     "first_cr": {"en": "First CR or better", "ja": "初回CR以上"},
     "progression": {"en": "Progressive disease", "ja": "病勢進行"},
-    "ongoing": {"en": "Treatment ongoing", "ja": "投与継続中"},
+    "ongoing": {"en": "Ongoing at the cut-off", "ja": "カットオフ時継続中"},
     "waterfall_title": {
         "en": "Waterfall plot: best percent change from baseline in the followed M-protein",
         "ja": "ウォーターフォールプロット：測定M蛋白のベースラインからの最良変化率",
@@ -147,6 +154,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Relative dose intensity %, median (range)",
         "ja": "相対用量強度% 中央値（範囲）",
     },
+    "rdi_n": {"en": "N (RDI)", "ja": "N（相対用量強度）"},
+    "rdi_note": {
+        "en": "Relative dose intensity: dose given / dose planned over completed cycles; a cycle "
+        "in progress at the data cut-off is not counted.",
+        "ja": "相対用量強度：完了したサイクルの投与量／計画投与量。データカットオフ日に進行中の"
+        "サイクルは含めない。",
+    },
     "reductions": {"en": "With dose reduction", "ja": "減量あり"},
     "holds": {"en": "With dose hold", "ja": "休薬あり"},
     "no_adex": {
@@ -156,6 +170,52 @@ STRINGS: dict[str, dict[str, str]] = {
     "page": {"en": "Page", "ja": "ページ"},
     "building": {"en": "Building the report", "ja": "報告書を作成中"},
 }
+
+
+#: CTCAE v5.0 terms in Japanese (JCOG translation, 有害事象共通用語規準 v5.0 日本語訳JCOG版)
+#: for the terms this study reports; a term not listed is shown as recorded.
+CTCAE_TERMS_JA: dict[str, str] = {
+    "Anemia": "貧血",
+    "Back pain": "背部痛",
+    "Constipation": "便秘",
+    "Diarrhea": "下痢",
+    "Edema limbs": "四肢浮腫",
+    "Fatigue": "疲労",
+    "Hyperglycemia": "高血糖",
+    "Insomnia": "不眠症",
+    "Lung infection": "肺感染",
+    "Nausea": "悪心",
+    "Neutrophil count decreased": "好中球数減少",
+    "Peripheral motor neuropathy": "末梢性運動ニューロパチー",
+    "Peripheral sensory neuropathy": "末梢性感覚ニューロパチー",
+    "Platelet count decreased": "血小板数減少",
+    "Rash maculo-papular": "斑状丘疹状皮疹",
+    "Upper respiratory infection": "上気道感染",
+    "Vomiting": "嘔吐",
+    "White blood cell decreased": "白血球減少",
+}
+
+
+def ae_term(term: str, lang: str) -> str:
+    """An adverse-event term as CTCAE v5.0 writes it, in `lang` (as recorded when unknown)."""
+    if lang == "ja":
+        return CTCAE_TERMS_JA.get(term, term)
+    return term
+
+
+def drug_name(extrt: str, lang: str, drugs: dict | None = None) -> str:
+    """The drug's name as the protocol file writes it (`name` / `name_ja`), found by its key
+    or name in any case (ADEX EXTRT holds "ixazomib" from the database, "IXAZOMIB" in CDISC
+    datasets); a drug the protocol does not name is shown as given."""
+    if drugs is None:
+        from mmtrial.protocol import load_protocol
+
+        drugs = load_protocol().drugs
+    wanted = str(extrt).strip().casefold()
+    for key, drug in drugs.items():
+        if wanted in (key.casefold(), drug.name.casefold()):
+            return drug.name_ja if lang == "ja" else drug.name
+    return str(extrt)
 
 
 def text(key: str, lang: str, **values: object) -> str:

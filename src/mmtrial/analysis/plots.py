@@ -54,8 +54,9 @@ def _bars(ax, positions, lengths, *, width: float, colours: list[str], horizonta
     ax.autoscale_view()
 
 
-def _fmt_months(value: float | None, lang: str) -> str:
-    return text("nr", lang) if value is None else f"{value / DAYS_PER_MONTH:.1f}"
+def _limit_months(value: float | None, lang: str) -> str:
+    """A confidence limit in months, or NE (not estimable) when the curve never reaches it."""
+    return text("ne", lang) if value is None else f"{value / DAYS_PER_MONTH:.1f}"
 
 
 def _response_legend(ax, categories: list[str], lang: str, **kwargs) -> None:
@@ -94,13 +95,16 @@ def km_figure(estimate: KaplanMeierEstimate, *, paramcd: str, lang: str) -> Figu
     step = 3 if max_month <= 36 else 6 if max_month <= 72 else 12
     ticks = np.arange(0, max_month + step, step)
     ax.axhline(0.5, color="grey", ls=":", lw=1)
-    label = text(
-        "median_label",
-        lang,
-        median=_fmt_months(estimate.median, lang),
-        low=_fmt_months(estimate.median_lower, lang),
-        high=_fmt_months(estimate.median_upper, lang),
-    )
+    limits = {
+        "low": _limit_months(estimate.median_lower, lang),
+        "high": _limit_months(estimate.median_upper, lang),
+    }
+    if estimate.median is None:
+        label = text("median_not_reached_label", lang, **limits)
+    else:
+        label = text(
+            "median_label", lang, median=f"{estimate.median / DAYS_PER_MONTH:.1f}", **limits
+        )
     if estimate.median is not None:
         m = estimate.median / DAYS_PER_MONTH
         ax.plot([m, m], [0, 0.5], color="grey", ls=":", lw=1)
@@ -141,7 +145,7 @@ def swimmer_figure(swimmer: pd.DataFrame, *, lang: str) -> Figure:
     months = swimmer["duration_days"].to_numpy(dtype=float) / DAYS_PER_MONTH
     colours = [RESPONSE_COLOURS.get(b, "#737373") for b in swimmer["BOR"]]
     _bars(ax, y, months, width=0.7, colours=colours, horizontal=True)
-    ax.set_xlim(0, max(float(months.max()) if n else 1.0, 1.0) * 1.05)
+    ax.set_xlim(0, max(float(months.max()) if n else 1.0, 1.0) * 1.08)
     for column, marker, colour, size in (
         ("first_response_day", "^", "black", 30),
         ("first_cr_day", "*", "gold", 60),
@@ -160,14 +164,24 @@ def swimmer_figure(swimmer: pd.DataFrame, *, lang: str) -> Figure:
             linewidths=0.3,
         )
     ongoing = swimmer["ongoing"].to_numpy(dtype=bool)
-    ax.scatter(
-        months[ongoing] + months.max() * 0.01,
-        y[ongoing],
-        marker=">",
-        color="#31a354",
-        s=25 if n <= 80 else 6,
-        zorder=3,
-    )
+    if ongoing.any():
+        # an arrow from the end of the bar (the data cut-off): treatment goes on after it
+        length = ax.get_xlim()[1] * 0.035
+        ax.quiver(
+            months[ongoing],
+            y[ongoing],
+            np.full(int(ongoing.sum()), length),
+            np.zeros(int(ongoing.sum())),
+            angles="xy",
+            scale_units="xy",
+            scale=1,
+            color="#31a354",
+            width=0.003 if n <= 80 else 0.0015,
+            headwidth=4,
+            headlength=4,
+            headaxislength=3.5,
+            zorder=3,
+        )
     if n <= 60:
         ax.set_yticks(y, swimmer["USUBJID"], fontsize=6)
     else:
@@ -189,7 +203,15 @@ def swimmer_figure(swimmer: pd.DataFrame, *, lang: str) -> Figure:
             label=text("first_cr", lang),
         ),
         Line2D([], [], marker="X", color="#de2d26", ls="", label=text("progression", lang)),
-        Line2D([], [], marker=">", color="#31a354", ls="", label=text("ongoing", lang)),
+        Line2D(
+            [],
+            [],
+            marker=r"$\rightarrow$",
+            color="#31a354",
+            ls="",
+            ms=12,
+            label=text("ongoing", lang),
+        ),
     ]
     legend_ax = fig.add_axes((0.82, 0.10, 0.16, 0.80))
     legend_ax.axis("off")

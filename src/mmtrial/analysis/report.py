@@ -29,6 +29,7 @@ from mmtrial.analysis.profiles import (
     derive_mprotein_change,
     derive_swimmer,
 )
+from mmtrial.analysis.report_swimmer import derive_swimmer_to_data_cut
 from mmtrial.analysis.summary import efficacy_summary
 from mmtrial.analysis.time_to_event import km_by_parameter
 from mmtrial.errors import MmtrialError
@@ -137,7 +138,7 @@ def report_pages(data: AdamDatasets, *, lang: str = "en") -> list[ReportPage]:
         else:
             pages.append(_skipped(km_title, text("no_tte", lang, param=paramcd), lang))
 
-    swimmer = derive_swimmer(data.adsl, adrs=data.adrs)
+    swimmer = derive_swimmer_to_data_cut(derive_swimmer(data.adsl, adrs=data.adrs), adsl=data.adsl)
     title = text("swimmer_title", lang)
     if swimmer.empty:
         pages.append(_skipped(title, text("no_ovr", lang), lang))
@@ -179,7 +180,10 @@ def report_pages(data: AdamDatasets, *, lang: str = "en") -> list[ReportPage]:
     exposure = report_tables.exposure_blocks(data, lang)
     ex_title = text("exposure_title", lang)
     if exposure:
-        pages.append(ReportPage(ex_title, lambda: plots.table_figure(ex_title, exposure), exposure))
+        ex_note = [text("rdi_note", lang)]
+        pages.append(
+            ReportPage(ex_title, lambda: plots.table_figure(ex_title, exposure, ex_note), exposure)
+        )
     else:
         pages.append(_skipped(ex_title, text("no_adex", lang), lang))
     return pages

@@ -7,7 +7,7 @@ import pandas as pd
 from mmtrial.analysis.adam_io import AdamDatasets
 from mmtrial.analysis.codelists import RESPONSE_CATEGORIES
 from mmtrial.analysis.exposure import exposure_summary
-from mmtrial.analysis.i18n import text
+from mmtrial.analysis.i18n import ae_term, drug_name, text
 from mmtrial.analysis.safety import ae_by_grade_and_term, ae_overview
 
 Block = tuple[str, list[str], list[list[str]]]
@@ -20,8 +20,14 @@ def _pct(value: float | None) -> str:
     return "-" if value is None or pd.isna(value) else f"{value:.1f}"
 
 
-def _months(value: float | None, lang: str) -> str:
-    return text("nr", lang) if value is None else f"{value:.1f}"
+def _median_months(value: float | None, lang: str) -> str:
+    """A Kaplan-Meier median: "not reached" while fewer than half had the event."""
+    return text("not_reached", lang) if value is None else f"{value:.1f}"
+
+
+def _limit_months(value: float | None, lang: str) -> str:
+    """A confidence limit of a median: NE (not estimable) when the curve never reaches it."""
+    return text("ne", lang) if value is None else f"{value:.1f}"
 
 
 def population_block(summary: dict, lang: str) -> Block:
@@ -73,8 +79,8 @@ def tte_block(summary: dict, lang: str) -> Block:
                 f"{text(paramcd, lang)} ({paramcd})",
                 str(entry["n"]),
                 str(entry["events"]),
-                _months(entry["median_months"], lang),
-                f"{_months(low, lang)} - {_months(high, lang)}",
+                _median_months(entry["median_months"], lang),
+                f"{_limit_months(low, lang)} - {_limit_months(high, lang)}",
             ]
         )
     header = [
@@ -102,7 +108,7 @@ def safety_blocks(
         terms = terms.head(max_terms)
     term_rows = [
         [
-            row.AEDECOD,
+            ae_term(row.AEDECOD, lang),
             f"{row.any_n} ({_pct(row.any_percent)})",
             *[str(getattr(row, f"grade_{g}")) for g in (1, 2, 3, 4, 5)],
             f"{row.grade_3_plus_n} ({_pct(row.grade_3_plus_percent)})",
@@ -125,13 +131,18 @@ def exposure_blocks(data: AdamDatasets, lang: str) -> list[Block]:
     adex = data.get("adex")
     if adex is None:
         return []
-    summary = exposure_summary(adex)
+    summary = exposure_summary(adex, adsl=data.adsl)
     rows = [
         [
-            row.EXTRT,
+            drug_name(row.EXTRT, lang),
             str(row.subjects),
             f"{row.cycles_median:g} ({row.cycles_min:g}-{row.cycles_max:g})",
-            f"{row.rdi_median_pct:.1f} ({row.rdi_min_pct:.1f}-{row.rdi_max_pct:.1f})",
+            str(row.rdi_subjects),
+            (
+                f"{row.rdi_median_pct:.1f} ({row.rdi_min_pct:.1f}-{row.rdi_max_pct:.1f})"
+                if row.rdi_subjects
+                else "-"
+            ),
             str(row.subjects_with_reduction),
             str(row.subjects_with_hold),
         ]
@@ -141,6 +152,7 @@ def exposure_blocks(data: AdamDatasets, lang: str) -> list[Block]:
         text("drug", lang),
         "N",
         text("cycles", lang),
+        text("rdi_n", lang),
         text("rdi", lang),
         text("reductions", lang),
         text("holds", lang),

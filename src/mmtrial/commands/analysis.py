@@ -47,8 +47,14 @@ def _adam_from_database(data_cut: date | None = None) -> Any:
     from mmtrial.analysis.adam_io import AdamDatasets, check_adrs, check_adsl, check_adtte
     from mmtrial.analysis.derive import derive_adlb, derive_adrs, derive_adsl, derive_adtte
 
+    if data_cut is not None and data_cut > date.today():
+        raise MmtrialError(DATA_CUT_IN_FUTURE.format(cut=data_cut, today=date.today()))
     try:
         source = source_fn(data_cut_date=data_cut)
+        if data_cut is None and _latest_cut(source) > (today := date.today()):
+            # The default cut is the latest recorded date; a date after today (a dose entered
+            # with a future date) would report data that has not happened yet: cut at today.
+            source = source_fn(data_cut_date=today)
     except Exception as exc:  # e.g. tables not migrated: the database cannot be read
         raise MmtrialError(
             f"the study database cannot be read ({exc}); pass --adam DIR with adsl, adrs and "
@@ -78,13 +84,22 @@ def _adam_from_database(data_cut: date | None = None) -> Any:
 DATA_CUT_WITH_ADAM = "--data-cut applies to the study database; ADaM datasets carry their own cut"
 
 
+DATA_CUT_IN_FUTURE = "--data-cut: {cut} is after today ({today}): a data cut-off is never later than the day the report is made"
+
+
+def _latest_cut(source: Any) -> date:
+    cuts = [d for d in source.participants.get("data_cut_date", []) if d is not None]
+    return max(cuts, default=date.min)
+
+
 def _data_cut(text: str | None) -> date | None:
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
+        cut = date.fromisoformat(text)
     except ValueError:
         fail(f"--data-cut: {text!r} is not a date (YYYY-MM-DD)")
+    return cut
 
 
 def load_adam(adam: Path | None, data_cut: date | None = None) -> Any:

@@ -1,4 +1,4 @@
-"""`mmtrial protocol show|validate`: the study protocol as readable tables or JSON."""
+"""`mmtrial protocol show|validate|export`: the study protocol as readable tables, JSON or USDM."""
 
 from __future__ import annotations
 
@@ -212,3 +212,57 @@ def validate(file: Path = typer.Argument(..., help="The protocol file to check."
         f"({len(protocol.drugs)} drugs, {protocol.cycle_length_days}-day cycles, "
         f"{len(protocol.eligibility)} eligibility criteria)"
     )
+
+
+USDM_UNEXPLAINED = "{path}: usdm4's rules found {count} problem(s) (listed above)"
+
+
+@app.command("export")
+def export(
+    usdm: Path = typer.Option(..., "--usdm", help="Write the protocol as CDISC USDM v4 JSON here."),
+    file: Path | None = typer.Option(
+        None, "--file", help="A protocol file instead of the bundled one."
+    ),
+    version: str | None = typer.Option(
+        None, "--protocol-version", help="A bundled protocol version."
+    ),
+    validate_usdm: bool = typer.Option(
+        True, "--validate/--no-validate", help="Run usdm4's rules on the written file."
+    ),
+) -> None:
+    """The protocol as CDISC USDM v4 (usdm4): arms, epochs, encounters, activities, schedule."""
+    from mmtrial.protocol.usdm import KNOWN_FINDINGS, UsdmError, usdm_validate, write_usdm
+
+    protocol = load_protocol_file(file) if file else load_protocol(version)
+    if not usdm.parent.is_dir():
+        sys.stderr.write(f"error: --usdm: the folder {usdm.parent} does not exist\n")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        write_usdm(protocol, usdm)
+    except UsdmError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    typer.echo(
+        f"wrote {usdm}: USDM v4 of {protocol.identification.study_id} {protocol.identification.version}"
+    )
+    if not validate_usdm:
+        return
+    report = usdm_validate(usdm)
+    typer.echo(
+        f"usdm4 rules: {len(report.passed)} passed, {len(report.failed)} failed, "
+        f"{len(report.exceptions)} raised, {len(report.not_implemented)} not implemented; "
+        "CORE rules not run (they need the network; not counted)"
+    )
+    for rule in report.failed:
+        if rule in KNOWN_FINDINGS:
+            typer.echo(f"  {rule} (known, not the document's): {KNOWN_FINDINGS[rule]}")
+    problems = report.unexplained()
+    for problem in problems:
+        sys.stderr.write(f"{problem['rule_id']}: {problem['message']} at {problem['path']}\n")
+    for rule in report.exceptions:
+        sys.stderr.write(f"{rule}: the rule raised an exception\n")
+    if problems or report.exceptions:
+        sys.stderr.write(
+            USDM_UNEXPLAINED.format(path=usdm, count=len(problems) + len(report.exceptions)) + "\n"
+        )
+        raise typer.Exit(EXIT_BAD_INPUT)
