@@ -15,7 +15,9 @@ def study_clock(module, *, always: bool = False):
     if getattr(module, "REAL_CLOCK", False):
         return contextlib.nullcontext()
     builds = always or any(
-        getattr(value, "__module__", "").startswith(("tests.edc.builders", "tests.edc.factories"))
+        (getattr(value, "__module__", None) or "").startswith(
+            ("tests.edc.builders", "tests.edc.factories")
+        )
         for value in vars(module).values()
     )
     return freeze_time(STUDY_IS_PAST, tick=True) if builds else contextlib.nullcontext()

@@ -287,7 +287,9 @@ class _Study:
                 years = self.unit("YEARS")
                 low = self.make("Quantity", value=float(crit.check.threshold), unit=years)
                 high = self.make(
-                    "Quantity", value=float(self.p.renal.formula.age_years.maximum), unit=years
+                    "Quantity",
+                    value=float(self.p.value_ranges.variables["age_years"].hard.maximum),
+                    unit=years,
                 )
                 return self.make("Range", minValue=low, maxValue=high, isApproximate=False)
         return None
