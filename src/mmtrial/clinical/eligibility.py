@@ -138,6 +138,9 @@ def known_variables(protocol: Protocol) -> dict[str, str]:
             kinds[check.variable] = kind if not isinstance(threshold, str) else "text"
             if check.times_uln_variable:
                 kinds[check.times_uln_variable] = "number"
+    # values no criterion reads but the protocol collects at screening (stratification factors)
+    for name, spec in protocol.screening_fields.items():
+        kinds[name] = "bool" if spec.kind == "boolean" else "number"
     return kinds
 
 

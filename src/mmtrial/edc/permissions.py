@@ -33,6 +33,10 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_SITES = "manage_sites"
     INVESTIGATOR_DECISION = "investigator_decision"
+    # a double-blind study: who sees the allocated arm, who keeps the lists, who may unblind
+    VIEW_ALLOCATION = "view_allocation"
+    MANAGE_RANDOMIZATION = "manage_randomization"
+    EMERGENCY_UNBLIND = "emergency_unblind"
 
 
 _SITE_STAFF = {
@@ -47,7 +51,9 @@ _SITE_STAFF = {
 
 ROLE_MATRIX: dict[str, frozenset[Action]] = {
     Role.COORDINATOR: frozenset(_SITE_STAFF),
-    Role.INVESTIGATOR: frozenset(_SITE_STAFF | {Action.SIGN, Action.INVESTIGATOR_DECISION}),
+    Role.INVESTIGATOR: frozenset(
+        _SITE_STAFF | {Action.SIGN, Action.INVESTIGATOR_DECISION, Action.EMERGENCY_UNBLIND}
+    ),
     Role.MONITOR: frozenset(
         {Action.VIEW, Action.QUERY_OPEN, Action.QUERY_CLOSE, Action.VIEW_AUDIT}
     ),
@@ -64,6 +70,8 @@ ROLE_MATRIX: dict[str, frozenset[Action]] = {
         }
     ),
     Role.STATISTICIAN: frozenset({Action.VIEW, Action.EXPORT}),
+    Role.UNBLINDED_STATISTICIAN: frozenset({Action.VIEW, Action.EXPORT, Action.VIEW_ALLOCATION}),
+    Role.RANDOMIZATION_ADMIN: frozenset({Action.VIEW_ALLOCATION, Action.MANAGE_RANDOMIZATION}),
     Role.SPONSOR_ADMIN: frozenset(
         {Action.VIEW, Action.VIEW_AUDIT, Action.EXPORT, Action.MANAGE_USERS, Action.MANAGE_SITES}
     ),

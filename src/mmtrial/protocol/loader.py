@@ -113,17 +113,31 @@ def _cached_file(path: str) -> Protocol:
     return load_protocol_file(path)
 
 
-def load_protocol(version: str | None = None, *, study_id: str = DEFAULT_STUDY_ID) -> Protocol:
+def deployment_study_id() -> str:
+    """The study this deployment runs: the one of $MMTRIAL_PROTOCOL_FILE, else IRd-J."""
+    override = os.environ.get(PROTOCOL_FILE_ENV)
+    if override:
+        return _cached_file(str(Path(override).resolve())).identification.study_id
+    return DEFAULT_STUDY_ID
+
+
+def load_protocol(version: str | None = None, *, study_id: str | None = None) -> Protocol:
     """The protocol a participant is treated under.
 
     Without a version: the file named by $MMTRIAL_PROTOCOL_FILE if set, else the newest bundled
-    version of the study. With a version: exactly that bundled version (an amendment), or
-    ProtocolError if mmtrial does not hold it.
+    version of the study. With a version: that version of the deployment's study (the override
+    file when it is that version, else a bundled amendment), or ProtocolError if mmtrial does
+    not hold it. One deployment runs one study: its study id comes from the override file.
     """
+    override = os.environ.get(PROTOCOL_FILE_ENV)
+    if study_id is None:
+        study_id = deployment_study_id()
+    if override:
+        protocol = _cached_file(str(Path(override).resolve()))
+        ident = protocol.identification
+        if ident.study_id == study_id and version in (None, ident.version):
+            return protocol
     if version is None:
-        override = os.environ.get(PROTOCOL_FILE_ENV)
-        if override:
-            return _cached_file(str(Path(override).resolve()))
         versions = available_versions(study_id)
         if not versions:
             raise ProtocolError(study_id, ("no protocol file for this study",))

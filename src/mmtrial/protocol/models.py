@@ -395,6 +395,88 @@ class ValueRanges(Strict):
     source: Source
 
 
+# --- arms, blinding, randomization (schema version 2) --------------------------------------------
+
+
+class Product(Strict):
+    """What a capsule holds: the active drug or its matching placebo."""
+
+    name: str
+    name_ja: str
+    active: bool
+    source: Source
+
+
+class Arm(Strict):
+    """A treatment arm: the product each blinded drug of the regimen holds in it."""
+
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
+    name: str
+    name_ja: str
+    fills: dict[str, str] = Field(
+        default_factory=dict, description="blinded drug (a `drugs` key) -> product id"
+    )
+    source: Source
+
+
+class EmergencyUnblinding(Strict):
+    role: Literal["investigator"]
+    reason_required: bool
+    notify: list[str] = Field(min_length=1, description="who is told: e.g. sponsor")
+    source: Source
+
+
+class Blinding(Strict):
+    level: Literal["open_label", "double_blind"]
+    blinded_drugs: list[str] = Field(
+        default_factory=list, description="regimen drugs whose product the arm decides"
+    )
+    unblinded_roles: list[str] = Field(
+        default_factory=list, description="roles that see the arm before the study is unblinded"
+    )
+    emergency_unblinding: EmergencyUnblinding | None = None
+    source: Source
+
+
+class ScreeningField(Strict):
+    """A value collected at screening that no eligibility criterion reads (a stratum's)."""
+
+    label: str
+    label_ja: str
+    kind: Literal["boolean", "integer"]
+    source: Source
+
+
+class StratumLevel(Strict):
+    id: str
+    name: str
+    when: Condition
+
+
+class Stratum(Strict):
+    id: str
+    name: str
+    variable: str = Field(description="the screening value the level is read from")
+    levels: list[StratumLevel] = Field(min_length=2)
+    source: Source
+
+
+class Randomization(Strict):
+    method: Literal["stratified_permuted_blocks"]
+    ratio: str = Field(description="allocation ratio over the arms in file order, e.g. 1:1")
+    block_multiples: list[int] = Field(
+        min_length=1,
+        description="block sizes as multiples of the ratio's sum, chosen at random per block "
+        "(concealed: varied sizes keep the next allocation unguessable)",
+    )
+    strata: list[Stratum] = Field(default_factory=list)
+    source: Source
+
+    def weights(self) -> list[int]:
+        """The ratio as integers, in the order of the arms ("1:1" -> [1, 1])."""
+        return [int(part) for part in self.ratio.split(":")]
+
+
 class Population(Strict):
     id: str
     name: str
@@ -424,7 +506,7 @@ class ReferenceResult(Strict):
 
 
 class Protocol(Strict):
-    schema_version: Literal[1]
+    schema_version: Literal[1, 2]
     identification: Identification
     cycle_length_days: int = Field(gt=0)
     drugs: dict[str, Drug] = Field(min_length=1)
@@ -439,6 +521,11 @@ class Protocol(Strict):
     study_closure: StudyClosure
     eligibility: list[EligibilityCriterion] = Field(min_length=1)
     value_ranges: ValueRanges
+    screening_fields: dict[str, ScreeningField] = Field(default_factory=dict)
+    products: dict[str, Product] = Field(default_factory=dict)
+    arms: list[Arm] = Field(default_factory=list)
+    blinding: Blinding | None = None
+    randomization: Randomization | None = None
     populations: list[Population]
     endpoints: list[Endpoint] = Field(min_length=1)
     reference_results: list[ReferenceResult] = Field(default_factory=list)
@@ -451,6 +538,17 @@ class Protocol(Strict):
         return self
 
     # Small lookups the clinical rules use; they carry no numbers of their own.
+
+    @property
+    def randomized(self) -> bool:
+        return self.randomization is not None
+
+    @property
+    def double_blind(self) -> bool:
+        return self.blinding is not None and self.blinding.level == "double_blind"
+
+    def arm(self, arm_id: str) -> Arm:
+        return next(a for a in self.arms if a.id == arm_id)
 
     def starting_dose(self, drug: str) -> Number:
         return self.regimen[drug].dose
@@ -472,6 +570,70 @@ class Protocol(Strict):
 
 
 PROBLEM_SEPARATOR = "\n"
+
+
+def _check_arms(p: Protocol) -> list[tuple[str, str]]:
+    """Arms, blinding and randomization of a version 2 file, with their field paths."""
+    problems: list[tuple[str, str]] = []
+    ids = [a.id for a in p.arms]
+    blinded = list(p.blinding.blinded_drugs) if p.blinding else []
+    for i, drug in enumerate(blinded):
+        if drug not in p.drugs:
+            problems.append((f"blinding.blinded_drugs[{i}]", f"unknown drug '{drug}'"))
+    for i, arm in enumerate(p.arms):
+        if ids.count(arm.id) > 1:
+            problems.append((f"arms[{i}].id", f"'{arm.id}' is used more than once"))
+        for drug, product in arm.fills.items():
+            if drug not in blinded:
+                problems.append((f"arms[{i}].fills.{drug}", "not a blinded drug of blinding"))
+            if product not in p.products:
+                problems.append(
+                    (f"arms[{i}].fills.{drug}", f"unknown product '{product}' (see products)")
+                )
+        for drug in blinded:
+            if drug not in arm.fills:
+                problems.append((f"arms[{i}].fills", f"missing: what '{drug}' holds in this arm"))
+    if p.blinding and p.blinding.level == "double_blind" and not blinded:
+        problems.append(("blinding.blinded_drugs", "a double-blind study blinds at least one drug"))
+    r = p.randomization
+    if r is not None:
+        if len(p.arms) < 2:
+            problems.append(("randomization", "randomization needs at least two arms"))
+        try:
+            weights = r.weights()
+        except ValueError:
+            problems.append(("randomization.ratio", f"'{r.ratio}' is not a ratio such as 1:1"))
+        else:
+            if len(weights) != len(p.arms) or any(w < 1 for w in weights):
+                problems.append(
+                    (
+                        "randomization.ratio",
+                        f"'{r.ratio}' needs one positive whole number per arm ({len(p.arms)})",
+                    )
+                )
+        for i, multiple in enumerate(r.block_multiples):
+            if multiple < 1:
+                problems.append((f"randomization.block_multiples[{i}]", f"{multiple} is not >= 1"))
+        known = _screening_variables(p)
+        for i, stratum in enumerate(r.strata):
+            if stratum.variable not in known:
+                problems.append(
+                    (
+                        f"randomization.strata[{i}].variable",
+                        f"unknown field '{stratum.variable}' (a screening value: "
+                        f"{', '.join(sorted(known))})",
+                    )
+                )
+    return problems
+
+
+def _screening_variables(p: Protocol) -> set[str]:
+    found = set(p.value_ranges.variables) | set(p.screening_fields)
+    for criterion in p.eligibility:
+        for check in [criterion.check, *(criterion.any_of or []), *(criterion.all_of or [])]:
+            if check is not None:
+                found.add(check.variable)
+    return found
 
 
 def _check_consistency(p: Protocol) -> list[tuple[str, str]]:
@@ -642,6 +804,12 @@ def _check_consistency(p: Protocol) -> list[tuple[str, str]]:
         shapes = [x is not None for x in (crit.check, crit.any_of, crit.all_of)]
         if sum(shapes) > 1:
             problems.append((f"eligibility[{i}]", "give at most one of check, any_of, all_of"))
+
+    if p.schema_version == 1:
+        for name in ("arms", "products", "blinding", "randomization", "screening_fields"):
+            if getattr(p, name):
+                problems.append((name, "needs schema_version 2 (arms, blinding, randomization)"))
+    problems.extend(_check_arms(p))
 
     population_ids = {pop.id for pop in p.populations}
     for i, endpoint in enumerate(p.endpoints):

@@ -16,12 +16,14 @@ from mmtrial.edc.models.assessments import (
 )
 from mmtrial.edc.models.audit import AuditChainHead, AuditEvent
 from mmtrial.edc.models.people import Membership, Participant, Screening, Site, User
+from mmtrial.edc.models.randomization import Allocation, RandomizationKey, Unblinding
 from mmtrial.edc.models.security import CommandLineToken, PasswordHistory, SecurityPolicy
 from mmtrial.edc.models.treatment import Cycle, DoseAdministration, RenalDoseDecision, Visit
 from mmtrial.edc.models.trust import Query, QueryMessage, Signature
 
 __all__ = [
     "AdverseEvent",
+    "Allocation",
     "AuditChainHead",
     "AuditEvent",
     "CommandLineToken",
@@ -37,6 +39,7 @@ __all__ = [
     "PasswordHistory",
     "Query",
     "QueryMessage",
+    "RandomizationKey",
     "RenalDoseDecision",
     "ResponseAssessment",
     "ResponseSummary",
@@ -44,6 +47,7 @@ __all__ = [
     "SecurityPolicy",
     "Signature",
     "Site",
+    "Unblinding",
     "User",
     "Visit",
 ]

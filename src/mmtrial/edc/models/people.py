@@ -15,6 +15,8 @@ class Role(models.TextChoices):
     DATA_MANAGER = "data_manager", "Data manager"
     STATISTICIAN = "statistician", "Statistician"
     SPONSOR_ADMIN = "sponsor_admin", "Sponsor administrator"
+    UNBLINDED_STATISTICIAN = "unblinded_statistician", "Unblinded statistician"
+    RANDOMIZATION_ADMIN = "randomization_admin", "Randomization administrator"
 
 
 class User(AbstractUser):

@@ -317,7 +317,7 @@ def participant_enroll(
             ENROLL_BEFORE_SCREENING.format(date=enrolled_on, screened=screening.screened_on),
             {"field": "enrolled_on"},
         )
-    return record_update(
+    enrolled = record_update(
         participant,
         expected_version=expected_version,
         values={
@@ -328,3 +328,11 @@ def participant_enroll(
         reason="",
         reason_required=False,
     )
+    protocol = protocol_of(enrolled)
+    if protocol.randomized:  # allocated at enrollment, the strata frozen then (ICH E9 2.3)
+        from mmtrial.edc.services.randomization import allocate
+        from mmtrial.edc.unit_of_work import unit_of_work
+
+        with unit_of_work() as uow:
+            allocate(uow, enrolled, on=enrolled_on, protocol=protocol)
+    return enrolled
