@@ -131,10 +131,9 @@ def allocation_slots(*, seed: str, stratum_key: str, upto: int, protocol: Protoc
 
 def kit_code(*, seed: str, stratum_key: str, position: int) -> str:
     """A treatment code for the slot that carries no information about its arm."""
-    digest = hmac.new(
-        seed.encode(), f"{stratum_key}:{position}".encode(), hashlib.sha256
-    ).hexdigest()
-    return f"K-{digest[:8].upper()}"
+    digest = hmac.new(seed.encode(), f"{stratum_key}:{position}".encode(), hashlib.sha256)
+    # four bytes: 4 billion codes, unguessable without the seed, short enough to read aloud
+    return f"K-{digest.digest()[:4].hex().upper()}"
 
 
 def seed_commitment(seed: str) -> str:

@@ -47,6 +47,7 @@ from mmtrial.clinical.schedule_models import (
     ScheduleInput,
     ScheduleInputError,
     Visit,
+    models_for,
     parse_schedule_input,
 )
 from mmtrial.clinical.study_days import add_calendar_months
@@ -60,6 +61,7 @@ __all__ = [
     "ScheduleInputError",
     "Visit",
     "build_schedule",
+    "input_models",
     "parse_schedule_input",
     "schedule_dict",
 ]
@@ -178,11 +180,6 @@ def _tables(protocol: Protocol) -> _Tables:
     if found is not None and found.protocol is protocol:
         return found
     drugs = list(protocol.regimen)
-    unknown = [d for d in drugs if f"{d}_mg" not in CycleFacts.model_fields]
-    if unknown:
-        raise ScheduleInputError(
-            f"protocol: the schedule input has no dose field for {', '.join(unknown)}"
-        )
     all_days = sorted({day for entry in protocol.regimen.values() for day in entry.days})
     eot = protocol.visits.end_of_treatment
     tables = _Tables(
@@ -373,6 +370,13 @@ def build_schedule(facts: ScheduleInput | dict[str, Any], *, protocol: Protocol)
     `build_schedule(facts, protocol=p).model_dump(mode="json")` is the contract's JSON output.
     Raises ScheduleInputError (an InputError) naming the field for bad or inconsistent input.
     """
+    drugs = tuple(protocol.regimen)
     if not isinstance(facts, ScheduleInput):
-        facts = parse_schedule_input(facts)
-    return Schedule.model_validate(schedule_dict(facts, protocol=protocol))
+        facts = parse_schedule_input(facts, drugs=drugs)
+    return models_for(drugs)[2].model_validate(schedule_dict(facts, protocol=protocol))
+
+
+def input_models(protocol: Protocol) -> tuple[type, type]:
+    """(CycleFacts, ScheduleInput) for the protocol's regimen drugs (see `models_for`)."""
+    cycle, facts, _ = models_for(tuple(protocol.regimen))
+    return cycle, facts

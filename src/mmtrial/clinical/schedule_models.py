@@ -8,12 +8,13 @@ models whose JSON form is exactly the contract's: dates as ISO strings, doses as
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from mmtrial.errors import InputError
 
@@ -24,6 +25,7 @@ __all__ = [
     "ScheduleInput",
     "ScheduleInputError",
     "Visit",
+    "models_for",
     "parse_schedule_input",
 ]
 
@@ -178,11 +180,41 @@ def describe_validation_error(error: ValidationError) -> str:
     return f"{where}: {shown}{message}"
 
 
-def parse_schedule_input(data: Any) -> ScheduleInput:
+CONTRACT_DRUGS = ("ixazomib", "lenalidomide", "dexamethasone")
+
+
+@functools.cache
+def models_for(drugs: tuple[str, ...]) -> tuple[type, type, type]:
+    """(CycleFacts, ScheduleInput, Schedule) with a `<drug>_mg` field per regimen drug, in the
+    protocol's order: the contract's own classes for the IRd-J drugs, the same shape built for
+    another protocol's drugs (e.g. a blinded `study_drug`)."""
+    if drugs == CONTRACT_DRUGS:
+        return CycleFacts, ScheduleInput, Schedule
+    cycle = create_model(
+        "CycleFacts",
+        __base__=_Input,
+        start_date=(IsoDate, ...),
+        **{f"{d}_mg": (DoseMg, None) for d in drugs},
+    )
+    facts = create_model(
+        "ScheduleInput", __base__=ScheduleInput, cycles=(list[cycle], Field(min_length=1))
+    )
+    day = create_model(
+        "DosingDay",
+        date=(dt.date, ...),
+        cycle=(int, ...),
+        day=(int, ...),
+        **{f"{d}_mg": (int | float | None, ...) for d in drugs},
+    )
+    calendar = create_model("Schedule", __base__=Schedule, dosing=(list[day], ...))
+    return cycle, facts, calendar
+
+
+def parse_schedule_input(data: Any, *, drugs: tuple[str, ...] = CONTRACT_DRUGS) -> ScheduleInput:
     """Validate JSON-like data into a ScheduleInput, or raise ScheduleInputError naming the field."""
     if not isinstance(data, dict):
         raise ScheduleInputError("input: expected a JSON object with a 'cycles' list")
     try:
-        return ScheduleInput.model_validate(data)
+        return models_for(drugs)[1].model_validate(data)
     except ValidationError as exc:
         raise ScheduleInputError(describe_validation_error(exc)) from None

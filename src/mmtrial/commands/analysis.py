@@ -197,19 +197,112 @@ def analyze(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     data_cut: str | None = DATA_CUT_OPTION,
+    by: str | None = typer.Option(
+        None,
+        "--by",
+        help="A randomized, blinded study: the unblinded statistician (authenticated) for whom "
+        "the arms are compared; without it, or while the study is blinded, the pooled summary.",
+    ),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read --by's password."),
 ) -> None:
-    """Efficacy summary: populations, best response, ORR / VGPR+ / CR+ with exact CIs, KM medians."""
+    """Efficacy summary: populations, best response, ORR / VGPR+ / CR+ with exact CIs, KM medians;
+    for a randomized study, the arms compared (stratified log-rank and Cox) when allowed."""
     from mmtrial.analysis.summary import efficacy_summary
 
     try:
         data = load_adam(adam, _data_cut(data_cut))
         summary = efficacy_summary(data.adsl, adrs=data.adrs, adtte=data.adtte)
+        if adam is None:
+            compared = _two_arm(data, by=by, password_stdin=password_stdin)
+            if compared is not None:
+                summary["two_arm"] = compared
     except (MmtrialError, ValueError) as exc:
         fail(str(exc))
     if as_json:
         print_json(summary)
     else:
         render_summary(summary)
+        if "two_arm" in summary:
+            render_two_arm(summary["two_arm"])
+
+
+BLINDED_NOTE = (
+    "blinded study: the summary pools both arms; the arms are compared for the unblinded "
+    "statistician (--by) or once the study is unblinded"
+)
+
+
+def _two_arm(data: Any, *, by: str | None, password_stdin: bool) -> dict[str, Any] | None:
+    """The arms compared, for a randomized protocol and a user who may see them."""
+    from mmtrial.protocol import load_protocol
+
+    protocol = load_protocol()
+    if not protocol.randomized:
+        return None
+    from mmtrial.analysis.two_arm import two_arm_summary, with_arms
+    from mmtrial.edc.selectors.randomization import arms_and_strata
+    from mmtrial.edc.services.randomization import study_is_unblinded
+    from mmtrial.errors import PermissionDenied
+
+    user = None
+    if by is not None:
+        from mmtrial.commands._auth import authenticated_user
+
+        user, _method = authenticated_user(by, password_stdin=password_stdin)
+    if user is None and not study_is_unblinded():
+        typer.echo(f"note: {BLINDED_NOTE}", err=True)
+        return None
+    try:
+        arms, strata = arms_and_strata(user=user)
+    except PermissionDenied as exc:
+        raise MmtrialError(str(exc)) from None
+    adsl = with_arms(data.adsl, arms=arms, strata=strata)
+    return two_arm_summary(
+        adsl,
+        adrs=data.adrs,
+        adtte=data.adtte,
+        arms=[(a.id, a.name) for a in protocol.arms],
+        strata=[s.id for s in protocol.randomization.strata],
+    )
+
+
+def render_two_arm(compared: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    names = {a["id"]: a["name"] for a in compared["arms"]}
+    first, second = (a["id"] for a in compared["arms"][:2])
+    table = Table(title=f"By arm: {names[first]} vs {names[second]}")
+    for col in ("Endpoint", names[first], names[second], "Difference / HR (95% CI)", "p"):
+        table.add_column(col)
+    for key, label in (("orr", "ORR"), ("vgpr_or_better", "VGPR or better")):
+        entry = compared["rates"][key]
+        cells = []
+        for arm in (first, second):
+            rate = entry["by_arm"][arm]
+            cells.append(f"{rate['responders']}/{rate['n']} {_fmt_pct(rate['percent'])}%")
+        diff = entry.get("difference")
+        text = (
+            f"{diff['percent']:+.1f} ({diff['ci95'][0]:.1f} to {diff['ci95'][1]:.1f})"
+            if diff
+            else "-"
+        )
+        table.add_row(label, *cells, text, "")
+    for paramcd, entry in compared["time_to_event"].items():
+        medians = []
+        for arm in (first, second):
+            km = entry["km_by_arm"].get(arm)
+            medians.append(f"median {_fmt_months(km['median_months'])} mo" if km else "-")
+        cox = entry["stratified_cox"]
+        low, high = cox["ci95"]
+        table.add_row(
+            paramcd,
+            *medians,
+            f"HR {cox['hazard_ratio']:.2f} ({low:.2f}-{high:.2f})",
+            f"{entry['stratified_logrank']['p_value']:.3f}",
+        )
+    console.print(table)
 
 
 def report(

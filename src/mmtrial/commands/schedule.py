@@ -85,7 +85,7 @@ def register(root: typer.Typer) -> None:
         data = read_json(source)
         try:
             protocol = load_protocol(version)
-            facts = parse_schedule_input(data)
+            facts = parse_schedule_input(data, drugs=tuple(protocol.regimen))
             result = schedule_dict(facts, protocol=protocol)
         except (MmtrialError, ProtocolError) as exc:
             fail(str(exc))

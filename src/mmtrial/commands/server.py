@@ -88,4 +88,11 @@ def _demo_seeder():
         from mmtrial.sim.demo import seed_demo_study
     except ImportError:
         return None
+    from mmtrial.protocol import load_protocol
+
+    protocol = load_protocol()
+    if protocol.randomized:  # the deployment runs a randomized study: its own simulation
+        from mmtrial.sim.randomized import seed_randomized_study
+
+        return lambda: seed_randomized_study(protocol=protocol)
     return seed_demo_study

@@ -19,6 +19,10 @@ class Role(models.TextChoices):
     RANDOMIZATION_ADMIN = "randomization_admin", "Randomization administrator"
 
 
+# Roles that only a randomized, blinded study has people in.
+BLINDING_ROLES = frozenset({Role.UNBLINDED_STATISTICIAN, Role.RANDOMIZATION_ADMIN})
+
+
 class User(AbstractUser):
     """A person who uses mmtrial. User names are never reused (21 CFR 11.100(a))."""
 

@@ -37,7 +37,6 @@ from mmtrial.protocol.loader import load_protocol
 __all__ = ["Timeline", "participant_timeline"]
 
 NOT_FOUND = "Participant {pid} was not found among the participants you may see."
-_DRUGS = ("ixazomib", "lenalidomide", "dexamethasone")
 
 
 @dataclass
@@ -71,11 +70,13 @@ def _calendar(participant, cycles, eot, death, summary) -> dict[str, Any] | None
     started = [c for c in cycles if c.status in (CycleStatus.STARTED, CycleStatus.COMPLETED)]
     if not started:
         return None
-    facts = schedule.ScheduleInput(
+    protocol = load_protocol(participant.protocol_version)
+    cycle_model, input_model = schedule.input_models(protocol)
+    facts = input_model(
         cycles=[
-            schedule.CycleFacts(
+            cycle_model(
                 start_date=c.start_date,
-                **{f"{d}_mg": c.planned_doses_mg.get(d) for d in _DRUGS},
+                **{f"{d}_mg": c.planned_doses_mg.get(d) for d in protocol.regimen},
             )
             for c in started
         ],
@@ -84,7 +85,6 @@ def _calendar(participant, cycles, eot, death, summary) -> dict[str, Any] | None
         progression_date=summary.progression_date if summary else None,
         death_date=death.death_date if death else None,
     )
-    protocol = load_protocol(participant.protocol_version)
     return schedule.schedule_dict(facts, protocol=protocol)
 
 

@@ -57,15 +57,19 @@ ALREADY_UNBLINDED = "The study was unblinded on {at}."
 
 
 @writes
-def randomization_key_create(*, user) -> str:
-    """Generate the study's secret seed once; returns its public commitment (SHA-256)."""
+def randomization_key_create(*, user, seed: str | None = None) -> str:
+    """Generate the study's secret seed once; returns its public commitment (SHA-256).
+
+    `seed`: a seed chosen by the caller, for a simulated study that must come out the same every
+    time it is seeded (the demo); a real study lets the service draw one.
+    """
     authorize(user, Action.MANAGE_RANDOMIZATION)
     existing = RandomizationKey.objects.select_related("created_by").first()
     if existing is not None:
         raise ProtocolViolation(
             KEY_EXISTS.format(at=existing.created_at.date(), by=existing.created_by.username)
         )
-    seed = secrets.token_hex(32)
+    seed = seed or secrets.token_hex(32)
     key = RandomizationKey.objects.create(
         seed=seed, commitment=seed_commitment(seed), created_at=timezone.now(), created_by=user
     )

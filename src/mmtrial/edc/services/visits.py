@@ -41,14 +41,13 @@ def schedule_input(participant, cycles: list[Cycle] | None = None) -> schedule.S
     death = Death.objects.filter(participant=participant, is_deleted=False).first()
     summary = ResponseSummary.objects.filter(participant=participant).first()
     ongoing = eot is None and death is None
-    return schedule.ScheduleInput(
+    protocol = protocol_of(participant)
+    cycle_model, input_model = schedule.input_models(protocol)
+    return input_model(
         cycles=[
-            schedule.CycleFacts(
+            cycle_model(
                 start_date=c.start_date,
-                **{
-                    f"{drug}_mg": c.planned_doses_mg.get(drug)
-                    for drug in ("ixazomib", "lenalidomide", "dexamethasone")
-                },
+                **{f"{drug}_mg": c.planned_doses_mg.get(drug) for drug in protocol.regimen},
             )
             for c in started
         ],

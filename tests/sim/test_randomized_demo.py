@@ -1,0 +1,73 @@
+"""The simulated randomized study of TOURMALINE-MM1's protocol file (issue 16 items 3-4):
+seeded through the services, randomized 1:1 within strata, and its stratified hazard ratio
+near the published 0.74 (within its 95% CI)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+
+from mmtrial.protocol.loader import PROTOCOLS_DIR, load_protocol_file
+
+FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+TMM1 = PROTOCOLS_DIR / "tmm1.yaml"
+
+
+@pytest.fixture(scope="module")
+def randomized_study(django_db_setup, django_db_blocker):
+    import os
+
+    from mmtrial.sim.randomized import seed_randomized_study
+
+    before = os.environ.get("MMTRIAL_PROTOCOL_FILE")
+    os.environ["MMTRIAL_PROTOCOL_FILE"] = str(TMM1)
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=FAST_HASHER),
+        transaction.atomic(),
+    ):
+        seed_randomized_study(
+            protocol=load_protocol_file(TMM1), participants=240, stdout=io.StringIO()
+        )
+        yield
+        transaction.set_rollback(True)
+    if before is None:
+        del os.environ["MMTRIAL_PROTOCOL_FILE"]
+    else:
+        os.environ["MMTRIAL_PROTOCOL_FILE"] = before
+
+
+@pytest.mark.django_db
+def test_the_study_is_randomized_within_strata_and_the_hr_is_near_the_published(randomized_study):
+    from collections import Counter
+
+    from mmtrial.analysis.two_arm import two_arm_summary, with_arms
+    from mmtrial.commands.analysis import _adam_from_database
+    from mmtrial.edc.models import Allocation, User
+    from mmtrial.edc.selectors.randomization import arms_and_strata
+
+    protocol = load_protocol_file(TMM1)
+    statistician = User.objects.get(username="sakura.kato")
+    arms, strata = arms_and_strata(user=statistician)
+    assert len(arms) == 240 == Allocation.objects.count()
+    for key in {a.stratum_key for a in Allocation.objects.all()}:
+        members = [
+            u for u, s in strata.items() if "|".join(f"{k}={v}" for k, v in s.items()) == key
+        ]
+        counts = Counter(arms[u] for u in members)
+        assert abs(counts["IRD"] - counts["PRD"]) <= 2  # blocks of 2 or 4
+    data = _adam_from_database()
+    compared = two_arm_summary(
+        with_arms(data.adsl, arms=arms, strata=strata),
+        adrs=data.adrs,
+        adtte=data.adtte,
+        arms=[(a.id, a.name) for a in protocol.arms],
+        strata=[s.id for s in protocol.randomization.strata],
+    )
+    cox = compared["time_to_event"]["PFS"]["stratified_cox"]
+    low, high = cox["ci95"]
+    assert low <= 0.74 <= high, cox
+    assert cox["events"] > 60
