@@ -177,6 +177,55 @@ def render(protocol: Protocol, console: Console) -> None:
         )
         _add(elig, crit.id, crit.kind, crit.text, text)
     console.print(elig)
+    if protocol.arms:
+        _render_arms(protocol, console)
+
+
+def _render_arms(protocol: Protocol, console: Console) -> None:
+    """Arms, blinding and randomization of a version 2 file. The block sizes are not printed:
+    whoever reads this may be blinded, and known block sizes let the last allocations of a
+    block be guessed (ICH E9 2.3.1)."""
+    arms = Table(title="Arms")
+    for col in ("Arm", "Name", "What the blinded drugs hold", "Source"):
+        arms.add_column(col)
+    for arm in protocol.arms:
+        fills = ", ".join(
+            f"{protocol.drugs[drug].name}: {protocol.products[product].name}"
+            for drug, product in arm.fills.items()
+        )
+        _add(arms, arm.id, arm.name, fills or "-", arm.source)
+    console.print(arms)
+    design = Table(title="Blinding and randomization")
+    design.add_column("What")
+    design.add_column("Rule")
+    if protocol.blinding is not None:
+        b = protocol.blinding
+        _add(design, "Blinding", b.level.replace("_", "-"))
+        _add(design, "Who sees the allocation", ", ".join(b.unblinded_roles))
+        if b.emergency_unblinding is not None:
+            e = b.emergency_unblinding
+            reason = "with a reason" if e.reason_required else "without a reason"
+            _add(
+                design,
+                "Emergency unblinding",
+                f"the participant's {e.role}, {reason}; told: {', '.join(e.notify) or '-'}",
+            )
+    r = protocol.randomization
+    if r is not None:
+        _add(design, "Randomization", f"{r.ratio}, permuted blocks of concealed, varied size")
+        for stratum in r.strata:
+            levels = " vs ".join(level.name for level in stratum.levels)
+            _add(design, f"Stratum: {stratum.name}", f"{levels} (from {stratum.variable})")
+    console.print(design)
+
+
+def protocol_as_json(protocol: Protocol) -> dict:
+    """The validated model as JSON, without the randomization's block sizes (see
+    `_render_arms`): they stay in the file, which only the deployment reads."""
+    data = protocol.model_dump(mode="json")
+    if data.get("randomization"):
+        data["randomization"].pop("block_multiples", None)
+    return data
 
 
 @app.command("show")
@@ -192,7 +241,7 @@ def show(
     """Show the study protocol: regimen, dose levels, visit plan, eligibility."""
     protocol = load_protocol_file(file) if file else load_protocol(version)
     if as_json:
-        print_json(protocol.model_dump(mode="json"))
+        print_json(protocol_as_json(protocol))
     else:
         render(protocol, Console())
 

@@ -4,10 +4,12 @@ are (USUBJID = subject id). Two queries whatever the number of participants."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mmtrial.edc.models import Allocation
 from mmtrial.edc.services.randomization import arms_for_analysis
 
-__all__ = ["arms_and_strata"]
+__all__ = ["allocation_list", "arms_and_strata"]
 
 
 def arms_and_strata(*, user) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
@@ -21,3 +23,34 @@ def arms_and_strata(*, user) -> tuple[dict[str, str], dict[str, dict[str, str]]]
         arms[usubjid] = arms_by_pk[p.pk]
         strata[usubjid] = dict(part.split("=", 1) for part in allocation.stratum_key.split("|"))
     return arms, strata
+
+
+@dataclass(frozen=True)
+class AllocationRow:
+    subject: str
+    site: str
+    stratum_key: str
+    position: int
+    kit_code: str
+    allocated_on: str
+    arm_id: str
+
+
+def allocation_list(*, user) -> list[AllocationRow]:
+    """Every allocation made so far, with its arm: the randomization administrator's and the
+    unblinded statistician's view (PermissionDenied for a blinded role). Slots not yet used are
+    not listed: the block sizes stay concealed even from the screen of an unblinded role."""
+    arms_by_pk = arms_for_analysis(user=user)
+    rows = Allocation.objects.filter(is_deleted=False).select_related("participant__site")
+    return [
+        AllocationRow(
+            subject=a.participant.subject_id or a.participant.screening_number,
+            site=a.participant.site.code,
+            stratum_key=a.stratum_key,
+            position=a.position,
+            kit_code=a.kit_code,
+            allocated_on=a.allocated_on.isoformat(),
+            arm_id=arms_by_pk[a.participant_id],
+        )
+        for a in rows.order_by("stratum_key", "position")
+    ]
