@@ -20,4 +20,18 @@ def study_clock(module, *, always: bool = False):
         )
         for value in vars(module).values()
     )
-    return freeze_time(STUDY_IS_PAST, tick=True) if builds else contextlib.nullcontext()
+    if not builds:
+        return contextlib.nullcontext()
+    _schedule_models_for_every_bundled_protocol()
+    return freeze_time(STUDY_IS_PAST, tick=True)
+
+
+def _schedule_models_for_every_bundled_protocol() -> None:
+    """pydantic cannot build a model with a date field while freezegun has replaced
+    `datetime.date` (its type checks compare with the patched class): the schedule models of
+    each bundled protocol's drugs are built (and cached) before the clock is set."""
+    from mmtrial.clinical.schedule_models import models_for
+    from mmtrial.protocol.loader import PROTOCOLS_DIR, load_protocol_file
+
+    for path in sorted(PROTOCOLS_DIR.glob("*.yaml")):
+        models_for(tuple(load_protocol_file(path).regimen))

@@ -11,6 +11,7 @@ from django.views.i18n import set_language
 from mmtrial.web.views import (
     audit,
     auth,
+    blinding,
     dashboard,
     entry,
     participants,
@@ -34,6 +35,7 @@ urlpatterns = [
     path(P + "screening/", screening.screening, name="screening"),
     path(P + "enroll/", screening.enroll, name="enroll"),
     path(P + "entry/", participants.entry_menu, name="entry_menu"),
+    path(P + "unblind/", blinding.emergency_unblind_view, name="emergency_unblind"),
     path(P + "labs/new/", entry.lab_new, name="lab_new"),
     path(P + "labs/<int:lab_pk>/", entry.lab_edit, name="lab_edit"),
     path(P + "disease/new/", entry.disease_new, name="disease_new"),

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mmtrial.edc.models import Allocation
-from mmtrial.edc.services.randomization import arms_for_analysis
+from mmtrial.edc.models import Allocation, Unblinding
+from mmtrial.edc.permissions import Action, can
+from mmtrial.edc.services.randomization import allocated_arm, arms_for_analysis
 
-__all__ = ["allocation_list", "arms_and_strata"]
+__all__ = ["allocation_list", "allocation_view", "arms_and_strata"]
 
 
 def arms_and_strata(*, user) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
@@ -54,3 +55,44 @@ def allocation_list(*, user) -> list[AllocationRow]:
         )
         for a in rows.order_by("stratum_key", "position")
     ]
+
+
+@dataclass(frozen=True)
+class AllocationView:
+    """What the participant page shows of the allocation to this user."""
+
+    kit_code: str
+    allocated_on: str
+    stratum: list[str]  # the frozen strata values, in words (the audit reason)
+    arm_id: str | None  # None: blinded for this user
+    unblindings: list[Unblinding]
+    may_unblind: bool
+
+
+def allocation_view(*, user, participant, protocol) -> AllocationView | None:
+    """None for an unrandomized protocol or participant; else the kit code for everyone and the
+    arm only for a user who may see it (three queries)."""
+    if not protocol.randomized:
+        return None
+    allocation = Allocation.objects.filter(participant=participant, is_deleted=False).first()
+    if allocation is None:
+        return None
+    names = {s.id: s.name for s in protocol.randomization.strata}
+    levels = {
+        (s.id, level.id): level.name for s in protocol.randomization.strata for level in s.levels
+    }
+    stratum = []
+    for part in allocation.stratum_key.split("|"):
+        sid, lid = part.split("=", 1)
+        stratum.append(f"{names.get(sid, sid)}: {levels.get((sid, lid), lid)}")
+    blinded = protocol.double_blind
+    return AllocationView(
+        kit_code=allocation.kit_code,
+        allocated_on=allocation.allocated_on.isoformat(),
+        stratum=stratum,
+        arm_id=allocated_arm(user=user, participant=participant),
+        unblindings=list(
+            Unblinding.objects.filter(participant=participant, kind="emergency").order_by("at")
+        ),
+        may_unblind=blinded and can(user, Action.EMERGENCY_UNBLIND, participant.site_id),
+    )

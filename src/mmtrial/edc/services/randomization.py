@@ -128,11 +128,22 @@ def may_see_arms(user, site_id: int | None = None) -> bool:
 
 
 def allocated_arm(*, user, participant: Participant) -> str | None:
-    """The arm id of the participant for a user who may see it, else None (blinded)."""
+    """The arm id of the participant for a user who may see it, else None (blinded).
+
+    The investigator who unblinded this participant in an emergency keeps seeing the arm (they
+    may need it again to treat); nobody else learns it from that act."""
     allocation = Allocation.objects.filter(participant=participant, is_deleted=False).first()
-    if allocation is None or not may_see_arms(user, participant.site_id):
+    if allocation is None:
+        return None
+    if not may_see_arms(user, participant.site_id) and not _unblinded_for(user, participant):
         return None
     return _arm_of(allocation, protocol_of(participant))
+
+
+def _unblinded_for(user, participant: Participant) -> bool:
+    return Unblinding.objects.filter(
+        kind="emergency", participant=participant, by=user.get_username()
+    ).exists()
 
 
 def arms_for_analysis(*, user) -> dict[int, str]:

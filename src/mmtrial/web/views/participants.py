@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils.translation import get_language
 
 from mmtrial.edc.permissions import Action, can
 from mmtrial.edc.selectors.participants import participant_get, participant_list
+from mmtrial.edc.selectors.randomization import allocation_view
 from mmtrial.edc.selectors.sites import site_list
 from mmtrial.edc.selectors.timeline import participant_timeline
+from mmtrial.edc.services.participants import protocol_of
 from mmtrial.web import timeline_view
 from mmtrial.web.forms import ParticipantFilterForm
 
@@ -63,8 +66,19 @@ def participant_detail(request, pk: int):
         "can_query": can(request.user, Action.QUERY_OPEN, site_id),
         "can_lock": can(request.user, Action.LOCK, site_id),
         "can_decide_dose": can(request.user, Action.INVESTIGATOR_DECISION, site_id),
+        **_allocation(request, participant),
     }
     return render(request, "web/participants/detail.html", context)
+
+
+def _allocation(request, participant) -> dict:
+    protocol = protocol_of(participant)
+    allocation = allocation_view(user=request.user, participant=participant, protocol=protocol)
+    if allocation is None or allocation.arm_id is None:
+        return {"allocation": allocation}
+    arm = protocol.arm(allocation.arm_id)
+    name = arm.name_ja if get_language() == "ja" else arm.name
+    return {"allocation": allocation, "arm_name": name}
 
 
 def entry_menu(request, pk: int):
