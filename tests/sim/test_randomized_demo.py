@@ -71,3 +71,36 @@ def test_the_study_is_randomized_within_strata_and_the_hr_is_near_the_published(
     low, high = cox["ci95"]
     assert low <= 0.74 <= high, cox
     assert cox["events"] > 60
+
+
+@pytest.mark.django_db
+def test_the_report_compares_the_arms_only_for_the_unblinded(randomized_study, tmp_path):
+    from mmtrial.analysis.report import build_report
+    from mmtrial.commands.analysis import _adam_from_database, _arms_of
+    from mmtrial.edc.models import User
+    from mmtrial.edc.selectors.randomization import arms_and_strata
+
+    data = _adam_from_database()
+    pooled = build_report(data, html_path=tmp_path / "pooled.html")
+    assert not [t for t in pooled if "by arm" in t or "Arms compared" in t]
+    protocol = load_protocol_file(TMM1)
+    statistician = User.objects.get(username="sakura.kato")
+    arms, strata = arms_and_strata(user=statistician)
+    from mmtrial.analysis.report_two_arm import TwoArmInput
+    from mmtrial.analysis.two_arm import with_arms
+
+    two = TwoArmInput(
+        adsl=with_arms(data.adsl, arms=arms, strata=strata),
+        arms=[(a.id, a.name) for a in protocol.arms],
+        strata=[s.id for s in protocol.randomization.strata],
+    )
+    titles = build_report(
+        data, pdf_path=tmp_path / "r.pdf", html_path=tmp_path / "r.html", two_arm=two
+    )
+    assert "Arms compared" in titles
+    assert "Kaplan-Meier plot by arm: Progression-free survival" in titles
+    assert "Hazard ratio by stratum: Progression-free survival" in titles
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Placebo + lenalidomide + dexamethasone" in html
+    assert (tmp_path / "r.pdf").stat().st_size > 10_000
+    assert _arms_of(data, by=None, password_stdin=False) is None  # blinded: pooled only

@@ -169,6 +169,42 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "page": {"en": "Page", "ja": "ページ"},
     "building": {"en": "Building the report", "ja": "報告書を作成中"},
+    # a randomized study: the arms compared (unblinded readers only)
+    "two_arm_title": {"en": "Arms compared", "ja": "群間比較"},
+    "arm_rates": {
+        "en": "Response rates by arm (exact 95% CI); difference with Newcombe's 95% CI",
+        "ja": "群別奏効率（正確な95%信頼区間）と群間差（Newcombe法95%信頼区間）",
+    },
+    "arm_tte": {
+        "en": "Time to event by arm: median months; stratified Cox HR and log-rank p",
+        "ja": "群別イベントまでの期間：中央値（月）、層別Cox HRと層別ログランクp値",
+    },
+    "difference": {"en": "Difference, % points (95% CI)", "ja": "差（%ポイント、95%信頼区間）"},
+    "hr_ci": {"en": "Hazard ratio (95% CI)", "ja": "ハザード比（95%信頼区間）"},
+    "logrank_p": {"en": "Stratified log-rank p", "ja": "層別ログランクp値"},
+    "km_by_arm_title": {
+        "en": "Kaplan-Meier plot by arm: {name}",
+        "ja": "群別Kaplan-Meier曲線：{name}",
+    },
+    "hr_line": {
+        "en": "Stratified HR {hr} (95% CI {low}-{high})",
+        "ja": "層別ハザード比 {hr}（95%信頼区間 {low}-{high}）",
+    },
+    "forest_title": {
+        "en": "Hazard ratio by stratum: {name}",
+        "ja": "層別ハザード比（フォレストプロット）：{name}",
+    },
+    "overall_stratified": {"en": "Overall (stratified)", "ja": "全体（層別）"},
+    "hr_axis": {
+        "en": "Hazard ratio, first arm vs second (log scale)",
+        "ja": "ハザード比（第1群対第2群、対数目盛）",
+    },
+    "blinded_note": {
+        "en": "Blinded study: the arms are compared only for the unblinded statistician or once "
+        "the study is unblinded; this report pools both arms.",
+        "ja": "盲検試験：群間比較は非盲検の統計担当者のみ、または盲検解除後に示されます。"
+        "本報告書は両群を併合しています。",
+    },
 }
 
 

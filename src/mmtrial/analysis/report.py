@@ -20,7 +20,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 import mmtrial
-from mmtrial.analysis import plots, report_tables
+from mmtrial.analysis import plots, report_tables, report_two_arm
 from mmtrial.analysis.adam_io import AdamDatasets
 from mmtrial.analysis.i18n import FONT_FAMILIES, LANGUAGES, text
 from mmtrial.analysis.profiles import (
@@ -30,8 +30,10 @@ from mmtrial.analysis.profiles import (
     derive_swimmer,
 )
 from mmtrial.analysis.report_swimmer import derive_swimmer_to_data_cut
+from mmtrial.analysis.report_two_arm import TwoArmInput
 from mmtrial.analysis.summary import efficacy_summary
 from mmtrial.analysis.time_to_event import km_by_parameter
+from mmtrial.analysis.two_arm import two_arm_summary
 from mmtrial.errors import MmtrialError
 
 MESSAGE_NO_CJK_FONT = (
@@ -103,8 +105,13 @@ def _title_page(data: AdamDatasets, summary: dict, lang: str) -> Figure:
     return fig
 
 
-def report_pages(data: AdamDatasets, *, lang: str = "en") -> list[ReportPage]:
-    """Every page of the report, in order; drawing is deferred until the page is rendered."""
+def report_pages(
+    data: AdamDatasets, *, lang: str = "en", two_arm: TwoArmInput | None = None
+) -> list[ReportPage]:
+    """Every page of the report, in order; drawing is deferred until the page is rendered.
+
+    `two_arm`: the arms of a randomized study, given only for a reader who may see them; the
+    arms compared then follow the pooled pages."""
     if lang not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
     estimates = km_by_parameter(data.adtte)
@@ -186,6 +193,42 @@ def report_pages(data: AdamDatasets, *, lang: str = "en") -> list[ReportPage]:
         )
     else:
         pages.append(_skipped(ex_title, text("no_adex", lang), lang))
+    if two_arm is not None:
+        pages.extend(_two_arm_pages(data, two_arm, lang))
+    return pages
+
+
+def _two_arm_pages(data: AdamDatasets, two: TwoArmInput, lang: str) -> list[ReportPage]:
+    compared = two_arm_summary(
+        two.adsl, adrs=data.adrs, adtte=data.adtte, arms=two.arms, strata=two.strata
+    )
+    blocks = report_two_arm.arms_table_block(compared, lang)
+    title = text("two_arm_title", lang)
+    pages = [ReportPage(title, lambda: plots.table_figure(title, blocks), blocks)]
+    for paramcd in ("PFS", "OS"):
+        entry = compared["time_to_event"].get(paramcd)
+        if entry is None:
+            continue
+        cox = entry["stratified_cox"]
+        km_title = text("km_by_arm_title", lang, name=text(paramcd, lang))
+        pages.append(
+            ReportPage(
+                km_title,
+                lambda p=paramcd, c=cox: report_two_arm.km_by_arm_figure(
+                    two, data.adtte, paramcd=p, cox=c, lang=lang
+                ),
+            )
+        )
+        if paramcd == "PFS" and entry["forest"]:
+            forest_title = text("forest_title", lang, name=text(paramcd, lang))
+            pages.append(
+                ReportPage(
+                    forest_title,
+                    lambda e=entry, c=cox, p=paramcd: report_two_arm.forest_figure(
+                        e["forest"], overall=c, paramcd=p, lang=lang
+                    ),
+                )
+            )
     return pages
 
 
@@ -230,9 +273,10 @@ def build_report(
     html_path: str | Path | None = None,
     lang: str = "en",
     progress: bool = False,
+    two_arm: TwoArmInput | None = None,
 ) -> list[str]:
     """Render the report to `pdf_path` and/or `html_path`; returns the page titles in order."""
-    pages = report_pages(data, lang=lang)
+    pages = report_pages(data, lang=lang, two_arm=two_arm)
     sections: list[str] = []
     with rc_context(font_settings(lang)), _progress(progress, len(pages), lang) as advance:
         pdf = (

@@ -232,14 +232,13 @@ BLINDED_NOTE = (
 )
 
 
-def _two_arm(data: Any, *, by: str | None, password_stdin: bool) -> dict[str, Any] | None:
-    """The arms compared, for a randomized protocol and a user who may see them."""
+def _arms_allowed(*, by: str | None, password_stdin: bool) -> Any:
+    """(arms, strata, protocol) of a randomized study for a user who may see them, else None."""
     from mmtrial.protocol import load_protocol
 
     protocol = load_protocol()
     if not protocol.randomized:
         return None
-    from mmtrial.analysis.two_arm import two_arm_summary, with_arms
     from mmtrial.edc.selectors.randomization import arms_and_strata
     from mmtrial.edc.services.randomization import study_is_unblinded
     from mmtrial.errors import PermissionDenied
@@ -256,11 +255,32 @@ def _two_arm(data: Any, *, by: str | None, password_stdin: bool) -> dict[str, An
         arms, strata = arms_and_strata(user=user)
     except PermissionDenied as exc:
         raise MmtrialError(str(exc)) from None
-    adsl = with_arms(data.adsl, arms=arms, strata=strata)
+    return arms, strata, protocol
+
+
+def _two_arm(data: Any, *, by: str | None, password_stdin: bool) -> dict[str, Any] | None:
+    """The arms compared, for a randomized protocol and a user who may see them."""
+    two = _arms_of(data, by=by, password_stdin=password_stdin)
+    if two is None:
+        return None
+    from mmtrial.analysis.two_arm import two_arm_summary
+
     return two_arm_summary(
-        adsl,
-        adrs=data.adrs,
-        adtte=data.adtte,
+        two.adsl, adrs=data.adrs, adtte=data.adtte, arms=two.arms, strata=two.strata
+    )
+
+
+def _arms_of(data: Any, *, by: str | None, password_stdin: bool) -> Any:
+    """The datasets' subjects with their arms and strata (TwoArmInput), or None (blinded)."""
+    found = _arms_allowed(by=by, password_stdin=password_stdin)
+    if found is None:
+        return None
+    from mmtrial.analysis.report_two_arm import TwoArmInput
+    from mmtrial.analysis.two_arm import with_arms
+
+    arms, strata, protocol = found
+    return TwoArmInput(
+        adsl=with_arms(data.adsl, arms=arms, strata=strata),
         arms=[(a.id, a.name) for a in protocol.arms],
         strata=[s.id for s in protocol.randomization.strata],
     )
@@ -313,8 +333,16 @@ def report(
     ),
     lang: str = typer.Option("en", "--lang", help="Report language: en or ja."),
     data_cut: str | None = DATA_CUT_OPTION,
+    by: str | None = typer.Option(
+        None,
+        "--by",
+        help="A randomized, blinded study: the unblinded statistician (authenticated) for whom "
+        "the arms are compared; without it, or while the study is blinded, the pooled report.",
+    ),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read --by's password."),
 ) -> None:
-    """Study report: populations, response and survival tables, safety, exposure and plots."""
+    """Study report: populations, response and survival tables, safety, exposure and plots;
+    for a randomized study, the arms compared (KM by arm, forest plot) when allowed."""
     if lang not in ("en", "ja"):
         fail(f"--lang must be en or ja, not {lang!r}")
     if out is None and html is None:
@@ -323,7 +351,10 @@ def report(
         data = load_adam(adam, _data_cut(data_cut))
         from mmtrial.analysis.report import build_report
 
-        build_report(data, pdf_path=out, html_path=html, lang=lang, progress=True)
+        two_arm = None
+        if adam is None:
+            two_arm = _arms_of(data, by=by, password_stdin=password_stdin)
+        build_report(data, pdf_path=out, html_path=html, lang=lang, progress=True, two_arm=two_arm)
     except (MmtrialError, ValueError) as exc:
         fail(str(exc))
     except OSError as exc:
