@@ -71,6 +71,11 @@ def test_the_study_is_randomized_within_strata_and_the_hr_is_near_the_published(
     low, high = cox["ci95"]
     assert low <= 0.74 <= high, cox
     assert cox["events"] > 60
+    # [pub] VGPR or better 48% vs 39%, ORR 78% vs 72%: each inside its arm's exact 95% CI
+    for key, published in (("vgpr_or_better", (48, 39)), ("orr", (78, 72))):
+        for arm_id, percent in zip(("IRD", "PRD"), published, strict=True):
+            rate = compared["rates"][key]["by_arm"][arm_id]
+            assert rate["ci95"][0] <= percent <= rate["ci95"][1], (key, arm_id, rate)
 
 
 @pytest.mark.django_db

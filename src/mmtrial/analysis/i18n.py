@@ -187,8 +187,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "ja": "群別Kaplan-Meier曲線：{name}",
     },
     "hr_line": {
-        "en": "Stratified HR {hr} (95% CI {low}-{high})",
-        "ja": "層別ハザード比 {hr}（95%信頼区間 {low}-{high}）",
+        "en": "Stratified HR (95% CI): {hr}",
+        "ja": "層別ハザード比（95%信頼区間）：{hr}",
     },
     "forest_title": {
         "en": "Hazard ratio by stratum: {name}",

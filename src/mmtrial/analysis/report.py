@@ -219,13 +219,13 @@ def _two_arm_pages(data: AdamDatasets, two: TwoArmInput, lang: str) -> list[Repo
                 ),
             )
         )
-        if paramcd == "PFS" and entry["forest"]:
+        if paramcd == "PFS" and entry["forest"] and cox["hazard_ratio"] is not None:
             forest_title = text("forest_title", lang, name=text(paramcd, lang))
             pages.append(
                 ReportPage(
                     forest_title,
                     lambda e=entry, c=cox, p=paramcd: report_two_arm.forest_figure(
-                        e["forest"], overall=c, paramcd=p, lang=lang
+                        e["forest"], overall=c, paramcd=p, lang=lang, level_names=two.level_names
                     ),
                 )
             )

@@ -5,8 +5,8 @@ these functions only draw them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,14 @@ from mmtrial.analysis.codelists import DAYS_PER_MONTH
 from mmtrial.analysis.i18n import text
 from mmtrial.analysis.survival import KaplanMeierEstimate, km_estimate
 
-__all__ = ["TwoArmInput", "arms_table_block", "forest_figure", "km_by_arm_figure"]
+__all__ = [
+    "TwoArmInput",
+    "arms_table_block",
+    "forest_figure",
+    "format_hr",
+    "format_p",
+    "km_by_arm_figure",
+]
 
 ARM_COLOURS = ("#08519c", "#a50f15", "#238b45", "#6a51a3")
 
@@ -29,10 +36,24 @@ class TwoArmInput:
     adsl: pd.DataFrame
     arms: Sequence[tuple[str, str]]
     strata: Sequence[str]
+    #: (stratum id, level id) -> "Number of prior therapies: 2 or 3", for the forest plot
+    level_names: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
+
+
+def format_hr(cox: dict, lang: str) -> str:
+    """ "0.74 (0.59-0.94)", or NE when the model is not estimable (no events)."""
+    if cox["hazard_ratio"] is None:
+        return text("ne", lang)
+    low, high = cox["ci95"]
+    return f"{cox['hazard_ratio']:.2f} ({low:.2f}-{high:.2f})"
+
+
+def format_p(value: float | None, lang: str) -> str:
+    return text("ne", lang) if value is None else f"{value:.4f}"
 
 
 def arms_table_block(compared: dict, lang: str) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -62,14 +83,12 @@ def arms_table_block(compared: dict, lang: str) -> list[tuple[str, list[str], li
             km = entry["km_by_arm"].get(arm)
             value = km["median_months"] if km else None
             medians.append(text("not_reached", lang) if value is None else f"{value:.1f}")
-        cox = entry["stratified_cox"]
-        low, high = cox["ci95"]
         tte.append(
             [
                 text(paramcd, lang),
                 *medians,
-                f"{cox['hazard_ratio']:.2f} ({low:.2f}-{high:.2f})",
-                f"{entry['stratified_logrank']['p_value']:.4f}",
+                format_hr(entry["stratified_cox"], lang),
+                format_p(entry["stratified_logrank"]["p_value"], lang),
             ]
         )
     return [
@@ -101,7 +120,7 @@ def km_by_arm_figure(
             durations=mine["AVAL"].astype(float).to_numpy(),
             event_observed=(mine["CNSR"].astype(int) == 0).astype(int).to_numpy(),
         )
-        estimates.append((arm_name, estimate, colour))
+        estimates.append((arm_id, estimate, colour))
         months = estimate.timeline / DAYS_PER_MONTH
         ax.step(months, estimate.survival, where="post", color=colour, lw=2, label=arm_name)
         if estimate.censor_times.size:
@@ -116,13 +135,10 @@ def km_by_arm_figure(
     max_month = max([float(e.timeline.max()) / DAYS_PER_MONTH for _, e, _ in estimates] + [1.0])
     step = 3 if max_month <= 36 else 6
     ticks = np.arange(0, max_month + step, step)
-    low, high = cox["ci95"]
     ax.text(
         0.98,
         0.95,
-        text(
-            "hr_line", lang, hr=f"{cox['hazard_ratio']:.2f}", low=f"{low:.2f}", high=f"{high:.2f}"
-        ),
+        text("hr_line", lang, hr=format_hr(cox, lang)),
         transform=ax.transAxes,
         ha="right",
         va="top",
@@ -140,21 +156,36 @@ def km_by_arm_figure(
     risk_ax.set_ylim(0, len(estimates) + 0.5)
     risk_ax.axis("off")
     risk_ax.set_title(text("at_risk", lang), fontsize=10, loc="left")
-    for row, (_name, estimate, colour) in enumerate(estimates):
+    for row, (arm_id, estimate, colour) in enumerate(estimates):
         y = len(estimates) - row - 0.5
+        risk_ax.text(-0.035, y, arm_id, transform=risk_ax.get_yaxis_transform(), ha="right",
+                     va="center", fontsize=9, color=colour)  # fmt: skip
         counts = estimate.number_at_risk(ticks * DAYS_PER_MONTH)
         for tick, count in zip(ticks, counts, strict=True):
             risk_ax.text(tick, y, str(count), ha="center", va="center", fontsize=9, color=colour)
     return fig
 
 
-def forest_figure(forest: list[dict], *, overall: dict, paramcd: str, lang: str) -> Figure:
+def forest_figure(
+    forest: list[dict],
+    *,
+    overall: dict,
+    paramcd: str,
+    lang: str,
+    level_names: Mapping[tuple[str, str], str] | None = None,
+) -> Figure:
     """Hazard ratio (first arm vs second) with its 95% CI per stratum level, on a log axis, and
     the overall stratified HR at the bottom."""
     fig = plots.new_page(text("forest_title", lang, name=text(paramcd, lang)))
-    ax = fig.add_axes((0.35, 0.12, 0.60, 0.74))
+    ax = fig.add_axes((0.34, 0.12, 0.46, 0.74))
+    names = level_names or {}
     entries = [
-        (f"{row['stratum']}: {row['level']} (n = {row['n']})", row["hazard_ratio"], row["ci95"])
+        (
+            f"{names.get((row['stratum'], row['level']), row['stratum'] + ': ' + row['level'])}"
+            f" (n = {row['n']})",
+            row["hazard_ratio"],
+            row["ci95"],
+        )
         for row in forest
     ]
     entries.append((text("overall_stratified", lang), overall["hazard_ratio"], overall["ci95"]))
@@ -167,6 +198,12 @@ def forest_figure(forest: list[dict], *, overall: dict, paramcd: str, lang: str)
                 va="center", fontsize=8)  # fmt: skip
     ax.axvline(1.0, color="grey", ls=":")
     ax.set_xscale("log")
+    ticks = [0.125, 0.25, 0.5, 1, 2, 4]
+    low_end = min(low for _, _, (low, _) in entries)
+    high_end = max(high for _, _, (_, high) in entries)
+    shown = [t for t in ticks if low_end / 2 <= t <= high_end * 2]
+    ax.set_xticks(shown, [f"{t:g}" for t in shown])
+    ax.minorticks_off()
     ax.set_yticks(ys)
     ax.set_yticklabels([label for label, _, _ in entries], fontsize=9)
     ax.set_xlabel(text("hr_axis", lang))

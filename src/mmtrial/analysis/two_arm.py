@@ -241,17 +241,23 @@ def two_arm_summary(
                 mask = rows.index.isin(part)
                 if events[mask].sum() and 0 < group[mask].sum() < mask.sum():
                     fit = stratified_cox(durations[mask], events[mask], group[mask])
+                    if not math.isfinite(fit.se):
+                        continue
                     forest.append(
                         {"stratum": column, "level": str(level), "n": int(mask.sum()),
                          "hazard_ratio": fit.hazard_ratio, "ci95": list(fit.ci95)}
                     )  # fmt: skip
+        estimable = cox.events > 0 and math.isfinite(cox.se)
         tte[str(paramcd)] = {
             "km_by_arm": km,
-            "stratified_logrank": {"chi2": logrank.chi2, "p_value": logrank.p_value},
+            "stratified_logrank": {
+                "chi2": _finite(logrank.chi2),
+                "p_value": _finite(logrank.p_value),
+            },
             "stratified_cox": {
-                "hazard_ratio": cox.hazard_ratio,
-                "ci95": list(cox.ci95),
-                "p_value": cox.p_value,
+                "hazard_ratio": cox.hazard_ratio if estimable else None,
+                "ci95": [_finite(v) for v in cox.ci95] if estimable else [None, None],
+                "p_value": _finite(cox.p_value) if estimable else None,
                 "events": cox.events,
                 "n": cox.n,
             },
@@ -259,6 +265,12 @@ def two_arm_summary(
         }
     out["time_to_event"] = tte
     return out
+
+
+def _finite(value: float) -> float | None:
+    """None (not estimable: no events, or no variance) where a statistic is NaN or infinite, so
+    that the summary is valid JSON and says NE rather than a number."""
+    return float(value) if math.isfinite(value) else None
 
 
 def with_arms(

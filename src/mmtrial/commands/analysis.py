@@ -283,12 +283,19 @@ def _arms_of(data: Any, *, by: str | None, password_stdin: bool) -> Any:
         adsl=with_arms(data.adsl, arms=arms, strata=strata),
         arms=[(a.id, a.name) for a in protocol.arms],
         strata=[s.id for s in protocol.randomization.strata],
+        level_names={
+            (s.id, level.id): f"{s.name}: {level.name}"
+            for s in protocol.randomization.strata
+            for level in s.levels
+        },
     )
 
 
 def render_two_arm(compared: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from mmtrial.analysis.report_two_arm import format_hr, format_p
 
     console = Console()
     names = {a["id"]: a["name"] for a in compared["arms"]}
@@ -314,13 +321,11 @@ def render_two_arm(compared: dict[str, Any]) -> None:
         for arm in (first, second):
             km = entry["km_by_arm"].get(arm)
             medians.append(f"median {_fmt_months(km['median_months'])} mo" if km else "-")
-        cox = entry["stratified_cox"]
-        low, high = cox["ci95"]
         table.add_row(
             paramcd,
             *medians,
-            f"HR {cox['hazard_ratio']:.2f} ({low:.2f}-{high:.2f})",
-            f"{entry['stratified_logrank']['p_value']:.3f}",
+            f"HR {format_hr(entry['stratified_cox'], 'en')}",
+            format_p(entry["stratified_logrank"]["p_value"], "en"),
         )
     console.print(table)
 

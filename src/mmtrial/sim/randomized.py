@@ -35,6 +35,13 @@ DAYS_PER_MONTH = 30.4375
 # [pub] medians and hazard ratio; the arms' order is the protocol file's (active first)
 PUBLISHED = {"control_median_months": 14.7, "hazard_ratio": 0.74}
 SHARES = {"one_prior_line": 0.59, "pi_exposed": 0.69, "iss_iii": 0.12}  # [pub] table 1
+# [pub] best response, active vs control: ORR 78% vs 72%, VGPR or better 48% vs 39% (CR needs a
+# negative immunofixation, which this serum-only simulation does not draw: CR counts as VGPR)
+RESPONSE_SHARES = {"active": (0.48, 0.78), "control": (0.39, 0.72)}  # (VGPR+, PR+)
+# serum M-protein at its nadir, as a fraction of baseline: >= 90% down (VGPR), 70% down (PR),
+# 20% down (stable disease) [ours]
+NADIR_FRACTION = {"vgpr": 0.05, "pr": 0.3, "sd": 0.8}
+DECLINE_DAYS = 30  # e-folding time of the fall to the nadir: a VGPR by about the third cycle [ours]
 ENROLLMENT_MONTHS = 18
 BASELINE_M_PROTEIN = 2.5  # g/dL; a measurable serum M-protein
 
@@ -77,12 +84,18 @@ def _values(rng: random.Random) -> dict[str, object]:
     }
 
 
-def _m_protein(day: int, pfs_days: float, interval_days: int) -> float:
-    """Serum M-protein (g/dL) on study day `day`: down to a plateau of 30% of baseline, then
-    (from the progression day) up by more than 25% and 0.5 g/dL over the nadir."""
-    nadir = BASELINE_M_PROTEIN * 0.3
+def _depth(rng: random.Random, shares: tuple[float, float]) -> float:
+    draw = rng.random()
+    vgpr, pr = shares
+    return NADIR_FRACTION["vgpr" if draw < vgpr else "pr" if draw < pr else "sd"]
+
+
+def _m_protein(day: int, pfs_days: float, interval_days: int, nadir_fraction: float) -> float:
+    """Serum M-protein (g/dL) on study day `day`: down to a plateau at `nadir_fraction` of
+    baseline, then (from the progression day) up by more than 25% and 0.5 g/dL over the nadir."""
+    nadir = BASELINE_M_PROTEIN * nadir_fraction
     if day < pfs_days:
-        return round(max(nadir, BASELINE_M_PROTEIN * math.exp(-day / 60)), 2)
+        return round(max(nadir, BASELINE_M_PROTEIN * math.exp(-day / DECLINE_DAYS)), 2)
     return round(nadir + 0.8 + 0.2 * (day - pfs_days) / interval_days, 2)
 
 
@@ -194,7 +207,10 @@ def _enroll_and_start(protocol, sites, staff, seed, n, console):
                 cycle_start(user=coordinator, participant_id=participant.pk, start_date=c1d1)
             arm = allocated_arm(user=unblinded, participant=participant)
             hazard = control_hazard * (PUBLISHED["hazard_ratio"] if arm == active else 1.0)
-            rows.append((participant.subject_id, c1d1, rng.expovariate(hazard)))
+            shares = RESPONSE_SHARES["active" if arm == active else "control"]
+            rows.append(
+                (participant.subject_id, c1d1, rng.expovariate(hazard), _depth(rng, shares))
+            )
     return rows
 
 
@@ -207,7 +223,7 @@ def _central_lab(rows, data_manager, console, interval_days: int) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for subject, c1d1, pfs_days in rows:
+    for subject, c1d1, pfs_days, nadir_fraction in rows:
         day = -3
         while c1d1 + dt.timedelta(days=day) <= DATA_CUTOFF:
             on = c1d1 + dt.timedelta(days=day)
@@ -218,7 +234,7 @@ def _central_lab(rows, data_manager, console, interval_days: int) -> None:
                     accession,
                     on,
                     "serum_m_protein",
-                    _m_protein(max(day, 0), pfs_days, interval_days),
+                    _m_protein(max(day, 0), pfs_days, interval_days, nadir_fraction),
                     "g/dL",
                 ]
             )
