@@ -109,3 +109,50 @@ def test_the_report_compares_the_arms_only_for_the_unblinded(randomized_study, t
     assert "Placebo + lenalidomide + dexamethasone" in html
     assert (tmp_path / "r.pdf").stat().st_size > 10_000
     assert _arms_of(data, by=None, password_stdin=False) is None  # blinded: pooled only
+
+
+@pytest.mark.django_db
+def test_sdtm_carries_the_allocated_arms_only_when_unblinded(randomized_study, tmp_path):
+    """SDTMIG 3.4: DM ARMCD/ARM the planned (allocated) arm; TA one path per arm; TV ARMCD
+    null when the visits do not depend on the arm; TS RANDOM = Y, TBLIND = DOUBLE BLIND,
+    INTMODEL = PARALLEL, TCNTRL = PLACEBO, NARMS = 2. A blinded export carries no arm in DM."""
+    import pyreadstat
+
+    from mmtrial.cdisc.sdtm.export import export_sdtm
+    from mmtrial.edc.models import User
+    from mmtrial.edc.selectors.randomization import arms_and_strata
+
+    statistician = User.objects.get(username="sakura.kato")
+    arms, _ = arms_and_strata(user=statistician)
+    unblinded = tmp_path / "unblinded"
+    export_sdtm(unblinded, unblinded_by=statistician)
+    dm = pyreadstat.read_xport(str(unblinded / "dm.xpt"))[0]
+    enrolled = dm[dm["USUBJID"].str.split("-", n=1).str[1].isin(arms)]
+    assert len(enrolled) == len(arms)
+    for _, row in enrolled.iterrows():
+        assert row["ARMCD"] == arms[row["USUBJID"].split("-", 1)[1]], row["USUBJID"]
+    assert set(dm["ARM"]) <= {
+        "Ixazomib + lenalidomide + dexamethasone",
+        "Placebo + lenalidomide + dexamethasone",
+        "",
+    }
+    ta = pyreadstat.read_xport(str(unblinded / "ta.xpt"))[0]
+    assert sorted(set(ta["ARMCD"])) == ["IRD", "PRD"] and len(ta) == 6
+    assert "Placebo 4 mg days 1, 8, 15" in " ".join(ta["ELEMENT"])
+    tv = pyreadstat.read_xport(str(unblinded / "tv.xpt"))[0]
+    assert set(tv["ARMCD"]) == {""}
+    ts = pyreadstat.read_xport(str(unblinded / "ts.xpt"))[0]
+    values = {(r.TSPARMCD, r.TSVAL) for r in ts.itertuples()}
+    for expected in (
+        ("RANDOM", "Y"),
+        ("TBLIND", "DOUBLE BLIND"),
+        ("INTMODEL", "PARALLEL"),
+        ("TCNTRL", "PLACEBO"),
+        ("NARMS", "2"),
+        ("TRT", "IXAZOMIB"),
+    ):
+        assert expected in values, expected
+    blinded = tmp_path / "blinded"
+    export_sdtm(blinded)
+    dm_blinded = pyreadstat.read_xport(str(blinded / "dm.xpt"))[0]
+    assert set(dm_blinded["ARMCD"]) == {""} and set(dm_blinded["ACTARM"]) == {""}

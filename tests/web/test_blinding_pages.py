@@ -73,7 +73,8 @@ def _pages(pk: int) -> list[str]:
 def _visible_text(response) -> str:
     html = response.content.decode()
     # the blinded drug's own name ("Ixazomib or placebo") tells nothing: drop it before looking
-    return html.replace("Ixazomib or placebo", "").replace("イキサゾミブまたはプラセボ", "")
+    drug = load_protocol_file(TMM1).drugs["study_drug"]
+    return html.replace(drug.name, "").replace(drug.name_ja, "")
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,7 @@ def _allowed(ctx: StudyContext, package: str, codelist: str) -> tuple[set[str], 
         cl = ctx.ct.codelists[codelist]
         return set(cl.values), cl.extensible
     if codelist == "ARMCD":
-        return {ctx.armcd}, False
+        return {code for code, _ in ctx.arms}, False
     if codelist == "IETESTCD":
         return set(criterion_codes(ctx.protocol).values()), False
     raw = package_spec(package).codelists.get(codelist)

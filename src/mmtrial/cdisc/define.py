@@ -91,7 +91,7 @@ class _Builder:
 
     def sponsor_terms(self, key: str) -> list[tuple[str, str]]:
         if key == "ARMCD":
-            return [(self.ctx.armcd, self.ctx.arm)]
+            return list(self.ctx.arms)
         if key == "IETESTCD":
             texts = {c.id: " ".join(c.text.split()) for c in self.ctx.protocol.eligibility}
             return [(code, texts[cid]) for cid, code in criterion_codes(self.ctx.protocol).items()]

@@ -34,8 +34,13 @@ class ExportSource:
     given_cut: dt.date | None
 
 
-def load_source(*, user=None, data_cut: dt.date | None = None, findings: Findings) -> ExportSource:
-    """The study as it stood at the data cut (or at its latest data when no cut is given)."""
+def load_source(
+    *, user=None, data_cut: dt.date | None = None, findings: Findings, unblinded_by=None
+) -> ExportSource:
+    """The study as it stood at the data cut (or at its latest data when no cut is given).
+
+    A randomized study's arms are read for `unblinded_by` (a user who may see the allocation)
+    or once the study is unblinded; otherwise the export is blinded and DM carries no arm."""
     from mmtrial.edc.selectors import analysis_source
     from mmtrial.edc.selectors.export import export_participants
     from mmtrial.protocol.loader import load_protocol
@@ -56,11 +61,23 @@ def load_source(*, user=None, data_cut: dt.date | None = None, findings: Finding
         cut=cut,
     )
     ctx = StudyContext(protocol=protocol, cut=cut, ct=terminology(), findings=findings)
+    if protocol.randomized:
+        ctx.subject_arms = _arms(unblinded_by)
     ctx.subjects = sum(1 for s in subjects if not s.screen_failed)
     ctx.extras["cut_description"] = (
         "DATA CUT-OFF DATE GIVEN FOR THE EXPORT" if data_cut else "LATEST DATE OF RECORDED DATA"
     )
     return ExportSource(study=study, ctx=ctx, subjects=subjects, given_cut=data_cut)
+
+
+def _arms(unblinded_by) -> dict[str, str] | None:
+    from mmtrial.edc.selectors.randomization import arms_and_strata
+    from mmtrial.edc.services.randomization import may_see_arms
+
+    if not may_see_arms(unblinded_by):
+        return None
+    arms, _strata = arms_and_strata(user=unblinded_by)
+    return arms
 
 
 @dataclass

@@ -141,6 +141,10 @@ def known_variables(protocol: Protocol) -> dict[str, str]:
     # values no criterion reads but the protocol collects at screening (stratification factors)
     for name, spec in protocol.screening_fields.items():
         kinds[name] = "bool" if spec.kind == "boolean" else "number"
+    # a randomized study's stratification factors are read at screening too (frozen at enrollment)
+    for stratum in protocol.randomization.strata if protocol.randomization else []:
+        boolean = any(isinstance(level.when.threshold, bool) for level in stratum.levels)
+        kinds.setdefault(stratum.variable, "bool" if boolean else "number")
     return kinds
 
 

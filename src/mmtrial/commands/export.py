@@ -96,9 +96,28 @@ class _Bars:
         self.progress.stop()
 
 
-def _run(kind: str, out: Path, data_cut: str | None, strict: bool, progress: bool) -> None:
+UNBLINDED_BY_HELP = (
+    "A randomized study: the unblinded statistician (authenticated) for whom DM carries each "
+    "participant's allocated arm; without it, until the study is unblinded, DM carries no arm."
+)
+
+
+def _run(
+    kind: str,
+    out: Path,
+    data_cut: str | None,
+    strict: bool,
+    progress: bool,
+    by: str | None = None,
+    password_stdin: bool = False,
+) -> None:
     cut = _data_cut(data_cut)
     _django()
+    unblinded_by = None
+    if by is not None:
+        from mmtrial.commands._auth import authenticated_user
+
+        unblinded_by, _method = authenticated_user(by, password_stdin=password_stdin)
     from django.db import DatabaseError
 
     from mmtrial.errors import MmtrialError
@@ -111,10 +130,10 @@ def _run(kind: str, out: Path, data_cut: str | None, strict: bool, progress: boo
     bars = _Bars() if progress else None
     try:
         if bars is None:
-            result = export(out, data_cut=cut)
+            result = export(out, data_cut=cut, unblinded_by=unblinded_by)
         else:
             with bars:
-                result = export(out, data_cut=cut, progress=bars)
+                result = export(out, data_cut=cut, progress=bars, unblinded_by=unblinded_by)
     except (MmtrialError, ProtocolError) as exc:
         fail(str(exc))
     except DatabaseError as exc:
@@ -148,9 +167,11 @@ def sdtm(
     data_cut: str | None = CUT_OPTION,
     strict: bool = STRICT_OPTION,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    by: str | None = typer.Option(None, "--by", help=UNBLINDED_BY_HELP),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read --by's password."),
 ) -> None:
     """SDTMIG 3.4 datasets (DM DS IE MH EX AE LB RS SV TS TA TE TV TI SUPPQUAL) + define.xml."""
-    _run("sdtm", out, data_cut, strict, progress)
+    _run("sdtm", out, data_cut, strict, progress, by, password_stdin)
 
 
 @app.command("adam")
@@ -159,6 +180,8 @@ def adam(
     data_cut: str | None = CUT_OPTION,
     strict: bool = STRICT_OPTION,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    by: str | None = typer.Option(None, "--by", help=UNBLINDED_BY_HELP),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read --by's password."),
 ) -> None:
     """ADaMIG 1.3 datasets (ADSL ADRS ADTTE ADAE ADEX ADLB) + define.xml with ARM."""
-    _run("adam", out, data_cut, strict, progress)
+    _run("adam", out, data_cut, strict, progress, by, password_stdin)

@@ -156,11 +156,29 @@ LABELS: dict[str, dict[str, object]] = {
 
 
 def label(code, kind: str) -> str:
-    """The translated word for `code` of `kind`; the code itself when it has none."""
+    """The translated word for `code` of `kind`; the code itself when it has none.
+
+    A drug is named as the deployment's protocol file names it (`drugs.<key>.name` / `name_ja`),
+    so a blinded study's "Ixazomib or placebo" reads the same on every page."""
     if code is None or code == "":
         return ""
+    if kind == "drug":
+        named = _protocol_drug_name(str(code))
+        if named is not None:
+            return named
     value = LABELS.get(kind, {}).get(str(code))
     return str(value) if value is not None else str(code)
+
+
+def _protocol_drug_name(key: str) -> str | None:
+    from django.utils.translation import get_language
+
+    from mmtrial.protocol import load_protocol
+
+    drug = load_protocol().drugs.get(key)
+    if drug is None:
+        return None
+    return drug.name_ja if (get_language() or "").startswith("ja") else drug.name
 
 
 def choices(kind: str) -> list[tuple[str, str]]:

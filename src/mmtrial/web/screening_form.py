@@ -62,8 +62,16 @@ EXCLUSION_ANSWERS = [
 ]
 
 
-def variable_label(name: str):
-    return VARIABLE_LABELS.get(name, name.replace("_", " "))
+def variable_label(name: str, protocol: Protocol | None = None):
+    """The field's label: ours for the variables every myeloma protocol reads, else the protocol
+    file's own (`screening_fields`, `value_ranges`), in the page's language."""
+    if name in VARIABLE_LABELS or protocol is None:
+        return VARIABLE_LABELS.get(name, name.replace("_", " "))
+    japanese = (get_language() or "").startswith("ja")
+    spec = protocol.screening_fields.get(name) or protocol.value_ranges.variables.get(name)
+    if spec is not None:
+        return spec.label_ja if japanese and spec.label_ja else spec.label
+    return name.replace("_", " ")
 
 
 def criterion_text(criterion) -> str:
@@ -91,7 +99,7 @@ class ScreeningForm(VersionedForm):
                 continue
             if kind == "bool":
                 self.fields[f"v_{name}"] = forms.ChoiceField(
-                    label=variable_label(name), choices=YES_NO_UNKNOWN, required=False
+                    label=variable_label(name, protocol), choices=YES_NO_UNKNOWN, required=False
                 )
             else:
                 self._number_field(name)
@@ -108,7 +116,7 @@ class ScreeningForm(VersionedForm):
 
     def _number_field(self, name: str) -> None:
         self.fields[f"v_{name}"] = forms.DecimalField(
-            label=variable_label(name),
+            label=variable_label(name, self.protocol),
             required=False,
             min_value=Decimal(0),
             max_digits=12,

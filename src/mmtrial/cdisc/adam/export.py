@@ -102,6 +102,7 @@ def export_adam(
     user=None,
     data_cut: dt.date | None = None,
     progress: Progress = no_progress,
+    unblinded_by=None,
 ) -> PackageResult:
     """Write the ADaM package (XPT files, define.xml with ARM, conformance report) into `out`."""
     from mmtrial.cdisc.conformance import check_package
@@ -111,7 +112,7 @@ def export_adam(
     findings = Findings()
     prepare_directory(out)
     progress("Reading the study", 0, 1)
-    source = load_source(user=user, data_cut=data_cut, findings=findings)
+    source = load_source(user=user, data_cut=data_cut, findings=findings, unblinded_by=unblinded_by)
     progress("Reading the study", 1, 1)
     ctx = source.ctx
     derived = _derived(source.study)

@@ -42,6 +42,7 @@ def _age(subject: Subject) -> int | None:
 def build_dm(subjects: list[Subject], ctx: StudyContext) -> list[dict[str, Any]]:
     """DM rows. Rules in sdtm_spec.yaml (MT.ARM, MT.RFXENDTC, MT.RFPENDTC, MT.AGE)."""
     ct = ctx.ct
+    names = dict(ctx.arms)
     rows = []
     for s in subjects:
         dosed = s.first_dose is not None
@@ -50,9 +51,10 @@ def build_dm(subjects: list[Subject], ctx: StudyContext) -> list[dict[str, Any]]
             armnrs = ARMNRS_SCREEN_FAILURE
             end_of_participation = s.screened_on or s.consent
         else:
-            arm = ctx.armcd
-            actarm = ctx.armcd if dosed else None
-            armnrs = None if dosed else ARMNRS_NOT_TREATED
+            planned = ctx.subject_arm(s.analysis_id)  # None: a blinded export of a randomized study
+            arm = planned[0] if planned else None
+            actarm = arm if dosed else None
+            armnrs = None if dosed or planned is None else ARMNRS_NOT_TREATED
             end_of_participation = s.death_date or s.last_alive
         rows.append(
             {
@@ -75,9 +77,9 @@ def build_dm(subjects: list[Subject], ctx: StudyContext) -> list[dict[str, Any]]
                 "SEX": ct.value("SEX", SEX_CDISC[s.sex]) if s.sex in SEX_CDISC else None,
                 "RACE": None,
                 "ARMCD": arm,
-                "ARM": ctx.arm if arm else None,
+                "ARM": names.get(arm),
                 "ACTARMCD": actarm,
-                "ACTARM": ctx.arm if actarm else None,
+                "ACTARM": names.get(actarm),
                 "ARMNRS": ct.value("ARMNRS", armnrs) if armnrs else None,
                 "ACTARMUD": None,
                 "COUNTRY": derive_var_country(s, ctx),

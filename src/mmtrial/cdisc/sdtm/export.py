@@ -79,6 +79,7 @@ def export_sdtm(
     user=None,
     data_cut: dt.date | None = None,
     progress: Progress = no_progress,
+    unblinded_by=None,
 ) -> PackageResult:
     """Write the SDTM package (XPT files, define.xml, conformance report) into `out`."""
     from mmtrial.cdisc.conformance import check_package
@@ -88,7 +89,7 @@ def export_sdtm(
     findings = Findings()
     prepare_directory(out)
     progress("Reading the study", 0, 1)
-    source = load_source(user=user, data_cut=data_cut, findings=findings)
+    source = load_source(user=user, data_cut=data_cut, findings=findings, unblinded_by=unblinded_by)
     progress("Reading the study", 1, 1)
     ctx = source.ctx
     package = Package(out, spec=package_spec("sdtm"), findings=findings)

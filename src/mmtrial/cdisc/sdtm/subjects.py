@@ -95,6 +95,9 @@ class StudyContext:
     max_follow_up: int = 0
     subjects: int = 0
     extras: dict[str, Any] = field(default_factory=dict)
+    #: a randomized study: analysis id -> allocated arm id, for a reader who may see the arms;
+    #: None while the export is blinded (DM then carries no arm)
+    subject_arms: dict[str, str] | None = None
 
     @property
     def studyid(self) -> str:
@@ -115,6 +118,23 @@ class StudyContext:
     @property
     def arm(self) -> str:
         return " + ".join(self.protocol.drugs[d].name for d in self.drugs)
+
+    @property
+    def arms(self) -> list[tuple[str, str]]:
+        """(ARMCD, ARM) of every planned arm: the protocol's arms, or the single regimen."""
+        if self.protocol.arms:
+            return [(a.id, a.name) for a in self.protocol.arms]
+        return [(self.armcd, self.arm)]
+
+    def subject_arm(self, analysis_id: str | None) -> tuple[str, str] | None:
+        """The subject's (ARMCD, ARM): the single arm, or the allocated one when visible
+        (`analysis_id`: the subject's id in the analysis frames, as `subject_arms` keys it)."""
+        if not self.protocol.randomized:
+            return self.armcd, self.arm
+        arm_id = (self.subject_arms or {}).get(analysis_id or "")
+        if arm_id is None:
+            return None
+        return arm_id, dict(self.arms)[arm_id]
 
 
 def subjects_from(

@@ -66,7 +66,7 @@ def build_ts(
         term = ct.codelist("TSPARMCD").term(parmcd)
         rows.append({
             "STUDYID": ctx.studyid, "DOMAIN": "TS", "TSSEQ": seq, "TSPARMCD": term.value,
-            "TSPARM": ct.value("TSPARM", term.decode), "TSVAL": value, "TSVALNF": null_flavor,
+            "TSPARM": ct.value("TSPARM", term.decode), **_tsval(value), "TSVALNF": null_flavor,
             "TSVALCD": code, "TSVCDREF": ref, "TSVCDVER": version,
         })  # fmt: skip
 
@@ -75,12 +75,21 @@ def build_ts(
     add("TPHASE", _PHASES.get(ident.phase), codelist="TPHASE")
     add("STYPE", "INTERVENTIONAL", codelist="STYPE")
     add("INTTYPE", "DRUG", codelist="INTTYPE")
-    if "single-arm" in design:
+    protocol = ctx.protocol
+    if protocol.randomized:
+        add("INTMODEL", "PARALLEL", codelist="INTMODEL")
+        add("NARMS", str(len(ctx.arms)))
+        placebo = any(not product.active for product in protocol.products.values())
+        add("TCNTRL", "PLACEBO" if placebo else "NONE", codelist="TCNTRL")
+        add("RANDOM", "Y", codelist="NY")
+    elif "single-arm" in design:
         add("INTMODEL", "SINGLE GROUP", codelist="INTMODEL")
         add("NARMS", "1")
         add("TCNTRL", "NONE", codelist="TCNTRL")
         add("RANDOM", "N", codelist="NY")
-    if "open-label" in design:
+    if protocol.double_blind:
+        add("TBLIND", "DOUBLE BLIND", codelist="TBLIND")
+    elif "open-label" in design:
         add("TBLIND", "OPEN LABEL", codelist="TBLIND")
     add("TINDTP", "TREATMENT", codelist="TINDTP")
     add("TTYPE", "EFFICACY", codelist="TTYPE")
@@ -93,8 +102,16 @@ def build_ts(
     low, high = _age_limits(ctx)
     add("AGEMIN", low, ref=ISO_8601 if low else None, null_flavor=None if low else "UNK")
     add("AGEMAX", high, ref=ISO_8601 if high else None, null_flavor=None if high else "PINF")
-    for drug in ctx.protocol.regimen:
-        add("TRT", ctx.drug_name(drug))
+    blinded = set(protocol.blinding.blinded_drugs) if protocol.blinding else set()
+    for drug in protocol.regimen:
+        if drug not in blinded:
+            add("TRT", ctx.drug_name(drug))
+            continue
+        # the investigational products a blinded drug can hold (a placebo is not one)
+        products = {p for arm in protocol.arms for d, p in arm.fills.items() if d == drug}
+        for product in sorted(products):
+            if protocol.products[product].active:
+                add("TRT", protocol.products[product].name.upper())
     for route in dict.fromkeys(entry.route.upper() for entry in ctx.protocol.regimen.values()):
         add("ROUTE", route, codelist="ROUTE")
     for entry in ctx.protocol.regimen.values():
@@ -116,26 +133,63 @@ def build_ts(
     return rows
 
 
-def _arm(ctx: StudyContext) -> dict[str, str]:
-    return {"STUDYID": ctx.studyid, "DOMAIN": "", "ARMCD": ctx.armcd, "ARM": ctx.arm}
+TSVAL_BYTES = 200  # SAS V5 character length
+
+
+def _tsval(value: str | None) -> dict[str, str | None]:
+    """TSVAL, and TSVAL1 for the rest of a value longer than 200 characters, split between
+    words (SDTMIG 3.4 TS assumption 8: TSVAL1-TSVALn hold the continuation)."""
+    if value is None or len(value.encode()) <= TSVAL_BYTES:
+        return {"TSVAL": value, "TSVAL1": None}
+    cut = value.rfind(" ", 0, TSVAL_BYTES)
+    cut = cut if cut > 0 else TSVAL_BYTES
+    return {"TSVAL": value[:cut], "TSVAL1": value[cut:].strip()[:TSVAL_BYTES]}
+
+
+def _cycle_element(ctx: StudyContext, armcd: str) -> str:
+    """The cycle element of an arm: ETCD CYCLE for a single arm, C<ARMCD> for each arm of a
+    randomized study (its blinded drug holds that arm's product)."""
+    return ELEMENT_CYCLE if not ctx.protocol.arms else f"C{armcd}"[:8]
+
+
+def _regimen_text(ctx: StudyContext, fills: dict[str, str]) -> str:
+    """The regimen in words, a blinded drug named by the product it holds in the arm."""
+    protocol = ctx.protocol
+
+    def name(drug: str) -> str:
+        product = fills.get(drug)
+        return protocol.products[product].name if product else protocol.drugs[drug].name
+
+    return "; ".join(
+        f"{name(d)} {format(e.dose.normalize(), 'f')} {e.unit} days {e.days[0]}-{e.days[-1]}"
+        if len(e.days) > 4 else
+        f"{name(d)} {format(e.dose.normalize(), 'f')} {e.unit} days "
+        + ", ".join(str(x) for x in e.days)
+        for d, e in protocol.regimen.items()
+    )  # fmt: skip
+
+
+def _arm_fills(ctx: StudyContext) -> dict[str, dict[str, str]]:
+    if not ctx.protocol.arms:
+        return {ctx.armcd: {}}
+    return {a.id: dict(a.fills) for a in ctx.protocol.arms}
 
 
 def _elements(ctx: StudyContext) -> list[dict[str, Any]]:
     length = ctx.protocol.cycle_length_days
-    regimen = "; ".join(
-        f"{ctx.protocol.drugs[d].name} {format(e.dose.normalize(), 'f')} {e.unit} days "
-        f"{e.days[0]}-{e.days[-1]}" if len(e.days) > 4 else
-        f"{ctx.protocol.drugs[d].name} {format(e.dose.normalize(), 'f')} {e.unit} days "
-        + ", ".join(str(x) for x in e.days)
-        for d, e in ctx.protocol.regimen.items()
-    )  # fmt: skip
+    names = dict(ctx.arms)
+    cycles = [
+        {"ETCD": _cycle_element(ctx, armcd),
+         "ELEMENT": f"{names[armcd]} cycle ({length} days): {_regimen_text(ctx, fills)}"[:200],
+         "TESTRL": "Day 1 of the cycle (first dose of the cycle)",
+         "TEENRL": f"{length} days after the start of the cycle", "TEDUR": f"P{length}D",
+         "EPOCH": EPOCH_TREATMENT}
+        for armcd, fills in _arm_fills(ctx).items()
+    ]  # fmt: skip
     return [
         {"ETCD": ELEMENT_SCREENING, "ELEMENT": "Screening", "TESTRL": "Informed consent",
          "TEENRL": "First dose of study treatment (C1D1)", "TEDUR": None, "EPOCH": EPOCH_SCREENING},
-        {"ETCD": ELEMENT_CYCLE, "ELEMENT": f"{ctx.arm} cycle ({length} days): {regimen}"[:200],
-         "TESTRL": "Day 1 of the cycle (first dose of the cycle)",
-         "TEENRL": f"{length} days after the start of the cycle", "TEDUR": f"P{length}D",
-         "EPOCH": EPOCH_TREATMENT},
+        *cycles,
         {"ETCD": ELEMENT_FOLLOW_UP, "ELEMENT": "Follow-up", "TESTRL": "End of study treatment",
          "TEENRL": f"Death or end of study ({ctx.protocol.study_closure.months_after_last_enrollment} "
                    "months after the last enrollment)", "TEDUR": None, "EPOCH": EPOCH_FOLLOW_UP},
@@ -150,24 +204,34 @@ def build_te(ctx: StudyContext) -> list[dict[str, Any]]:
 
 
 def build_ta(ctx: StudyContext) -> list[dict[str, Any]]:
+    """One path of elements per arm; a randomized study branches at randomization (TABRANCH on
+    the screening element)."""
+    elements = {e["ETCD"]: e for e in _elements(ctx)}
+    randomized = ctx.protocol.randomized
     rows = []
-    for order, element in enumerate(_elements(ctx), start=1):
-        repeat = element["ETCD"] == ELEMENT_CYCLE
-        rows.append({
-            **_arm(ctx), "DOMAIN": "TA", "TAETORD": order, "ETCD": element["ETCD"],
-            "ELEMENT": element["ELEMENT"], "TABRANCH": None,
-            "TATRANS": "Repeat the cycle until progressive disease or unacceptable toxicity"
-            if repeat else None,
-            "EPOCH": ctx.ct.value("EPOCH", element["EPOCH"]),
-        })  # fmt: skip
+    for armcd, arm in ctx.arms:
+        cycle = _cycle_element(ctx, armcd)
+        for order, etcd in enumerate((ELEMENT_SCREENING, cycle, ELEMENT_FOLLOW_UP), start=1):
+            element = elements[etcd]
+            branch = f"Randomized to {arm}" if randomized and etcd == ELEMENT_SCREENING else None
+            rows.append({
+                "STUDYID": ctx.studyid, "DOMAIN": "TA", "ARMCD": armcd, "ARM": arm,
+                "TAETORD": order, "ETCD": etcd, "ELEMENT": element["ELEMENT"],
+                "TABRANCH": branch,
+                "TATRANS": "Repeat the cycle until progressive disease or unacceptable toxicity"
+                if etcd == cycle else None,
+                "EPOCH": ctx.ct.value("EPOCH", element["EPOCH"]),
+            })  # fmt: skip
     return rows
 
 
 def build_tv(ctx: StudyContext) -> list[dict[str, Any]]:
     visits = planned_visits(ctx.protocol, cycles=ctx.max_cycle, follow_ups=ctx.max_follow_up)
+    # SDTMIG 3.4 section 7.3.1: ARMCD is null when the visits do not depend on the arm
+    armcd = None if ctx.protocol.arms else ctx.armcd
     return [
         {"STUDYID": ctx.studyid, "DOMAIN": "TV", "VISITNUM": v.number, "VISIT": v.name,
-         "VISITDY": v.study_day, "ARMCD": ctx.armcd, "TVSTRL": v.start_rule, "TVENRL": v.end_rule}
+         "VISITDY": v.study_day, "ARMCD": armcd, "TVSTRL": v.start_rule, "TVENRL": v.end_rule}
         for v in visits
     ]  # fmt: skip
 
