@@ -142,7 +142,7 @@ class LockForm(forms.Form):
         label=_("Reason"),
         required=False,
         max_length=2000,
-        help_text=_("Required to unlock; kept in the audit trail."),
+        help_text=_("Required to lock and to unlock; kept in the audit trail."),
     )
 
 

@@ -36,6 +36,7 @@ SERVICE_MESSAGES = (
     gettext_noop("{what} is already locked."),
     gettext_noop("{what} is not locked."),
     gettext_noop("Give a reason for unlocking: the audit trail keeps it."),
+    gettext_noop("Give a reason for locking: the audit trail keeps it."),
     gettext_noop("Screening number {number} is already used at site {site}."),
     gettext_noop("consent date: {date} is in the future."),
     gettext_noop("Participant {subject} has no screening record yet: record screening first."),

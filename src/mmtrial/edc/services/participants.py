@@ -227,6 +227,7 @@ def screening_record(
             SCREEN_BEFORE_CONSENT.format(date=screened_on, consent=participant.consent_date),
             {"field": "screened_on"},
         )
+    existing = Screening.objects.filter(participant=participant).first()
     protocol = protocol_of(participant)
     derived = _derived_values(participant, values, screened_on, protocol)
     known = eligibility.known_variables(protocol)
@@ -243,7 +244,6 @@ def screening_record(
         "eligible": bool(result.eligible),
         "protocol_version": protocol.identification.version,
     }
-    existing = Screening.objects.filter(participant=participant).first()
     if existing is None:
         screening = record_create(Screening(participant=participant, **fields))
     else:
@@ -255,7 +255,7 @@ def screening_record(
         screening = record_update(
             existing, expected_version=expected_version, values=fields, reason=reason
         )
-    status = ParticipantStatus.SCREENING if screening.eligible else ParticipantStatus.SCREEN_FAILED
+    status = _status_after_screening(result.overall)
     if participant.status != status:
         record_update(
             participant,
@@ -265,6 +265,14 @@ def screening_record(
             reason_required=False,
         )
     return screening
+
+
+def _status_after_screening(overall: str) -> str:
+    """A screening with values still missing is in progress, not failed: only a criterion that
+    is not met fails it (clinical.eligibility's `overall`)."""
+    if overall == "not_eligible":
+        return ParticipantStatus.SCREEN_FAILED
+    return ParticipantStatus.SCREENING
 
 
 def _unmet(result: Mapping[str, Any]) -> str:

@@ -132,6 +132,7 @@ def lab_edit(request, pk: int, lab_pk: int):
         participant,
         form,
         lab=lab,
+        visit=lab.visit,  # a lab attached to a locked visit is read-only too
         analyte=analyte_label(lab.analyte),
     )
 

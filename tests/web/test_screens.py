@@ -1,0 +1,162 @@
+"""Screens that must not mislead (issue 12 item 1): each page says what the data say, before
+anyone types into a form the service would refuse."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+
+import pytest
+from django.urls import reverse
+
+from tests.web.flow import (
+    enter_labs,
+    register,
+    screen_and_enroll,
+    screening_post,
+    start_cycle,
+    treated,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _site_today() -> dt.date:
+    return dt.datetime.now(zoneinfo.ZoneInfo("Asia/Tokyo")).date()  # site A's zone
+
+
+def _testid(body: str, testid: str) -> str:
+    match = re.search(rf'data-testid="{re.escape(testid)}"[^>]*>(.*?)</', body, re.S)
+    assert match, f"no element {testid}"
+    return match.group(1).strip()
+
+
+def test_a_screening_with_one_value_missing_is_in_progress_on_every_screen(login, users, sites):
+    from mmtrial.edc.models import Participant
+
+    client = login(users["coordinator"])
+    pk = register(client, sites["A"])
+    client.post(f"/participants/{pk}/screening/", screening_post(ecog=None))
+    assert Participant.objects.get(pk=pk).status == "screening"
+    page = client.get(f"/participants/{pk}/screening/").content.decode()
+    assert _testid(page, "eligibility") == "Screening in progress: some values are missing"
+    assert _testid(page, "participant-status") == "Screening in progress"
+    listing = client.get("/participants/").content.decode()
+    assert "<td>Screening in progress</td>" in listing
+    assert "<td>Screen failure</td>" not in listing
+
+
+def test_a_criterion_not_met_is_a_screen_failure_even_with_values_missing(login, users, sites):
+    from mmtrial.edc.models import Participant
+
+    client = login(users["coordinator"])
+    pk = register(client, sites["A"])
+    client.post(
+        f"/participants/{pk}/screening/", screening_post(ecog=None, platelets_per_mm3=50000)
+    )
+    assert Participant.objects.get(pk=pk).status == "screen_failed"
+    page = client.get(f"/participants/{pk}/screening/").content.decode()
+    assert _testid(page, "eligibility") == "Not eligible"
+    assert _testid(page, "participant-status") == "Screen failure"
+
+
+def test_best_response_is_not_yet_assessed_before_the_first_assessment(login, users, sites):
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    page = client.get(f"/participants/{pk}/").content.decode()
+    assert _testid(page, "best-response") == "Not yet assessed"
+    listing = client.get("/participants/").content.decode()
+    assert _testid(listing, f"best-{pk}") == "Not yet assessed"
+    assert ">NE<" not in listing
+
+
+def _locked(client, users, pk):
+    client.force_login(users["data_manager"])
+    response = client.post(
+        reverse("lock", args=[pk]), {"action": "lock", "reason": "data review complete"}
+    )
+    assert response.status_code == 302
+    client.force_login(users["coordinator"])
+
+
+def test_a_locked_participant_shows_no_entry_form(login, users, sites):
+    from mmtrial.edc.models import LabResult, Visit
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    lab = LabResult.objects.filter(participant_id=pk).first()
+    visit = Visit.objects.filter(participant_id=pk).first()
+    _locked(client, users, pk)
+    for name, args in [
+        ("lab_new", [pk]),
+        ("lab_edit", [pk, lab.pk]),
+        ("visit_edit", [pk, visit.pk]),
+        ("ae_new", [pk]),
+        ("disease_new", [pk]),
+        ("cycle_new", [pk]),
+        ("screening", [pk]),
+        ("entry_menu", [pk]),
+    ]:
+        body = client.get(reverse(name, args=args)).content.decode()
+        assert 'data-testid="locked-notice"' in body, name
+        assert '<form method="post" novalidate>' not in body, name
+    detail = client.get(reverse("participant_detail", args=[pk])).content.decode()
+    assert reverse("lab_new", args=[pk]) not in detail
+    assert reverse("visit_edit", args=[pk, visit.pk]) not in detail
+
+
+def test_a_locked_visit_shows_its_form_read_only(login, users, sites):
+    from mmtrial.edc.models import Visit
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    visit = Visit.objects.filter(participant_id=pk).order_by("planned_date").first()
+    client.force_login(users["data_manager"])
+    client.post(
+        reverse("visit_lock", args=[pk, visit.pk]), {"action": "lock", "reason": "SDV done"}
+    )
+    client.force_login(users["coordinator"])
+    body = client.get(reverse("visit_edit", args=[pk, visit.pk])).content.decode()
+    assert f"Visit {visit.code} is locked by data management" in body
+    assert "Save visit" not in body
+
+
+def test_a_lock_without_a_reason_is_refused_on_the_page(login, users, sites):
+    from mmtrial.edc.models import Participant
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    client.force_login(users["data_manager"])
+    response = client.post(reverse("lock", args=[pk]), {"action": "lock", "reason": "  "})
+    assert response.status_code == 400
+    assert "Give a reason for locking: the audit trail keeps it." in response.content.decode()
+    assert not Participant.objects.get(pk=pk).locked
+
+
+def test_visits_are_overdue_due_soon_or_planned_with_their_window(login, users, sites):
+    """Cycle 1 started 10 days ago: C1D8's window [D7-D9] closed 2 days ago, C1D15's
+    [D14-D16] opens in 3 days, C1D22's [D21-D23] in 10 days (beyond the 7-day horizon)."""
+    from mmtrial.edc.models import Visit
+
+    today = _site_today()
+    c1d1 = today - dt.timedelta(days=10)
+    client = login(users["coordinator"])
+    pk = register(client, sites["A"])
+    screen_and_enroll(client, pk)
+    enter_labs(client, pk, c1d1, creatinine="1.0", anc="1500", platelets="150000")
+    start_cycle(client, pk, c1d1)
+    page = client.get(f"/participants/{pk}/").content.decode()
+    assert _testid(page, "visit-state-C1D8").startswith('<span class="badge bad">Overdue')
+    assert "Due soon" in _testid(page, "visit-state-C1D15")
+    assert "Planned" in _testid(page, "visit-state-C1D22")
+    state = re.search(r'data-testid="visit-state-C1D15".*?</td>', page, re.S).group(0)
+    window = f"window {c1d1 + dt.timedelta(days=13)} – {c1d1 + dt.timedelta(days=15)}"
+    assert window in state
+    c1d8 = Visit.objects.get(participant_id=pk, code="C1D8")
+    form = client.get(reverse("visit_edit", args=[pk, c1d8.pk])).content.decode()
+    assert _testid(form, "visit-state") == "Overdue"
+    assert f'name="actual_date" value="{today.isoformat()}"' in form
+    c1d15 = Visit.objects.get(participant_id=pk, code="C1D15")
+    form = client.get(reverse("visit_edit", args=[pk, c1d15.pk])).content.decode()
+    assert f'name="actual_date" value="{c1d15.planned_date.isoformat()}"' in form
