@@ -7,6 +7,7 @@ import pytest
 from mmtrial.edc.models import AuditEvent, Participant, Screening
 from mmtrial.edc.models.people import ParticipantStatus
 from mmtrial.edc.services.participants import (
+    INVESTIGATOR_ANSWERS_ONLY,
     participant_enroll,
     participant_register,
     screening_record,
@@ -73,7 +74,7 @@ def test_screening_stores_each_criterion_and_derives_crcl_with_cockcroft_gault()
     study = Study()
     participant = study.register()
     screening = screening_record(
-        user=study.coordinator,
+        user=study.investigator,
         participant_id=participant.pk,
         screened_on=SCREENED,
         values=ELIGIBLE_VALUES,
@@ -91,7 +92,7 @@ def test_an_ineligible_participant_cannot_be_enrolled_and_the_error_names_the_cr
     study = Study()
     participant = study.register()
     screening = screening_record(
-        user=study.coordinator,
+        user=study.investigator,
         participant_id=participant.pk,
         screened_on=SCREENED,
         values={**ELIGIBLE_VALUES, "platelets_per_mm3": 50000},
@@ -135,7 +136,7 @@ def test_rescreening_needs_the_version_and_a_reason():
     study = Study()
     participant = study.register()
     kwargs = dict(
-        user=study.coordinator,
+        user=study.investigator,
         participant_id=participant.pk,
         screened_on=SCREENED,
         answers=ELIGIBLE_ANSWERS,
@@ -151,6 +152,63 @@ def test_rescreening_needs_the_version_and_a_reason():
     assert Screening.objects.count() == 1
     participant.refresh_from_db()
     assert participant.status == ParticipantStatus.SCREENING
+
+
+def test_only_an_investigator_answers_the_criteria_the_investigator_judges():
+    study = Study()
+    participant = study.register()
+    with pytest.raises(PermissionDenied, match="EXC-OTHER, EXC-RECENT-TREATMENT") as refused:
+        screening_record(
+            user=study.coordinator,
+            participant_id=participant.pk,
+            screened_on=SCREENED,
+            values=ELIGIBLE_VALUES,
+            answers=ELIGIBLE_ANSWERS,
+        )
+    assert refused.value.message == INVESTIGATOR_ANSWERS_ONLY.format(
+        criteria="EXC-OTHER, EXC-RECENT-TREATMENT"
+    )
+    assert not Screening.objects.exists()
+    # the coordinator enters the values; the investigator answers; the coordinator corrects a
+    # value afterwards, keeping the investigator's answers as they are
+    first = screening_record(
+        user=study.coordinator,
+        participant_id=participant.pk,
+        screened_on=SCREENED,
+        values=ELIGIBLE_VALUES,
+        answers={},
+    )
+    assert first.result["overall"] == "incomplete"
+    answered = screening_record(
+        user=study.investigator,
+        participant_id=participant.pk,
+        screened_on=SCREENED,
+        values=ELIGIBLE_VALUES,
+        answers=ELIGIBLE_ANSWERS,
+        expected_version=first.version,
+        reason="investigator's answers",
+    )
+    assert answered.eligible
+    corrected = screening_record(
+        user=study.coordinator,
+        participant_id=participant.pk,
+        screened_on=SCREENED,
+        values={**ELIGIBLE_VALUES, "ecog": 0},
+        answers=ELIGIBLE_ANSWERS,
+        expected_version=answered.version,
+        reason="ECOG mis-typed",
+    )
+    assert corrected.eligible
+    with pytest.raises(PermissionDenied):
+        screening_record(
+            user=study.coordinator,
+            participant_id=participant.pk,
+            screened_on=SCREENED,
+            values=ELIGIBLE_VALUES,
+            answers={**ELIGIBLE_ANSWERS, "EXC-OTHER": True},
+            expected_version=corrected.version,
+            reason="changed my mind",
+        )
 
 
 def test_another_sites_participant_is_not_found_whatever_the_id():

@@ -160,3 +160,116 @@ def test_visits_are_overdue_due_soon_or_planned_with_their_window(login, users, 
     c1d15 = Visit.objects.get(participant_id=pk, code="C1D15")
     form = client.get(reverse("visit_edit", args=[pk, c1d15.pk])).content.decode()
     assert f'name="actual_date" value="{c1d15.planned_date.isoformat()}"' in form
+
+
+def test_investigator_answers_are_read_only_for_a_coordinator_and_refused_if_forged(
+    login, users, sites
+):
+    from mmtrial.edc.models import Screening
+
+    client = login(users["coordinator"])
+    pk = register(client, sites["A"])
+    page = client.get(f"/participants/{pk}/screening/").content.decode()
+    answers = re.search(r'data-testid="investigator-answers".*?</fieldset>', page, re.S).group(0)
+    assert 'data-testid="answers-read-only"' in answers
+    assert answers.count("<select") == answers.count(" disabled") > 0
+    # the disabled fields keep the stored (no) answers whatever the browser sends
+    client.post(f"/participants/{pk}/screening/", screening_post())
+    screening = Screening.objects.get(participant_id=pk)
+    assert screening.answers == {}
+    assert screening.result["overall"] == "incomplete"
+    client.force_login(users["investigator"])
+    page = client.get(f"/participants/{pk}/screening/").content.decode()
+    answers = re.search(r'data-testid="investigator-answers".*?</fieldset>', page, re.S).group(0)
+    assert 'data-testid="answers-read-only"' not in answers and " disabled" not in answers
+    response = client.post(
+        f"/participants/{pk}/screening/",
+        screening_post(version=screening.version, reason="investigator's answers"),
+    )
+    assert response.status_code == 302
+    screening.refresh_from_db()
+    assert screening.eligible
+
+
+def test_a_coordinator_changing_an_answer_through_the_service_is_refused(users, sites):
+    """The form cannot send it; a forged call to the service is refused, not saved."""
+    from mmtrial.edc.audit import audit_actor
+    from mmtrial.edc.models import Screening
+    from mmtrial.edc.services.participants import screening_record
+    from mmtrial.errors import PermissionDenied
+    from tests.edc.builders import ELIGIBLE_ANSWERS, ELIGIBLE_VALUES
+    from tests.web.conftest import register_participant
+
+    participant = register_participant(users["coordinator"], sites["A"], "SCR-9")
+    with audit_actor(users["coordinator"], via="test"), pytest.raises(PermissionDenied):
+        screening_record(
+            user=users["coordinator"],
+            participant_id=participant.pk,
+            screened_on=participant.consent_date,
+            values=ELIGIBLE_VALUES,
+            answers=ELIGIBLE_ANSWERS,
+        )
+    assert not Screening.objects.exists()
+
+
+def _raise_query(client, users, pk, *, field="value", text="Please check this value."):
+    from mmtrial.edc.models import LabResult
+
+    lab = LabResult.objects.filter(participant_id=pk, analyte="platelets").first()
+    client.force_login(users["monitor"])
+    response = client.post(
+        reverse("query_raise", args=[pk]),
+        {"model": "labresult", "object_pk": str(lab.pk), "field": field, "text": text},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return lab
+
+
+def test_the_sign_form_says_why_not_before_any_password_is_asked(login, users, sites):
+    from mmtrial.edc.models import Signature
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    _raise_query(client, users, pk)
+    client.force_login(users["investigator"])
+    page = client.get(reverse("sign_lock", args=[pk])).content.decode()
+    blockers = re.search(r'data-testid="sign-blockers".*?</div>', page, re.S).group(0)
+    assert "Your identity has not been verified by another person yet" in blockers
+    assert "has 1 unresolved query; close them before signing." in blockers
+    assert 'type="password"' not in page
+    investigator = users["investigator"]
+    investigator.identity_verified_by = users["data_manager"]
+    investigator.save(update_fields=["identity_verified_by"])
+    page = client.get(reverse("sign_lock", args=[pk])).content.decode()
+    assert "identity has not been verified" not in page
+    assert 'type="password"' not in page
+    # a forged post is refused for the query, whatever the password
+    response = client.post(
+        reverse("sign", args=[pk]),
+        {"username": "inv_a", "password": "wrong", "meaning": "Approval", "confirm": "on"},
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "1 unresolved query" in body and "password is not correct" not in body
+    assert not Signature.objects.exists()
+
+
+def test_the_sign_form_is_offered_once_the_queries_are_closed(login, users, sites):
+    from mmtrial.edc.models import Query
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    _raise_query(client, users, pk)
+    query = Query.objects.get(participant_id=pk)
+    client.post(
+        reverse("query_detail", args=[query.pk]),
+        {"action": "close", "text": "raised in error", "version": query.version},
+    )
+    assert Query.objects.get(pk=query.pk).status == "closed"
+    investigator = users["investigator"]
+    investigator.identity_verified_by = users["data_manager"]
+    investigator.save(update_fields=["identity_verified_by"])
+    client.force_login(investigator)
+    page = client.get(reverse("sign_lock", args=[pk])).content.decode()
+    assert 'data-testid="sign-blockers"' not in page
+    assert 'type="password"' in page

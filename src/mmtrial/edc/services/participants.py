@@ -19,11 +19,17 @@ from mmtrial.clinical import eligibility, renal
 from mmtrial.edc.audit import audit_actor, current_actor
 from mmtrial.edc.models import Participant, Screening, Site
 from mmtrial.edc.models.people import ParticipantStatus, Sex
-from mmtrial.edc.permissions import Action, authorize, scope_to_sites
+from mmtrial.edc.permissions import Action, authorize, can, scope_to_sites
 from mmtrial.edc.services._acting import actor_for
 from mmtrial.edc.services._records import record_create, record_update
 from mmtrial.edc.unit_of_work import writes
-from mmtrial.errors import EligibilityError, InputError, NotFound, ProtocolViolation
+from mmtrial.errors import (
+    EligibilityError,
+    InputError,
+    NotFound,
+    PermissionDenied,
+    ProtocolViolation,
+)
 from mmtrial.protocol.loader import load_protocol
 from mmtrial.protocol.models import Protocol
 
@@ -47,6 +53,10 @@ ALREADY_ENROLLED = "Participant {subject} is already enrolled (subject id {subje
 ENROLL_BEFORE_SCREENING = "enrolled on: {date} is before the screening date {screened}."
 SCREEN_BEFORE_CONSENT = "screened on: {date} is before the consent date {consent} (consent first)."
 SUBJECT_ID_FORMAT = "{site}-{n:03d}"
+INVESTIGATOR_ANSWERS_ONLY = (
+    "Only an investigator can answer the criteria the investigator judges ({criteria}); "
+    "save the values and ask the investigator to answer them."
+)
 EARLIEST_BIRTH_YEAR = 1900  # a plausibility bound on the form, not an eligibility rule
 
 
@@ -228,6 +238,7 @@ def screening_record(
             {"field": "screened_on"},
         )
     existing = Screening.objects.filter(participant=participant).first()
+    _check_answers_by_investigator(user, participant, answers, existing)
     protocol = protocol_of(participant)
     derived = _derived_values(participant, values, screened_on, protocol)
     known = eligibility.known_variables(protocol)
@@ -265,6 +276,22 @@ def screening_record(
             reason_required=False,
         )
     return screening
+
+
+def _check_answers_by_investigator(user, participant, answers, existing) -> None:
+    """The free-text criteria are the investigator's judgement (the protocol's `free_text`
+    criteria, ICH E6(R3) 2.3: the investigator decides on eligibility): anyone who may screen
+    enters the values, only an investigator gives or changes these answers."""
+    before = (existing.answers if existing else None) or {}
+    stored = {key: bool(value) for key, value in before.items()}
+    given = {key: bool(value) for key, value in answers.items() if value is not None}
+    if given == stored or can(user, Action.INVESTIGATOR_DECISION, participant.site_id):
+        return
+    changed = sorted(k for k in given.keys() | stored.keys() if given.get(k) != stored.get(k))
+    raise PermissionDenied(
+        INVESTIGATOR_ANSWERS_ONLY.format(criteria=", ".join(changed)),
+        {"action": Action.INVESTIGATOR_DECISION.value, "site_id": participant.site_id},
+    )
 
 
 def _status_after_screening(overall: str) -> str:

@@ -86,7 +86,10 @@ def screening(request, pk: int):
     protocol = protocol_of(participant)
     stored = _stored_screening(participant)
     form = ScreeningForm(
-        request.POST or None, protocol=protocol, initial=ScreeningForm.initial_from(stored)
+        request.POST or None,
+        protocol=protocol,
+        initial=ScreeningForm.initial_from(stored),
+        answers_editable=can(request.user, Action.INVESTIGATOR_DECISION, participant.site_id),
     )
     if request.method == "POST" and form.is_valid():
         saved = run_service(
