@@ -124,3 +124,11 @@ def visit_state(visit) -> str:
         today=timezone.localdate(),
         due_soon_days=DUE_SOON_DAYS,
     )
+
+
+@register.filter
+def service_message(value) -> str:
+    """A service's refusal (an exception or its text) in the page's language."""
+    from mmtrial.web.errors import translate_message
+
+    return translate_message(str(value)) if value not in (None, "") else ""
