@@ -59,7 +59,7 @@ def test_the_query_page_shows_the_record_in_words_and_links_to_its_form(login, u
     assert C1D1.isoformat() in record
     assert 'data-testid="query-value">150000 /mm3<' in record
     assert "entered by Hanako Sato" in record
-    assert f'href="{reverse("lab_edit", args=[pk, lab.pk])}"' in record
+    assert f'href="{reverse("lab_edit", args=[pk, lab.pk])}?query={query.pk}"' in record
     assert subject in body
     assert f"Lab result {lab.pk}" not in body
 
@@ -79,7 +79,9 @@ def test_the_inbox_and_the_dashboard_show_the_record_and_the_correcting_form(log
         assert 'data-testid="query-correct-link"' in lab_cell
         visit_cell = _record_cell(body, on_visit.pk)
         assert f"Visit {visit.code}" in visit_cell and "Visit date" in visit_cell, url
-        assert f'href="{reverse("visit_edit", args=[pk, visit.pk])}"' in visit_cell
+        assert (
+            f'href="{reverse("visit_edit", args=[pk, visit.pk])}?query={on_visit.pk}"' in visit_cell
+        )
 
 
 def test_the_inbox_filters_by_site_participant_status_and_age(login, users, sites):

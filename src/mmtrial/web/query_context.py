@@ -103,7 +103,7 @@ def _dated(record, *names) -> str:
     return ""
 
 
-def _url(model: str, record, participant_id: int) -> str:
+def _url(model: str, record, participant_id: int, query_pk: int) -> str:
     pk = participant_id
     urls = {
         "labresult": lambda: reverse("lab_edit", args=[pk, record.pk]),
@@ -120,7 +120,11 @@ def _url(model: str, record, participant_id: int) -> str:
         "death": lambda: reverse("death", args=[pk]),
     }
     build = urls.get(model)
-    return build() if build else reverse("participant_detail", args=[pk])
+    if build is None:
+        return reverse("participant_detail", args=[pk])
+    url = build()
+    # the form returns to the query once saved (web.views.entry.saved_redirect)
+    return f"{url}{'&' if '?' in url else '?'}query={query_pk}"
 
 
 def _context(query, found) -> QueryContext:
@@ -160,7 +164,7 @@ def _context(query, found) -> QueryContext:
         value=value,
         entered_by=found.entered_by,
         entered_at=found.entered_at,
-        url=_url(model, record, query.participant_id),
+        url=_url(model, record, query.participant_id, query.pk),
         missing=False,
     )
 
