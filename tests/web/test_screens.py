@@ -150,9 +150,9 @@ def test_visits_are_overdue_due_soon_or_planned_with_their_window(login, users, 
     assert _testid(page, "visit-state-C1D8").startswith('<span class="badge bad">Overdue')
     assert "Due soon" in _testid(page, "visit-state-C1D15")
     assert "Planned" in _testid(page, "visit-state-C1D22")
-    state = re.search(r'data-testid="visit-state-C1D15".*?</td>', page, re.S).group(0)
-    window = f"window {c1d1 + dt.timedelta(days=13)} – {c1d1 + dt.timedelta(days=15)}"
-    assert window in state
+    row = re.search(r'data-testid="visit-C1D15".*?</tr>', page, re.S).group(0)
+    window = f"{c1d1 + dt.timedelta(days=13)} – {c1d1 + dt.timedelta(days=15)}"
+    assert window in row
     c1d8 = Visit.objects.get(participant_id=pk, code="C1D8")
     form = client.get(reverse("visit_edit", args=[pk, c1d8.pk])).content.decode()
     assert _testid(form, "visit-state") == "Overdue"
