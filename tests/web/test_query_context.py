@@ -64,7 +64,7 @@ def test_the_query_page_shows_the_record_in_words_and_links_to_its_form(login, u
     assert f"Lab result {lab.pk}" not in body
 
 
-def test_the_inbox_and_the_dashboard_show_the_record_and_the_correcting_form(login, users, sites):
+def test_the_inbox_the_dashboard_and_the_timeline_show_the_record_and_its_form(login, users, sites):
     from mmtrial.edc.models import Visit
 
     client = login(users["coordinator"])
@@ -72,7 +72,7 @@ def test_the_inbox_and_the_dashboard_show_the_record_and_the_correcting_form(log
     on_lab = _query_on(users, pk)
     on_visit = _query_on(users, pk, model="visit", field="actual_date")
     visit = Visit.objects.filter(participant_id=pk).order_by("planned_date").first()
-    for url in ("/queries/", "/"):
+    for url in ("/queries/", "/", f"/participants/{pk}/"):
         body = client.get(url).content.decode()
         lab_cell = _record_cell(body, on_lab.pk)
         assert "Platelet count" in lab_cell and "150000 /mm3" in lab_cell, url

@@ -11,6 +11,7 @@ from mmtrial.edc.selectors.sites import site_list
 from mmtrial.edc.selectors.timeline import participant_timeline
 from mmtrial.web import timeline_view
 from mmtrial.web.forms import ParticipantFilterForm
+from mmtrial.web.query_context import query_contexts
 
 PAGE_SIZE = 50
 
@@ -66,6 +67,8 @@ def participant_detail(request, pk: int):
         "participant": participant,
         "timeline": timeline,
         "page": timeline_view.build(timeline),
+        # no further query without queries; else one per record type and one for the audit
+        "query_contexts": query_contexts(timeline.queries),
         # a locked participant's page offers no entry links: every change would be refused
         "can_enter": can(request.user, Action.ENTER_DATA, site_id) and not participant.locked,
         "can_query": can(request.user, Action.QUERY_OPEN, site_id),
