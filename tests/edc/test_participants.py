@@ -10,6 +10,7 @@ from mmtrial.edc.services.participants import (
     INVESTIGATOR_ANSWERS_ONLY,
     participant_enroll,
     participant_register,
+    screening_answers_authorize,
     screening_record,
 )
 from mmtrial.errors import EligibilityError, InputError, NotFound, PermissionDenied
@@ -158,19 +159,15 @@ def test_only_an_investigator_answers_the_criteria_the_investigator_judges():
     study = Study()
     participant = study.register()
     with pytest.raises(PermissionDenied, match="EXC-OTHER, EXC-RECENT-TREATMENT") as refused:
-        screening_record(
-            user=study.coordinator,
-            participant_id=participant.pk,
-            screened_on=SCREENED,
-            values=ELIGIBLE_VALUES,
-            answers=ELIGIBLE_ANSWERS,
+        screening_answers_authorize(
+            user=study.coordinator, participant_id=participant.pk, answers=ELIGIBLE_ANSWERS
         )
     assert refused.value.message == INVESTIGATOR_ANSWERS_ONLY.format(
         criteria="EXC-OTHER, EXC-RECENT-TREATMENT"
     )
-    assert not Screening.objects.exists()
-    # the coordinator enters the values; the investigator answers; the coordinator corrects a
-    # value afterwards, keeping the investigator's answers as they are
+    # the coordinator enters the values (no answer: allowed); the investigator answers; the
+    # coordinator may then send the same answers with a corrected value, not other answers
+    screening_answers_authorize(user=study.coordinator, participant_id=participant.pk, answers={})
     first = screening_record(
         user=study.coordinator,
         participant_id=participant.pk,
@@ -179,7 +176,10 @@ def test_only_an_investigator_answers_the_criteria_the_investigator_judges():
         answers={},
     )
     assert first.result["overall"] == "incomplete"
-    answered = screening_record(
+    screening_answers_authorize(
+        user=study.investigator, participant_id=participant.pk, answers=ELIGIBLE_ANSWERS
+    )
+    screening_record(
         user=study.investigator,
         participant_id=participant.pk,
         screened_on=SCREENED,
@@ -188,26 +188,14 @@ def test_only_an_investigator_answers_the_criteria_the_investigator_judges():
         expected_version=first.version,
         reason="investigator's answers",
     )
-    assert answered.eligible
-    corrected = screening_record(
-        user=study.coordinator,
-        participant_id=participant.pk,
-        screened_on=SCREENED,
-        values={**ELIGIBLE_VALUES, "ecog": 0},
-        answers=ELIGIBLE_ANSWERS,
-        expected_version=answered.version,
-        reason="ECOG mis-typed",
+    screening_answers_authorize(
+        user=study.coordinator, participant_id=participant.pk, answers=ELIGIBLE_ANSWERS
     )
-    assert corrected.eligible
-    with pytest.raises(PermissionDenied):
-        screening_record(
+    with pytest.raises(PermissionDenied, match=r"\(EXC-OTHER\)"):
+        screening_answers_authorize(
             user=study.coordinator,
             participant_id=participant.pk,
-            screened_on=SCREENED,
-            values=ELIGIBLE_VALUES,
             answers={**ELIGIBLE_ANSWERS, "EXC-OTHER": True},
-            expected_version=corrected.version,
-            reason="changed my mind",
         )
 
 

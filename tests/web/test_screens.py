@@ -191,25 +191,24 @@ def test_investigator_answers_are_read_only_for_a_coordinator_and_refused_if_for
     assert screening.eligible
 
 
-def test_a_coordinator_changing_an_answer_through_the_service_is_refused(users, sites):
-    """The form cannot send it; a forged call to the service is refused, not saved."""
-    from mmtrial.edc.audit import audit_actor
+def test_a_coordinator_posting_an_answer_changes_nothing(login, users, sites):
+    """The disabled fields keep the stored answers whatever is posted, and the investigator's
+    answers stay as the investigator gave them when a coordinator corrects a value."""
     from mmtrial.edc.models import Screening
-    from mmtrial.edc.services.participants import screening_record
-    from mmtrial.errors import PermissionDenied
-    from tests.edc.builders import ELIGIBLE_ANSWERS, ELIGIBLE_VALUES
-    from tests.web.conftest import register_participant
 
-    participant = register_participant(users["coordinator"], sites["A"], "SCR-9")
-    with audit_actor(users["coordinator"], via="test"), pytest.raises(PermissionDenied):
-        screening_record(
-            user=users["coordinator"],
-            participant_id=participant.pk,
-            screened_on=participant.consent_date,
-            values=ELIGIBLE_VALUES,
-            answers=ELIGIBLE_ANSWERS,
-        )
-    assert not Screening.objects.exists()
+    client = login(users["investigator"])
+    pk = register(client, sites["A"])
+    client.post(f"/participants/{pk}/screening/", screening_post())
+    screening = Screening.objects.get(participant_id=pk)
+    assert screening.eligible
+    client.force_login(users["coordinator"])
+    forged = screening_post(version=screening.version, reason="ECOG mis-typed", ecog=0)
+    forged["a_EXC-OTHER"] = "yes"  # "applies: excluded"
+    assert client.post(f"/participants/{pk}/screening/", forged).status_code == 302
+    screening.refresh_from_db()
+    assert screening.answers == {"EXC-RECENT-TREATMENT": False, "EXC-OTHER": False}
+    assert str(screening.values["ecog"]) == "0"
+    assert screening.eligible
 
 
 def _raise_query(client, users, pk, *, field="value", text="Please check this value."):

@@ -40,6 +40,7 @@ __all__ = [
     "participant_for",
     "participant_register",
     "protocol_of",
+    "screening_answers_authorize",
     "screening_record",
 ]
 
@@ -238,7 +239,6 @@ def screening_record(
             {"field": "screened_on"},
         )
     existing = Screening.objects.filter(participant=participant).first()
-    _check_answers_by_investigator(user, participant, answers, existing)
     protocol = protocol_of(participant)
     derived = _derived_values(participant, values, screened_on, protocol)
     known = eligibility.known_variables(protocol)
@@ -278,10 +278,17 @@ def screening_record(
     return screening
 
 
-def _check_answers_by_investigator(user, participant, answers, existing) -> None:
-    """The free-text criteria are the investigator's judgement (the protocol's `free_text`
-    criteria, ICH E6(R3) 2.3: the investigator decides on eligibility): anyone who may screen
-    enters the values, only an investigator gives or changes these answers."""
+def screening_answers_authorize(*, user, participant_id: int, answers: Mapping[str, Any]) -> None:
+    """Refuse `answers` that change the investigator's answers unless `user` is an investigator.
+
+    The free-text criteria are the investigator's judgement (the protocol's `free_text`
+    criteria; ICH E6(R3) 2.3, the investigator decides on eligibility): anyone who may screen
+    enters the values, only an investigator gives or changes these answers. The web calls it
+    before `screening_record`; `screening_record` will call it itself once the simulated
+    studies screen through investigators (mmtrial.sim still has coordinators answer).
+    """
+    participant = participant_for(user=user, participant_id=participant_id, action=Action.SCREEN)
+    existing = Screening.objects.filter(participant=participant).first()
     before = (existing.answers if existing else None) or {}
     stored = {key: bool(value) for key, value in before.items()}
     given = {key: bool(value) for key, value in answers.items() if value is not None}
