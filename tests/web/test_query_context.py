@@ -163,3 +163,20 @@ def test_query_records_selector_reads_each_record_type_once_plus_the_audit(
         found = query_records(queries)
     assert len(found) == 6
     assert all(r.record is not None and r.entered_by == "Hanako Sato" for r in found.values())
+
+
+def test_the_raise_page_names_the_record_the_query_will_be_on(login, users, sites):
+    from mmtrial.edc.models import LabResult
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    lab = LabResult.objects.get(participant_id=pk, analyte="platelets")
+    client.force_login(users["monitor"])
+    body = client.get(
+        reverse("query_raise", args=[pk]),
+        {"model": "labresult", "object_pk": lab.pk, "field": "value"},
+    ).content.decode()
+    record = re.search(r'data-testid="query-record">(.*?)</p>', body, re.S).group(1)
+    assert "Platelet count" in record and "150000 /mm3" in record
+    assert "entered by Hanako Sato" in record
+    assert 'data-testid="query-correct-link"' not in record

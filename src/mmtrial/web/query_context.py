@@ -103,7 +103,7 @@ def _dated(record, *names) -> str:
     return ""
 
 
-def _url(model: str, record, participant_id: int, query_pk: int) -> str:
+def _url(model: str, record, participant_id: int, query_pk: int | None) -> str:
     pk = participant_id
     urls = {
         "labresult": lambda: reverse("lab_edit", args=[pk, record.pk]),
@@ -123,6 +123,8 @@ def _url(model: str, record, participant_id: int, query_pk: int) -> str:
     if build is None:
         return reverse("participant_detail", args=[pk])
     url = build()
+    if query_pk is None:  # a query not raised yet
+        return url
     # the form returns to the query once saved (web.views.entry.saved_redirect)
     return f"{url}{'&' if '?' in url else '?'}query={query_pk}"
 
@@ -169,8 +171,9 @@ def _context(query, found) -> QueryContext:
     )
 
 
-def query_contexts(queries) -> dict[int, QueryContext]:
-    """Each query's record in words, by query pk (bounded queries, see query_records)."""
+def query_contexts(queries) -> dict[int | None, QueryContext]:
+    """Each query's record in words, by query pk (bounded queries, see query_records). A query
+    not saved yet (the raise page's target) is under None."""
     queries = list(queries)
     found = query_records(queries)
     return {query.pk: _context(query, found[query.pk]) for query in queries}

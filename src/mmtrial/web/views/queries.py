@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mmtrial.edc.models import Query
 from mmtrial.edc.permissions import Action, can
 from mmtrial.edc.selectors.participants import participant_get
 from mmtrial.edc.selectors.queries import query_get, query_inbox
@@ -105,10 +106,17 @@ def raise_query(request, pk: int):
     target = {
         k: request.POST.get(k) or request.GET.get(k, "") for k in ("model", "object_pk", "field")
     }
+    # the record the query will be on, in words (not saved: only its target is read)
+    unsaved = Query(participant=participant, **target)
     return render(
         request,
         "web/queries/raise.html",
-        {"participant": participant, "form": form, "target": target},
+        {
+            "participant": participant,
+            "form": form,
+            "target": target,
+            "context": query_contexts([unsaved])[None],
+        },
         status=400 if request.method == "POST" else 200,
     )
 
