@@ -312,3 +312,23 @@ def test_the_error_pages_are_in_the_users_language(login, users, sites):
     with translation.override("ja"):
         assert translation.gettext("Page not found") in body
         assert translation.gettext("Dashboard") in body
+
+
+def test_an_overdue_visit_proposes_the_sites_date_not_the_servers(login, users, sites):
+    """At 20:00 UTC it is already 05:00 the next day in Tokyo (UTC+9): the form proposes the
+    Tokyo date."""
+    from freezegun import freeze_time
+
+    from mmtrial.edc.models import Visit
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    visit = Visit.objects.filter(participant_id=pk).order_by("planned_date").first()
+    evening_utc = dt.datetime.combine(
+        dt.date.today() + dt.timedelta(days=1), dt.time(20, 0), tzinfo=dt.UTC
+    )
+    with freeze_time(evening_utc):
+        client.force_login(users["coordinator"])
+        form = client.get(reverse("visit_edit", args=[pk, visit.pk])).content.decode()
+    tokyo_date = evening_utc.date() + dt.timedelta(days=1)
+    assert f'name="actual_date" value="{tokyo_date.isoformat()}"' in form
