@@ -86,6 +86,17 @@ def _seed() -> None:
         )
         Membership.objects.create(user=user, site=site, role="coordinator")
         coordinators.append(user)
+    # only an investigator answers the criteria the investigator judges
+    investigators = []
+    for site in sites:
+        user = User.objects.create(
+            username=f"inv_{site.code.lower()}",
+            password=hashed,
+            full_name=f"Investigator {site.code}",
+            password_changed_at=timezone.now(),
+        )
+        Membership.objects.create(user=user, site=site, role="investigator")
+        investigators.append(user)
     today = dt.date.today()
     consent, c1d1 = today - dt.timedelta(days=40), today - dt.timedelta(days=30)
     treated = []
@@ -102,7 +113,7 @@ def _seed() -> None:
             )
             if n < TREATED:
                 screening_record(
-                    user=user,
+                    user=investigators[n % SITES],
                     participant_id=p.pk,
                     screened_on=consent + dt.timedelta(days=1),
                     values=ELIGIBLE_VALUES,

@@ -28,8 +28,21 @@ C1D1 = TODAY - dt.timedelta(days=63)
 RESPONSE_DAY = C1D1 + dt.timedelta(days=28)
 
 WORDS = {
-    "en": {"eligible": "Eligible", "start": "start the cycle", "reasons_heading": "Why"},
-    "ja": {"eligible": "適格", "start": "サイクルを開始", "reasons_heading": "理由"},
+    "en": {
+        "eligible": "Eligible",
+        "in_progress": "Screening in progress: some values are missing",
+        "screening": "Screening in progress",
+        "start": "start the cycle",
+        "reasons_heading": "Why",
+    },
+    # the two screening texts come with locale-pending/ui1.json (filled in at merge)
+    "ja": {
+        "eligible": "適格",
+        "in_progress": "スクリーニング中：未入力の値があります",
+        "screening": "スクリーニング中",
+        "start": "サイクルを開始",
+        "reasons_heading": "理由",
+    },
 }
 
 
@@ -91,6 +104,7 @@ def shot(page, name, language, *, full_page=True):
 
 
 def fill_screening(page):
+    """The coordinator's part: the values (the investigator's answers are read-only to her)."""
     page.fill("[name=screened_on]", SCREENED.isoformat())
     for name, value in ELIGIBLE_VALUES.items():
         selector = f"[name=v_{name}]"
@@ -98,8 +112,15 @@ def fill_screening(page):
             page.select_option(selector, "yes" if value else "no")
         else:
             page.fill(selector, str(value))
+    for cid in ELIGIBLE_ANSWERS:
+        assert page.locator(f"[name=a_{cid}]").is_disabled()
+
+
+def answer_screening(page):
+    """The investigator's part: the criteria only the investigator judges."""
     for cid, answer in ELIGIBLE_ANSWERS.items():
         page.select_option(f"[name=a_{cid}]", "yes" if answer else "no")
+    page.fill("[name=reason]", "investigator's answers")
 
 
 def enter_labs(page, base, pk, on, values, accession=""):
@@ -132,7 +153,16 @@ def test_trial_flow_in_the_browser(live_server, page, people, language):
     fill_screening(page)
     page.locator("main form button[type=submit]").last.click()
     page.wait_for_url("**/screening/")
+    assert page.get_by_test_id("eligibility").inner_text() == words["in_progress"]
+    assert page.get_by_test_id("participant-status").inner_text() == words["screening"]
+    login(page, base, "inv", language)
+    page.goto(f"{base}/participants/{pk}/screening/")
+    answer_screening(page)
+    page.locator("main form button[type=submit]").last.click()
+    page.wait_for_url("**/screening/")
     assert page.get_by_test_id("eligibility").inner_text() == words["eligible"]
+    login(page, base, "coord", language)
+    page.goto(f"{base}/participants/{pk}/screening/")
     assert page.get_by_test_id("criterion-INC-PLATELETS").get_by_text("150000").count() >= 1
     shot(page, "screening", language)
     page.fill("[name=enrolled_on]", ENROLLED.isoformat())
@@ -223,6 +253,10 @@ def test_trial_flow_in_the_browser(live_server, page, people, language):
     # The data manager locks the participant.
     login(page, base, "dm", language)
     page.goto(f"{base}/participants/{pk}/sign-lock/")
+    page.get_by_test_id("lock").click()  # without a reason: refused
+    page.wait_for_url(f"{base}/participants/{pk}/lock/")
+    assert not page.get_by_test_id("participant-locked").is_visible()
+    page.fill("[name=reason]", "Data review complete.")
     page.get_by_test_id("lock").click()
     page.wait_for_url(f"{base}/participants/{pk}/sign-lock/")
     assert page.get_by_test_id("participant-locked").is_visible()

@@ -72,7 +72,7 @@ class Study:
     def enrolled(self, number: str = "SCR-001", values=None, **fields) -> Participant:
         participant = self.register(number, **fields)
         screening_record(
-            user=self.coordinator,
+            user=self.investigator,  # values and the investigator's answers
             participant_id=participant.pk,
             screened_on=SCREENED,
             values={**ELIGIBLE_VALUES, **(values or {})},

@@ -14,6 +14,7 @@ from mmtrial.edc.services._records import (
 )
 from mmtrial.edc.services.locking import (
     ALREADY_LOCKED,
+    LOCK_REASON_REQUIRED,
     NOT_LOCKED,
     UNLOCK_REASON_REQUIRED,
     participant_lock,
@@ -82,7 +83,11 @@ def _every_change(study):
 @pytest.mark.req("P11-10f")
 @pytest.mark.req("KF-7")
 def test_a_locked_participant_refuses_every_change_and_writes_no_audit(locked_study):
-    participant_lock(user=locked_study["data_manager"], participant=locked_study["participant"])
+    participant_lock(
+        user=locked_study["data_manager"],
+        participant=locked_study["participant"],
+        reason="data review complete",
+    )
     before = AuditEvent.objects.count()
     for name, change in _every_change(locked_study).items():
         with pytest.raises(LockedRecordError, match="is locked"):
@@ -127,9 +132,22 @@ def test_lock_and_unlock_are_audited_and_unlock_needs_a_reason(locked_study):
     record_update(participant, expected_version=1, values={"year_of_birth": 1950}, reason="typo")
 
 
+def test_locking_a_participant_or_a_visit_needs_a_reason(locked_study):
+    dm = locked_study["data_manager"]
+    with pytest.raises(InputError, match=re.escape(LOCK_REASON_REQUIRED)):
+        participant_lock(user=dm, participant=locked_study["participant"], reason=" ")
+    with pytest.raises(InputError, match=re.escape(LOCK_REASON_REQUIRED)):
+        visit_lock(user=dm, visit=locked_study["visit"], reason="")
+    locked_study["participant"].refresh_from_db()
+    locked_study["visit"].refresh_from_db()
+    assert not locked_study["participant"].locked
+    assert not locked_study["visit"].locked
+    assert not AuditEvent.objects.filter(action="lock").exists()
+
+
 def test_visit_unlock_needs_a_reason_and_is_audited(locked_study):
     dm, visit = locked_study["data_manager"], locked_study["visit"]
-    visit_lock(user=dm, visit=visit)
+    visit_lock(user=dm, visit=visit, reason="data review complete")
     with pytest.raises(InputError, match=re.escape(UNLOCK_REASON_REQUIRED)):
         visit_unlock(user=dm, visit=visit, reason="")
     visit = visit_unlock(user=dm, visit=visit, reason="query answered with a correction")
@@ -139,9 +157,9 @@ def test_visit_unlock_needs_a_reason_and_is_audited(locked_study):
 
 def test_locking_twice_or_unlocking_an_unlocked_record_is_refused(locked_study):
     dm, participant = locked_study["data_manager"], locked_study["participant"]
-    participant_lock(user=dm, participant=participant)
+    participant_lock(user=dm, participant=participant, reason="data review complete")
     with pytest.raises(InputError, match=ALREADY_LOCKED.format(what=f"Participant {participant}")):
-        participant_lock(user=dm, participant=participant)
+        participant_lock(user=dm, participant=participant, reason="data review complete")
     with pytest.raises(
         InputError, match=NOT_LOCKED.format(what=f"Visit C1D1 of participant {participant}")
     ):
@@ -154,10 +172,16 @@ def test_locking_twice_or_unlocking_an_unlocked_record_is_refused(locked_study):
 def test_only_data_managers_lock_and_unlock(locked_study, role):
     user = make_user(role=role, site=locked_study["site"])
     with pytest.raises(PermissionDenied):
-        participant_lock(user=user, participant=locked_study["participant"])
+        participant_lock(
+            user=user, participant=locked_study["participant"], reason="data review complete"
+        )
     with pytest.raises(PermissionDenied):
-        visit_lock(user=user, visit=locked_study["visit"])
-    participant_lock(user=locked_study["data_manager"], participant=locked_study["participant"])
+        visit_lock(user=user, visit=locked_study["visit"], reason="data review complete")
+    participant_lock(
+        user=locked_study["data_manager"],
+        participant=locked_study["participant"],
+        reason="data review complete",
+    )
     with pytest.raises(PermissionDenied):
         participant_unlock(user=user, participant=locked_study["participant"], reason="x")
 
@@ -165,4 +189,6 @@ def test_only_data_managers_lock_and_unlock(locked_study, role):
 def test_a_site_data_manager_cannot_lock_another_site(locked_study):
     other_dm = make_user(role="data_manager", site=make_site("LX"))
     with pytest.raises(PermissionDenied):
-        participant_lock(user=other_dm, participant=locked_study["participant"])
+        participant_lock(
+            user=other_dm, participant=locked_study["participant"], reason="data review complete"
+        )

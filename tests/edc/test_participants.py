@@ -7,8 +7,10 @@ import pytest
 from mmtrial.edc.models import AuditEvent, Participant, Screening
 from mmtrial.edc.models.people import ParticipantStatus
 from mmtrial.edc.services.participants import (
+    INVESTIGATOR_ANSWERS_ONLY,
     participant_enroll,
     participant_register,
+    screening_answers_authorize,
     screening_record,
 )
 from mmtrial.errors import EligibilityError, InputError, NotFound, PermissionDenied
@@ -73,7 +75,7 @@ def test_screening_stores_each_criterion_and_derives_crcl_with_cockcroft_gault()
     study = Study()
     participant = study.register()
     screening = screening_record(
-        user=study.coordinator,
+        user=study.investigator,
         participant_id=participant.pk,
         screened_on=SCREENED,
         values=ELIGIBLE_VALUES,
@@ -91,7 +93,7 @@ def test_an_ineligible_participant_cannot_be_enrolled_and_the_error_names_the_cr
     study = Study()
     participant = study.register()
     screening = screening_record(
-        user=study.coordinator,
+        user=study.investigator,
         participant_id=participant.pk,
         screened_on=SCREENED,
         values={**ELIGIBLE_VALUES, "platelets_per_mm3": 50000},
@@ -135,7 +137,7 @@ def test_rescreening_needs_the_version_and_a_reason():
     study = Study()
     participant = study.register()
     kwargs = dict(
-        user=study.coordinator,
+        user=study.investigator,
         participant_id=participant.pk,
         screened_on=SCREENED,
         answers=ELIGIBLE_ANSWERS,
@@ -151,6 +153,50 @@ def test_rescreening_needs_the_version_and_a_reason():
     assert Screening.objects.count() == 1
     participant.refresh_from_db()
     assert participant.status == ParticipantStatus.SCREENING
+
+
+def test_only_an_investigator_answers_the_criteria_the_investigator_judges():
+    study = Study()
+    participant = study.register()
+    with pytest.raises(PermissionDenied, match="EXC-OTHER, EXC-RECENT-TREATMENT") as refused:
+        screening_answers_authorize(
+            user=study.coordinator, participant_id=participant.pk, answers=ELIGIBLE_ANSWERS
+        )
+    assert refused.value.message == INVESTIGATOR_ANSWERS_ONLY.format(
+        criteria="EXC-OTHER, EXC-RECENT-TREATMENT"
+    )
+    # the coordinator enters the values (no answer: allowed); the investigator answers; the
+    # coordinator may then send the same answers with a corrected value, not other answers
+    screening_answers_authorize(user=study.coordinator, participant_id=participant.pk, answers={})
+    first = screening_record(
+        user=study.coordinator,
+        participant_id=participant.pk,
+        screened_on=SCREENED,
+        values=ELIGIBLE_VALUES,
+        answers={},
+    )
+    assert first.result["overall"] == "incomplete"
+    screening_answers_authorize(
+        user=study.investigator, participant_id=participant.pk, answers=ELIGIBLE_ANSWERS
+    )
+    screening_record(
+        user=study.investigator,
+        participant_id=participant.pk,
+        screened_on=SCREENED,
+        values=ELIGIBLE_VALUES,
+        answers=ELIGIBLE_ANSWERS,
+        expected_version=first.version,
+        reason="investigator's answers",
+    )
+    screening_answers_authorize(
+        user=study.coordinator, participant_id=participant.pk, answers=ELIGIBLE_ANSWERS
+    )
+    with pytest.raises(PermissionDenied, match=r"\(EXC-OTHER\)"):
+        screening_answers_authorize(
+            user=study.coordinator,
+            participant_id=participant.pk,
+            answers={**ELIGIBLE_ANSWERS, "EXC-OTHER": True},
+        )
 
 
 def test_another_sites_participant_is_not_found_whatever_the_id():

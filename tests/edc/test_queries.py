@@ -184,7 +184,9 @@ def test_a_stale_query_version_is_a_conflict(study):
 
 def test_a_locked_participant_refuses_open_and_answer_but_allows_close(study):
     query = _open(study)
-    participant_lock(user=study["data_manager"], participant=study["participant"])
+    participant_lock(
+        user=study["data_manager"], participant=study["participant"], reason="data review complete"
+    )
     before = AuditEvent.objects.count()
     with pytest.raises(LockedRecordError):
         _open(study)

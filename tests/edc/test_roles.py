@@ -36,7 +36,9 @@ def _open_query(ctx):
 
 
 def _locked(ctx):
-    return participant_lock(user=ctx["data_manager"], participant=ctx["participant"])
+    return participant_lock(
+        user=ctx["data_manager"], participant=ctx["participant"], reason="data review complete"
+    )
 
 
 PROBES = {
@@ -63,7 +65,9 @@ PROBES = {
         confirm=True,
         session_state={},
     ),
-    Action.LOCK: lambda ctx, user: participant_lock(user=user, participant=ctx["participant"]),
+    Action.LOCK: lambda ctx, user: participant_lock(
+        user=user, participant=ctx["participant"], reason="data review complete"
+    ),
     Action.UNLOCK: lambda ctx, user: participant_unlock(
         user=user, participant=_locked(ctx), reason="correction"
     ),

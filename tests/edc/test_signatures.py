@@ -222,7 +222,11 @@ def test_the_content_hash_is_stable_and_covers_every_record(signing):
     visit = make_visit(participant)
     with_visit = participant_content_sha256(participant)
     assert with_visit != first
-    participant_lock(user=make_user(role="data_manager", site=None), participant=participant)
+    participant_lock(
+        user=make_user(role="data_manager", site=None),
+        participant=participant,
+        reason="data review complete",
+    )
     assert participant_content_sha256(participant) == with_visit, "locking is not a data change"
     del visit
 

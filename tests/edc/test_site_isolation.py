@@ -166,9 +166,11 @@ def _other_site_attempts(world, site_code):
             session_state={},
         ),
         "participant_lock": lambda: participant_lock(
-            user=data_manager, participant=target["participant"]
+            user=data_manager, participant=target["participant"], reason="data review complete"
         ),
-        "visit_lock": lambda: visit_lock(user=data_manager, visit=target["visit"]),
+        "visit_lock": lambda: visit_lock(
+            user=data_manager, visit=target["visit"], reason="data review complete"
+        ),
         "role_grant": lambda: role_grant(
             actor=admin, user=someone, role="investigator", site=world["sites"][site_code]
         ),

@@ -5,6 +5,7 @@ Dates are counted back from today, because the pages refuse dates in the future.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 # Screening values that meet every criterion of the protocol file (irdj.yaml `eligibility`).
@@ -48,8 +49,33 @@ def register(client, site, number="SCR-101"):
     return int(response.url.strip("/").split("/")[1])
 
 
+@contextlib.contextmanager
+def as_site_investigator(client, pk: int):
+    """The client logged in as an investigator of the participant's site (one is made when the
+    site has none), then back as whoever it was: only an investigator answers the criteria the
+    investigator judges."""
+    from mmtrial.edc.models import Participant, User
+
+    before = User.objects.get(pk=client.session["_auth_user_id"])
+    site = Participant.objects.get(pk=pk).site
+    investigator = User.objects.filter(
+        memberships__site=site, memberships__role="investigator", memberships__active=True
+    ).first()
+    if investigator is None:
+        from tests.web.conftest import make_user
+
+        investigator = make_user(f"inv_{site.code.lower()}", "investigator", site)
+    client.force_login(investigator)
+    try:
+        yield investigator
+    finally:
+        client.force_login(before)
+
+
 def screen_and_enroll(client, pk: int) -> None:
-    response = client.post(f"/participants/{pk}/screening/", screening_post())
+    """The investigator screens (values and answers); whoever the client is enrolls."""
+    with as_site_investigator(client, pk):
+        response = client.post(f"/participants/{pk}/screening/", screening_post())
     assert response.status_code == 302, response.content.decode()[:3000]
     from mmtrial.edc.models import Participant
 

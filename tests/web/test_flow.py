@@ -32,7 +32,7 @@ def test_missing_values_are_shown_as_missing_not_failed(login, users, sites):
     pk = register(client, sites["A"])
     client.post(f"/participants/{pk}/screening/", screening_post(ecog=None))
     body = client.get(f"/participants/{pk}/screening/").content.decode()
-    assert "Incomplete" in body
+    assert "Screening in progress: some values are missing" in body
     row = re.search(r'data-testid="criterion-INC-ECOG".*?</tr>', body, re.S).group(0)
     assert "Missing" in row
 

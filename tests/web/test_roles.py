@@ -45,7 +45,9 @@ def _sign(client, pk):
 
 
 def _lock(client, pk):
-    return client.post(reverse("lock", args=[pk]), {"action": "lock"})
+    return client.post(
+        reverse("lock", args=[pk]), {"action": "lock", "reason": "data review complete"}
+    )
 
 
 ACTIONS = {

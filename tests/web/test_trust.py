@@ -207,7 +207,13 @@ def test_data_manager_locks_and_the_coordinator_sees_a_clear_message(client, use
     from mmtrial.edc.models import LabResult, Participant
 
     client.force_login(users["data_manager"])
-    assert client.post(reverse("lock", args=[participant_a]), {"action": "lock"}).status_code == 302
+    assert (
+        client.post(
+            reverse("lock", args=[participant_a]),
+            {"action": "lock", "reason": "data review complete"},
+        ).status_code
+        == 302
+    )
     assert Participant.objects.get(pk=participant_a).locked
     client.force_login(users["coordinator"])
     before = LabResult.objects.filter(participant_id=participant_a).count()

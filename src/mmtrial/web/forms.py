@@ -65,6 +65,22 @@ class VersionedForm(forms.Form):
 
 
 class QueryFilterForm(forms.Form):
+    site = forms.ChoiceField(label=_("Site"), required=False)
+    participant = forms.CharField(
+        label=_("Participant"),
+        required=False,
+        max_length=32,
+        help_text=_("Subject id or screening number, or part of it"),
+    )
+    age = forms.ChoiceField(
+        label=_("Age"),
+        required=False,
+        choices=[
+            ("", _("Any age")),
+            ("7", _("Open more than 7 days")),
+            ("30", _("Open more than 30 days")),
+        ],
+    )
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
@@ -75,6 +91,10 @@ class QueryFilterForm(forms.Form):
             ("closed", _("Closed")),
         ],
     )
+
+    def __init__(self, *args, site_codes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = [("", _("All sites"))] + [(c, c) for c in site_codes]
 
 
 class QueryOpenForm(forms.Form):
@@ -142,7 +162,7 @@ class LockForm(forms.Form):
         label=_("Reason"),
         required=False,
         max_length=2000,
-        help_text=_("Required to unlock; kept in the audit trail."),
+        help_text=_("Required to lock and to unlock; kept in the audit trail."),
     )
 
 

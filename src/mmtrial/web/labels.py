@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 LABELS: dict[str, dict[str, object]] = {
     "participant_status": {
-        "screening": _("Screening"),
+        "screening": _("Screening in progress"),
         "screen_failed": _("Screen failure"),
         "enrolled": _("Enrolled, not yet dosed"),
         "on_treatment": _("On treatment"),
@@ -33,6 +33,15 @@ LABELS: dict[str, dict[str, object]] = {
         "out_of_window": _("Done out of window"),
         "missed": _("Missed"),
         "overdue": _("Overdue"),
+    },
+    "visit_state": {
+        "planned": _("Planned"),
+        "due_soon": _("Due soon"),
+        "due": _("Due"),
+        "overdue": _("Overdue"),
+        "done": _("Done"),
+        "out_of_window": _("Done out of window"),
+        "missed": _("Missed"),
     },
     "visit_kind": {
         "treatment": _("Treatment visit"),

@@ -84,9 +84,12 @@ def criterion_text(criterion) -> str:
 class ScreeningForm(VersionedForm):
     screened_on = forms.DateField(label=_("Screening date"), widget=DATE_WIDGET)
 
-    def __init__(self, *args, protocol: Protocol, **kwargs):
+    def __init__(self, *args, protocol: Protocol, answers_editable: bool = True, **kwargs):
+        """`answers_editable`: False for anyone but an investigator, who sees the investigator's
+        answers read-only (a disabled field keeps its stored value whatever is posted)."""
         super().__init__(*args, **kwargs)
         self.protocol = protocol
+        self.answers_editable = answers_editable
         self.value_fields: list[str] = []
         self.answer_fields: list[str] = []
         kinds = known_variables(protocol)
@@ -109,7 +112,10 @@ class ScreeningForm(VersionedForm):
                 name = f"a_{criterion.id}"
                 answers = EXCLUSION_ANSWERS if criterion.kind == "exclusion" else INCLUSION_ANSWERS
                 self.fields[name] = forms.ChoiceField(
-                    label=criterion_text(criterion), choices=answers, required=False
+                    label=criterion_text(criterion),
+                    choices=answers,
+                    required=False,
+                    disabled=not answers_editable,
                 )
                 self.answer_fields.append(criterion.id)
         self.fields["reason"] = ReasonField()

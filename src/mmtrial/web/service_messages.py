@@ -36,11 +36,16 @@ SERVICE_MESSAGES = (
     gettext_noop("{what} is already locked."),
     gettext_noop("{what} is not locked."),
     gettext_noop("Give a reason for unlocking: the audit trail keeps it."),
+    gettext_noop("Give a reason for locking: the audit trail keeps it."),
     gettext_noop("Screening number {number} is already used at site {site}."),
     gettext_noop("consent date: {date} is in the future."),
     gettext_noop("Participant {subject} has no screening record yet: record screening first."),
     gettext_noop("Participant {subject} is not eligible: {criteria}."),
     gettext_noop("Participant {subject} is already enrolled (subject id {subject_id})."),
+    gettext_noop(
+        "Only an investigator can answer the criteria the investigator judges ({criteria}); "
+        "save the values and ask the investigator to answer them."
+    ),
     gettext_noop("enrolled on: {date} is before the screening date {screened}."),
     gettext_noop("screened on: {date} is before the consent date {consent} (consent first)."),
     gettext_noop("Write the question or answer: the text is empty."),

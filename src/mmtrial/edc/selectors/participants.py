@@ -6,9 +6,9 @@ A participant at a site the user may not see is reported exactly like one that d
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from mmtrial.edc.models import Participant
+from mmtrial.edc.models import Participant, ResponseAssessment
 from mmtrial.edc.permissions import Action, scope_to_sites
 from mmtrial.errors import InputError, NotFound
 
@@ -31,14 +31,19 @@ def participant_list(
     action: Action = Action.VIEW,
 ) -> QuerySet[Participant]:
     """Participants at the user's sites, ordered by site and screening number, with their site
-    and response summary (`participant.response_summary`) read in the same query.
+    and response summary (`participant.response_summary`) read in the same query, and
+    `participant.has_response_assessment`: whether any response was assessed yet (before the
+    first assessment the summary's NE means "not yet assessed", not "not evaluable").
 
     `search` matches part of the subject id or the screening number, case-insensitively, only
     among the participants the user may see. `response` keeps those whose confirmed best
     overall response (ResponseSummary, derived by `clinical.imwg`) is that category.
     """
+    assessed = ResponseAssessment.objects.filter(participant=OuterRef("pk"), is_deleted=False)
     queryset = scope_to_sites(
-        Participant.objects.select_related("site", "response_summary"),
+        Participant.objects.select_related("site", "response_summary").annotate(
+            has_response_assessment=Exists(assessed)
+        ),
         user,
         action,
         site_field="site_id",

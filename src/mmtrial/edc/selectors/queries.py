@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+import datetime as dt
+
+from django.db.models import Prefetch, Q, QuerySet
 
 from mmtrial.edc.models import Query, QueryMessage
 from mmtrial.edc.models.trust import QueryStatus
 from mmtrial.edc.permissions import Action, scope_to_sites
 from mmtrial.errors import NotFound
 
+SEARCH_MAX_LENGTH = 32
 QUERY_NOT_FOUND = "No query {pk} at the sites you can see."
 
 
@@ -27,10 +30,14 @@ def query_inbox(
     statuses: list[str] | tuple[str, ...] | None = None,
     site_code: str | None = None,
     participant_id: int | None = None,
+    participant_search: str = "",
+    opened_before: dt.datetime | None = None,
 ) -> QuerySet[Query]:
     """Queries at the user's sites, oldest first; by default the unresolved ones.
 
     Site staff work the open ones; monitors and data managers review the answered ones.
+    `participant_search` matches part of the subject id or screening number; `opened_before`
+    keeps the queries opened before that instant (the inbox's "open more than 7 days").
     """
     statuses = statuses or (QueryStatus.OPEN, QueryStatus.ANSWERED)
     queryset = _scoped(user).filter(status__in=list(statuses))
@@ -38,6 +45,14 @@ def query_inbox(
         queryset = queryset.filter(participant__site__code=site_code)
     if participant_id is not None:
         queryset = queryset.filter(participant_id=participant_id)
+    search = (participant_search or "").strip()[:SEARCH_MAX_LENGTH]
+    if search:
+        queryset = queryset.filter(
+            Q(participant__subject_id__icontains=search)
+            | Q(participant__screening_number__icontains=search)
+        )
+    if opened_before is not None:
+        queryset = queryset.filter(opened_at__lt=opened_before)
     return queryset.order_by("opened_at", "pk")
 
 

@@ -2,7 +2,7 @@
 
 While locked, every change through `_records` is refused (`assert_unlocked`), whatever the
 record's state. Locking is not a data change: it does not bump record versions or void
-signatures. Unlocking needs a reason. Each lock and unlock is an audit event.
+signatures. Locking and unlocking each need a reason, kept in the audit trail. Each lock and unlock is an audit event.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from mmtrial.errors import InputError
 ALREADY_LOCKED = "{what} is already locked."
 NOT_LOCKED = "{what} is not locked."
 UNLOCK_REASON_REQUIRED = "Give a reason for unlocking: the audit trail keeps it."
+LOCK_REASON_REQUIRED = "Give a reason for locking: the audit trail keeps it."
 REASON_MAX_LENGTH = 2000
 
 
@@ -35,10 +36,11 @@ def _set_locked(instance, *, locked: bool, user, reason: str, what: str) -> None
         uow.set_locked(instance, locked=locked, reason=reason, actor=actor_for(user))
 
 
-def _reason(reason: str, *, required: bool) -> str:
+def _reason(reason: str, *, locking: bool) -> str:
     cleaned = (reason or "").strip()[:REASON_MAX_LENGTH]
-    if required and not cleaned:
-        raise InputError(UNLOCK_REASON_REQUIRED, {"field": "reason"})
+    if not cleaned:
+        message = LOCK_REASON_REQUIRED if locking else UNLOCK_REASON_REQUIRED
+        raise InputError(message, {"field": "reason"})
     return cleaned
 
 
@@ -51,10 +53,10 @@ def _fresh_visit(visit: Visit) -> Visit:
 
 
 @writes
-def participant_lock(*, user, participant: Participant, reason: str = "") -> Participant:
+def participant_lock(*, user, participant: Participant, reason: str) -> Participant:
     """Lock all of a participant's data against change."""
     authorize(user, Action.LOCK, participant.site_id)
-    reason = _reason(reason, required=False)
+    reason = _reason(reason, locking=True)
     participant = _fresh_participant(participant)
     _set_locked(
         participant, locked=True, user=user, reason=reason, what=_participant_what(participant)
@@ -66,7 +68,7 @@ def participant_lock(*, user, participant: Participant, reason: str = "") -> Par
 def participant_unlock(*, user, participant: Participant, reason: str) -> Participant:
     """Unlock a participant's data; the reason is kept in the audit trail."""
     authorize(user, Action.UNLOCK, participant.site_id)
-    reason = _reason(reason, required=True)
+    reason = _reason(reason, locking=False)
     participant = _fresh_participant(participant)
     _set_locked(
         participant, locked=False, user=user, reason=reason, what=_participant_what(participant)
@@ -75,10 +77,10 @@ def participant_unlock(*, user, participant: Participant, reason: str) -> Partic
 
 
 @writes
-def visit_lock(*, user, visit: Visit, reason: str = "") -> Visit:
+def visit_lock(*, user, visit: Visit, reason: str) -> Visit:
     """Lock one visit and every record attached to it (labs, assessments)."""
     authorize(user, Action.LOCK, visit.participant.site_id)
-    reason = _reason(reason, required=False)
+    reason = _reason(reason, locking=True)
     visit = _fresh_visit(visit)
     _set_locked(visit, locked=True, user=user, reason=reason, what=_visit_what(visit))
     return visit
@@ -88,7 +90,7 @@ def visit_lock(*, user, visit: Visit, reason: str = "") -> Visit:
 def visit_unlock(*, user, visit: Visit, reason: str) -> Visit:
     """Unlock one visit; the reason is kept in the audit trail."""
     authorize(user, Action.UNLOCK, visit.participant.site_id)
-    reason = _reason(reason, required=True)
+    reason = _reason(reason, locking=False)
     visit = _fresh_visit(visit)
     _set_locked(visit, locked=False, user=user, reason=reason, what=_visit_what(visit))
     return visit

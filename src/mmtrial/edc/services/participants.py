@@ -19,11 +19,17 @@ from mmtrial.clinical import eligibility, renal
 from mmtrial.edc.audit import audit_actor, current_actor
 from mmtrial.edc.models import Participant, Screening, Site
 from mmtrial.edc.models.people import ParticipantStatus, Sex
-from mmtrial.edc.permissions import Action, authorize, scope_to_sites
+from mmtrial.edc.permissions import Action, authorize, can, scope_to_sites
 from mmtrial.edc.services._acting import actor_for
 from mmtrial.edc.services._records import record_create, record_update
 from mmtrial.edc.unit_of_work import writes
-from mmtrial.errors import EligibilityError, InputError, NotFound, ProtocolViolation
+from mmtrial.errors import (
+    EligibilityError,
+    InputError,
+    NotFound,
+    PermissionDenied,
+    ProtocolViolation,
+)
 from mmtrial.protocol.loader import load_protocol
 from mmtrial.protocol.models import Protocol
 
@@ -34,6 +40,7 @@ __all__ = [
     "participant_for",
     "participant_register",
     "protocol_of",
+    "screening_answers_authorize",
     "screening_record",
 ]
 
@@ -47,6 +54,10 @@ ALREADY_ENROLLED = "Participant {subject} is already enrolled (subject id {subje
 ENROLL_BEFORE_SCREENING = "enrolled on: {date} is before the screening date {screened}."
 SCREEN_BEFORE_CONSENT = "screened on: {date} is before the consent date {consent} (consent first)."
 SUBJECT_ID_FORMAT = "{site}-{n:03d}"
+INVESTIGATOR_ANSWERS_ONLY = (
+    "Only an investigator can answer the criteria the investigator judges ({criteria}); "
+    "save the values and ask the investigator to answer them."
+)
 EARLIEST_BIRTH_YEAR = 1900  # a plausibility bound on the form, not an eligibility rule
 
 
@@ -227,6 +238,7 @@ def screening_record(
             SCREEN_BEFORE_CONSENT.format(date=screened_on, consent=participant.consent_date),
             {"field": "screened_on"},
         )
+    existing = Screening.objects.filter(participant=participant).first()
     protocol = protocol_of(participant)
     derived = _derived_values(participant, values, screened_on, protocol)
     known = eligibility.known_variables(protocol)
@@ -243,7 +255,6 @@ def screening_record(
         "eligible": bool(result.eligible),
         "protocol_version": protocol.identification.version,
     }
-    existing = Screening.objects.filter(participant=participant).first()
     if existing is None:
         screening = record_create(Screening(participant=participant, **fields))
     else:
@@ -255,7 +266,7 @@ def screening_record(
         screening = record_update(
             existing, expected_version=expected_version, values=fields, reason=reason
         )
-    status = ParticipantStatus.SCREENING if screening.eligible else ParticipantStatus.SCREEN_FAILED
+    status = _status_after_screening(result.overall)
     if participant.status != status:
         record_update(
             participant,
@@ -265,6 +276,37 @@ def screening_record(
             reason_required=False,
         )
     return screening
+
+
+def screening_answers_authorize(*, user, participant_id: int, answers: Mapping[str, Any]) -> None:
+    """Refuse `answers` that change the investigator's answers unless `user` is an investigator.
+
+    The free-text criteria are the investigator's judgement (the protocol's `free_text`
+    criteria; ICH E6(R3) 2.3, the investigator decides on eligibility): anyone who may screen
+    enters the values, only an investigator gives or changes these answers. The web calls it
+    before `screening_record`; `screening_record` will call it itself once the simulated
+    studies screen through investigators (mmtrial.sim still has coordinators answer).
+    """
+    participant = participant_for(user=user, participant_id=participant_id, action=Action.SCREEN)
+    existing = Screening.objects.filter(participant=participant).first()
+    before = (existing.answers if existing else None) or {}
+    stored = {key: bool(value) for key, value in before.items()}
+    given = {key: bool(value) for key, value in answers.items() if value is not None}
+    if given == stored or can(user, Action.INVESTIGATOR_DECISION, participant.site_id):
+        return
+    changed = sorted(k for k in given.keys() | stored.keys() if given.get(k) != stored.get(k))
+    raise PermissionDenied(
+        INVESTIGATOR_ANSWERS_ONLY.format(criteria=", ".join(changed)),
+        {"action": Action.INVESTIGATOR_DECISION.value, "site_id": participant.site_id},
+    )
+
+
+def _status_after_screening(overall: str) -> str:
+    """A screening with values still missing is in progress, not failed: only a criterion that
+    is not met fails it (clinical.eligibility's `overall`)."""
+    if overall == "not_eligible":
+        return ParticipantStatus.SCREEN_FAILED
+    return ParticipantStatus.SCREENING
 
 
 def _unmet(result: Mapping[str, Any]) -> str:

@@ -35,7 +35,7 @@ from mmtrial.edc.audit import EventSpec, audit_record, current_actor, to_jsonabl
 from mmtrial.edc.models import Participant, Query, Signature
 from mmtrial.edc.models.base import ClinicalRecord
 from mmtrial.edc.models.trust import QueryStatus, SignatureStatus
-from mmtrial.edc.permissions import Action, authorize, scope_to_sites
+from mmtrial.edc.permissions import ACTION_DENIED, Action, authorize, can, scope_to_sites
 from mmtrial.edc.services._acting import actor_for
 from mmtrial.edc.services._records import subject_label
 from mmtrial.errors import InputError, PermissionDenied, ProtocolViolation
@@ -168,6 +168,10 @@ def participant_sign(
     authorize(user, Action.SIGN, participant.site_id)
     if _impersonating(session_state):
         raise PermissionDenied(SIGN_IMPERSONATION)
+    # What makes the participant unsignable is said before any password is checked.
+    open_queries = _open_query_refusal(participant)
+    if open_queries is not None:
+        raise open_queries
     if not confirm:
         raise InputError(SIGN_CONFIRMATION_REQUIRED, {"field": "confirm"})
     if meaning not in SIGNATURE_MEANINGS:
@@ -190,22 +194,50 @@ def participant_sign(
     return signature
 
 
+def _open_query_refusal(participant: Participant) -> ProtocolViolation | None:
+    """The refusal to sign while queries are unresolved (open or answered), or None."""
+    unresolved = Query.objects.filter(participant=participant).exclude(status=QueryStatus.CLOSED)
+    count = unresolved.count()
+    if not count:
+        return None
+    return ProtocolViolation(
+        SIGN_OPEN_QUERIES.format(
+            subject=subject_label(participant),
+            count=count,
+            plural="y" if count == 1 else "ies",
+        ),
+        {"open_queries": count},
+    )
+
+
+def participant_sign_blockers(
+    *, user, participant: Participant, session_state: MutableMapping
+) -> list[str]:
+    """Why `user` cannot sign `participant` now, before anything is typed: the messages
+    `participant_sign` would refuse with whatever password is entered (empty: signable).
+    One query (the unresolved queries' count)."""
+    if not can(user, Action.SIGN, participant.site_id):
+        return [ACTION_DENIED.format(action=Action.SIGN.value)]
+    blockers = []
+    if _impersonating(session_state):
+        blockers.append(SIGN_IMPERSONATION)
+    if user.identity_verified_by_id is None or user.identity_verified_by_id == user.pk:
+        blockers.append(SIGN_IDENTITY_NOT_VERIFIED)
+    open_queries = _open_query_refusal(participant)
+    if open_queries is not None:
+        blockers.append(open_queries.message)
+    return blockers
+
+
 @transaction.atomic
 def _sign(*, user, participant: Participant, meaning: str) -> Signature:
     participant = (
         Participant.objects.select_for_update().select_related("site").get(pk=participant.pk)
     )
-    unresolved = Query.objects.filter(participant=participant).exclude(status=QueryStatus.CLOSED)
-    count = unresolved.count()
-    if count:
-        raise ProtocolViolation(
-            SIGN_OPEN_QUERIES.format(
-                subject=subject_label(participant),
-                count=count,
-                plural="y" if count == 1 else "ies",
-            ),
-            {"open_queries": count},
-        )
+    # again under the participant's lock: a query opened since the first check still counts
+    open_queries = _open_query_refusal(participant)
+    if open_queries is not None:
+        raise open_queries
     content_sha256 = participant_content_sha256(participant)
     signature = Signature.objects.create(
         participant=participant,

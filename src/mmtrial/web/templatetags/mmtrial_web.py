@@ -105,3 +105,30 @@ def audit_value(value) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
     return str(value)
+
+
+# How far ahead a visit's window opening is shown as "due soon": the dashboard's week.
+DUE_SOON_DAYS = 7
+
+
+@register.filter
+def visit_state(visit) -> str:
+    """Where the visit stands today in the site's zone (clinical.visit_state): planned, due
+    soon, due, overdue, done, done out of window or missed."""
+    from mmtrial.clinical.visit_state import visit_state as state_on
+
+    return state_on(
+        status=visit.status,
+        window_start=visit.window_start,
+        window_end=visit.window_end,
+        today=timezone.localdate(),
+        due_soon_days=DUE_SOON_DAYS,
+    )
+
+
+@register.filter
+def service_message(value) -> str:
+    """A service's refusal (an exception or its text) in the page's language."""
+    from mmtrial.web.errors import translate_message
+
+    return translate_message(str(value)) if value not in (None, "") else ""

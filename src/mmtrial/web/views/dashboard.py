@@ -13,10 +13,13 @@ from mmtrial.edc.selectors.participants import participant_list
 from mmtrial.edc.selectors.queries import query_inbox
 from mmtrial.edc.selectors.visits import visits_due
 from mmtrial.web.labels import LABELS
+from mmtrial.web.query_context import query_contexts
 
 # How far back the dashboard looks for visits still due after their window closed.
 OVERDUE_LOOKBACK_DAYS = 120
 WEEK_DAYS = 7
+# The oldest open queries shown with their records; the inbox has them all.
+DASHBOARD_QUERIES = 20
 
 
 def dashboard(request):
@@ -33,6 +36,7 @@ def dashboard(request):
     overdue = [r for r in rows if r.overdue]
     out_of_window = [r for r in rows if r.out_of_window]
     open_queries = list(query_inbox(user=request.user, statuses=["open"]))
+    shown_queries = open_queries[:DASHBOARD_QUERIES]
     by_status = Counter(p.status for p in participant_list(user=request.user))
     status_rows = [
         (code, text, by_status.get(code, 0)) for code, text in LABELS["participant_status"].items()
@@ -45,6 +49,8 @@ def dashboard(request):
         "overdue": overdue,
         "out_of_window": out_of_window,
         "open_queries": open_queries,
+        "shown_queries": shown_queries,
+        "query_contexts": query_contexts(shown_queries),
         "status_rows": status_rows,
         "participant_total": sum(by_status.values()),
     }

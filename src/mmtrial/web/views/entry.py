@@ -43,7 +43,12 @@ from mmtrial.web.errors import run_service
 
 
 def saved_redirect(request, participant, text):
+    """Back to the participant, or to the query the form was opened from (`?query=<pk>`, the
+    link on a query's record) so that the correction can be answered there."""
     messages.success(request, text)
+    query_pk = request.GET.get("query", "")
+    if query_pk.isdigit():
+        return redirect("query_detail", pk=int(query_pk))
     return redirect("participant_detail", pk=participant.pk)
 
 
@@ -132,6 +137,7 @@ def lab_edit(request, pk: int, lab_pk: int):
         participant,
         form,
         lab=lab,
+        visit=lab.visit,  # a lab attached to a locked visit is read-only too
         analyte=analyte_label(lab.analyte),
     )
 

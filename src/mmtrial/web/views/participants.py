@@ -14,6 +14,7 @@ from mmtrial.edc.selectors.timeline import participant_timeline
 from mmtrial.edc.services.participants import protocol_of
 from mmtrial.web import timeline_view
 from mmtrial.web.forms import ParticipantFilterForm
+from mmtrial.web.query_context import query_contexts
 
 PAGE_SIZE = 50
 
@@ -47,10 +48,17 @@ def participant_list_view(request):
     )
 
 
+NOT_YET_ASSESSED = "not_assessed"
+
+
 def _best_response(participant) -> str:
+    """The confirmed best response, NOT_YET_ASSESSED before the first assessment (the summary
+    then says NE, which would read as "not evaluable"), or "" without a summary."""
     summary = getattr(participant, "response_summary", None)
     if summary is None or summary.is_deleted:
         return ""
+    if not participant.has_response_assessment:
+        return NOT_YET_ASSESSED
     return summary.best_overall_response
 
 
@@ -62,7 +70,10 @@ def participant_detail(request, pk: int):
         "participant": participant,
         "timeline": timeline,
         "page": timeline_view.build(timeline),
-        "can_enter": can(request.user, Action.ENTER_DATA, site_id),
+        # no further query without queries; else one per record type and one for the audit
+        "query_contexts": query_contexts(timeline.queries),
+        # a locked participant's page offers no entry links: every change would be refused
+        "can_enter": can(request.user, Action.ENTER_DATA, site_id) and not participant.locked,
         "can_query": can(request.user, Action.QUERY_OPEN, site_id),
         "can_lock": can(request.user, Action.LOCK, site_id),
         "can_decide_dose": can(request.user, Action.INVESTIGATOR_DECISION, site_id),

@@ -16,6 +16,7 @@ from mmtrial.edc.services.participants import (
     participant_enroll,
     participant_register,
     protocol_of,
+    screening_answers_authorize,
     screening_record,
 )
 from mmtrial.web.errors import run_service
@@ -86,21 +87,29 @@ def screening(request, pk: int):
     protocol = protocol_of(participant)
     stored = _stored_screening(participant)
     form = ScreeningForm(
-        request.POST or None, protocol=protocol, initial=ScreeningForm.initial_from(stored)
+        request.POST or None,
+        protocol=protocol,
+        initial=ScreeningForm.initial_from(stored),
+        answers_editable=can(request.user, Action.INVESTIGATOR_DECISION, participant.site_id),
     )
     if request.method == "POST" and form.is_valid():
-        saved = run_service(
-            form,
-            lambda: screening_record(
+
+        def record():
+            answers = form.service_answers()
+            screening_answers_authorize(
+                user=request.user, participant_id=participant.pk, answers=answers
+            )
+            return screening_record(
                 user=request.user,
                 participant_id=participant.pk,
                 screened_on=form.cleaned_data["screened_on"],
                 values=form.service_values(),
-                answers=form.service_answers(),
+                answers=answers,
                 expected_version=form.cleaned_data.get("version") if stored else None,
                 reason=form.cleaned_data.get("reason", ""),
-            ),
-        )
+            )
+
+        saved = run_service(form, record)
         if saved is not None:
             messages.success(request, _("Screening saved."))
             return redirect("screening", pk=participant.pk)

@@ -24,8 +24,9 @@ from mmtrial.edc.services.signatures import (
     SESSION_SIGNER_KEY,
     SIGNATURE_MEANINGS,
     participant_sign,
+    participant_sign_blockers,
 )
-from mmtrial.web.errors import run_action, run_service
+from mmtrial.web.errors import run_action, run_service, translate_message
 from mmtrial.web.forms import LockForm, SignForm
 
 
@@ -44,12 +45,22 @@ def sign_lock(request, pk: int):
 
 def _render(request, participant, *, sign_form, lock_form, status=200):
     site_id = participant.site_id
+    can_sign = can(request.user, Action.SIGN, site_id)
+    blockers = (
+        participant_sign_blockers(
+            user=request.user, participant=participant, session_state=request.session
+        )
+        if can_sign
+        else []
+    )
     context = {
         "participant": participant,
         "signatures": signature_list(user=request.user, participant_id=participant.pk),
         "sign_form": sign_form,
         "lock_form": lock_form,
-        "can_sign": can(request.user, Action.SIGN, site_id),
+        "can_sign": can_sign,
+        # said before any password is asked: the form is offered only when signable
+        "sign_blockers": [translate_message(text) for text in blockers],
         "can_lock": can(request.user, Action.LOCK, site_id),
         "can_unlock": can(request.user, Action.UNLOCK, site_id),
     }

@@ -105,12 +105,19 @@ def renal_decision(request, pk: int):
     )
 
 
+def _proposed_visit_date(visit, today):
+    """The date a visit not yet recorded is proposed on: its planned date while that is still
+    ahead, else today (the site's date: the request runs in its zone). A late visit recorded
+    now did not happen on a past planned day."""
+    return visit.planned_date if visit.planned_date > today else today
+
+
 def visit_edit(request, pk: int, visit_pk: int):
     timeline = participant_timeline(user=request.user, participant_id=pk)
     participant = timeline.participant
     visit = from_timeline(timeline, "visits", visit_pk)
     initial = {
-        "actual_date": visit.actual_date or visit.planned_date,
+        "actual_date": visit.actual_date or _proposed_visit_date(visit, timezone.localdate()),
         "weight_kg": visit.weight_kg,
         "notes": visit.notes,
         "version": visit.version,
