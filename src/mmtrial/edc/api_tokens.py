@@ -153,8 +153,10 @@ def api_token_revoke(*, user: User, token_id: int, reason: str = "") -> ApiToken
 
 
 def _failed(request, user: User) -> None:
-    """A wrong secret for a real token: a failed sign-in of its owner (security log, lockout)."""
-    attempt = authentication_request(request, channel="api", auth="api_token")
+    """A wrong secret for a real token: a failed sign-in of its owner (security log, lockout).
+
+    Counted on a stand-in request: the API answers with its own 401, not django-axes' page."""
+    attempt = authentication_request(None, channel="api", auth="api_token")
     user_login_failed.send(
         sender=__name__, credentials={"username": user.username}, request=attempt
     )
@@ -163,7 +165,7 @@ def _failed(request, user: User) -> None:
 def _is_locked(request, user: User) -> bool:
     from axes.handlers.proxy import AxesProxyHandler
 
-    attempt = authentication_request(request, channel="api")
+    attempt = authentication_request(None, channel="api")
     return AxesProxyHandler.is_locked(attempt, {"username": user.username})
 
 
