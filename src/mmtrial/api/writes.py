@@ -14,13 +14,14 @@ from typing import Annotated
 
 from django.db import transaction
 from django.http import HttpResponse
-from ninja import Path, Router
+from ninja import Path, Status
 
 from mmtrial.api import schemas as s
 from mmtrial.api.auth import acting, site_today, user_of
 from mmtrial.api.etags import expected_version, refuse_stale, with_etag
 from mmtrial.api.pages import MAX_ID
 from mmtrial.api.problems import Problem
+from mmtrial.api.reads import router
 from mmtrial.edc.models import DoseAdministration, Visit
 from mmtrial.edc.permissions import Action, authorize
 from mmtrial.edc.selectors.queries import query_get
@@ -33,7 +34,7 @@ from mmtrial.edc.services.treatment import dose_record
 from mmtrial.edc.services.visits import visit_missed, visit_record
 from mmtrial.errors import InputError
 
-router = Router(tags=["write"])
+# One router with the reads: a path that is read and changed must be one URL pattern.
 
 VISIT_DATE_REQUIRED = "actual date: give the date of the visit, or missed: true."
 
@@ -62,6 +63,7 @@ def _unset(schema) -> dict:
     "/participants/{participant_id}/lab-results",
     response={201: s.LabResultOut, **ERRORS},
     operation_id="lab_result_create",
+    tags=["write"],
     openapi_extra=needs(Action.ENTER_DATA),
 )
 def lab_result_create(request, response: HttpResponse, participant_id: Id, body: s.LabResultIn):
@@ -80,13 +82,14 @@ def lab_result_create(request, response: HttpResponse, participant_id: Id, body:
             visit_id=body.visit_id,
             today=site_today(user),
         )
-    return 201, with_etag(response, lab)
+    return Status(201, with_etag(response, lab))
 
 
 @router.patch(
     "/lab-results/{record_id}",
     response={200: s.LabResultOut, **UPDATE_ERRORS},
     operation_id="lab_result_update",
+    tags=["write"],
     openapi_extra=needs(Action.EDIT_DATA),
 )
 def lab_result_change(request, response: HttpResponse, record_id: Id, body: s.LabResultUpdate):
@@ -106,13 +109,14 @@ def lab_result_change(request, response: HttpResponse, record_id: Id, body: s.La
             collected_on=body.collected_on,
             today=site_today(user),
         )
-    return 200, with_etag(response, updated)
+    return with_etag(response, updated)
 
 
 @router.patch(
     "/doses/{record_id}",
     response={200: s.DoseOut, **UPDATE_ERRORS},
     operation_id="dose_update",
+    tags=["write"],
     openapi_extra=needs(Action.ENTER_DATA),
 )
 def dose_change(request, response: HttpResponse, record_id: Id, body: s.DoseUpdate):
@@ -131,13 +135,14 @@ def dose_change(request, response: HttpResponse, record_id: Id, body: s.DoseUpda
             taken_dose_mg=body.taken_dose_mg,
             reason=body.reason,
         )
-    return 200, with_etag(response, updated)
+    return with_etag(response, updated)
 
 
 @router.patch(
     "/visits/{record_id}",
     response={200: s.VisitOut, **UPDATE_ERRORS},
     operation_id="visit_update",
+    tags=["write"],
     openapi_extra=needs(Action.ENTER_DATA),
 )
 def visit_change(request, response: HttpResponse, record_id: Id, body: s.VisitUpdate):
@@ -165,13 +170,14 @@ def visit_change(request, response: HttpResponse, record_id: Id, body: s.VisitUp
                 reason=body.reason,
                 today=site_today(user),
             )
-    return 200, with_etag(response, updated)
+    return with_etag(response, updated)
 
 
 @router.post(
     "/participants/{participant_id}/adverse-events",
     response={201: s.AdverseEventOut, **ERRORS},
     operation_id="adverse_event_create",
+    tags=["write"],
     openapi_extra=needs(Action.ENTER_DATA),
 )
 def adverse_event_create(
@@ -181,13 +187,14 @@ def adverse_event_create(
     user = user_of(request)
     with acting(request), transaction.atomic():
         ae = ae_record(user=user, participant_id=participant_id, **body.model_dump())
-    return 201, with_etag(response, ae)
+    return Status(201, with_etag(response, ae))
 
 
 @router.patch(
     "/adverse-events/{record_id}",
     response={200: s.AdverseEventOut, **UPDATE_ERRORS},
     operation_id="adverse_event_update",
+    tags=["write"],
     openapi_extra=needs(Action.EDIT_DATA),
 )
 def adverse_event_change(
@@ -204,13 +211,14 @@ def adverse_event_change(
         updated = ae_update(
             user=user, ae_id=record_id, expected_version=version, reason=body.reason, **values
         )
-    return 200, with_etag(response, updated)
+    return with_etag(response, updated)
 
 
 @router.post(
     "/queries/{record_id}/answers",
     response={200: s.QueryOut, **UPDATE_ERRORS},
     operation_id="query_answer",
+    tags=["write"],
     openapi_extra=needs(Action.QUERY_ANSWER),
 )
 def query_answer_create(request, response: HttpResponse, record_id: Id, body: s.QueryAnswerIn):
@@ -222,4 +230,4 @@ def query_answer_create(request, response: HttpResponse, record_id: Id, body: s.
     refuse_stale(query, version)
     with acting(request), transaction.atomic():
         answered = query_answer(user=user, query=query, text=body.text, expected_version=version)
-    return 200, with_etag(response, answered)
+    return with_etag(response, answered)
