@@ -3,11 +3,13 @@ at site A with labs, an adverse event and a query, and a token per user."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from django.utils import timezone
 
+SIGNING_PASSWORD = "correct-horse-battery-9"
 ROLES = (
     "coordinator",
     "investigator",
@@ -99,6 +101,23 @@ def study(db):
         start_date=cycle.start_date,
     )
     lab = participant.labs.order_by("pk").first()
+    from mmtrial.edc.services.disease import disease_assessment_record
+    from mmtrial.edc.services.labs import lab_result_record
+
+    day_28 = cycle.start_date + dt.timedelta(days=27)
+    for on, value in ((cycle.start_date, "2.4"), (day_28, "1.0")):
+        lab_result_record(
+            user=a.coordinator,
+            participant_id=participant.pk,
+            analyte="serum_m_protein",
+            value=value,
+            unit="g/dL",
+            collected_on=on,
+        )
+    disease = disease_assessment_record(
+        user=a.coordinator, participant_id=participant.pk, assessed_on=day_28, new_lesion=False
+    )
+    signature = _signed(a, participant, users["sponsor_admin"])  # before the open query
     query = query_open(
         user=users["monitor"],
         participant=participant,
@@ -109,6 +128,7 @@ def study(db):
     visit = participant.visits.filter(is_deleted=False).order_by("planned_date").first()
     dose = cycle.doses.order_by("date", "drug").first()
     return {
+        "signature": signature,
         "a": a,
         "b": b,
         "participant": participant,
@@ -120,7 +140,28 @@ def study(db):
         "query": query,
         "visit": visit,
         "dose": dose,
+        "disease": disease,
+        "response": participant.responses.order_by("pk").first(),
     }
+
+
+def _signed(study, participant, verifier):
+    """The site A investigator signs the participant's data (identity verified, password)."""
+    from mmtrial.edc.services.signatures import participant_sign
+
+    investigator = study.investigator
+    investigator.set_password(SIGNING_PASSWORD)
+    investigator.identity_verified_by = verifier
+    investigator.save(update_fields=["password", "identity_verified_by"])
+    return participant_sign(
+        user=investigator,
+        participant=participant,
+        username=investigator.username,
+        password=SIGNING_PASSWORD,
+        meaning="Approval",
+        confirm=True,
+        session_state={},
+    )
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def test_a_pull_with_the_cursor_sees_exactly_the_changes(api_as, study):
     coordinator = study["users"]["coordinator"]
     participant = study["participant"]
     before, cursor = _pull_all(api, "lab-results", limit=2)
-    assert len(before) == 3 and len({lab["id"] for lab in before}) == 3
+    assert len(before) == 5 and len({lab["id"] for lab in before}) == 5  # 3 day-1, 2 M-protein
 
     by_analyte = {lab["analyte"]: lab["id"] for lab in before}
     corrected, deleted = by_analyte["creatinine"], by_analyte["platelets"]
@@ -99,5 +99,6 @@ def test_the_lab_export_streams_every_result_then_the_cursor(api_as, study):
     assert response.status_code == 200
     assert response.streaming
     lines = [json.loads(line) for line in b"".join(response.streaming_content).splitlines()]
-    assert len(lines) == 4 and "cursor" in lines[-1]
-    assert {line["analyte"] for line in lines[:-1]} == {"creatinine", "anc", "platelets"}
+    assert len(lines) == 6 and "cursor" in lines[-1]
+    analytes = {line["analyte"] for line in lines[:-1]}
+    assert analytes == {"creatinine", "anc", "platelets", "serum_m_protein"}
