@@ -104,10 +104,8 @@ def _site_a_rows(response, study) -> list:
         r
         for r in rows
         if r.get("participant_id") == pk
-        or (r.get("id") == pk
-        and "screening_number" in r)
-        or (r.get("id") == site_a
-        and "timezone" in r)
+        or (r.get("id") == pk and "screening_number" in r)
+        or (r.get("id") == site_a and "timezone" in r)
         or r.get("site_code") == study["a"].site.code
     ]
 
