@@ -8,6 +8,7 @@ from ninja import NinjaAPI, Swagger
 
 from mmtrial.api import reads, tokens, writes  # noqa: F401 - writes adds to reads.router
 from mmtrial.api.auth import TokenAuth
+from mmtrial.api.problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
 from mmtrial.api.problems import install_handlers
 
 __all__ = ["api"]
@@ -20,7 +21,22 @@ DESCRIPTION = (
     "`parameters` and the `text` in the Accept-Language."
 )
 
-api = NinjaAPI(
+
+class MmtrialApi(NinjaAPI):
+    """The document says what the server sends: errors are `application/problem+json`."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        for item in document.get("paths", {}).values():
+            for operation in item.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content") or {}
+                    if int(status) >= 400 and "application/json" in content:
+                        content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
+        return document
+
+
+api = MmtrialApi(
     title="mmtrial API",
     version="1",
     description=DESCRIPTION,

@@ -203,7 +203,7 @@ class ExportParams(Schema):
 
 @router.get(
     "/exports/lab-results",
-    response={401: Problem, 403: Problem, 429: Problem},
+    response={401: Problem, 403: Problem, 422: Problem, 429: Problem},
     operation_id="lab_result_export",
     openapi_extra={
         **needs(Action.VIEW),

@@ -41,7 +41,7 @@ __all__ = [
 Text = Annotated[str, Field(max_length=4000)]
 ShortText = Annotated[str, Field(max_length=200)]
 Reason = Annotated[str, Field(max_length=500, description="reason for change (audit trail)")]
-Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))]
+Day = dt.date
 Mg = Annotated[Decimal, Field(ge=0, le=100000, max_digits=9, decimal_places=2)]
 
 

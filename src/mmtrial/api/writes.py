@@ -40,6 +40,7 @@ VISIT_DATE_REQUIRED = "actual date: give the date of the visit, or missed: true.
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 ERRORS = {
+    400: Problem,
     401: Problem,
     403: Problem,
     404: Problem,
