@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from ninja.security import HttpBearer
 
 from mmtrial.api.messages import Message, message_of
@@ -34,8 +34,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RATE_LIMIT_DEFAULT = 600
 RATE_WINDOW_SECONDS = 60
 
-TOKEN_READ_ONLY = "This API token may only read (scope read): create a read_write token to write."
-RATE_LIMITED = (
+TOKEN_READ_ONLY = gettext_noop(
+    "This API token may only read (scope read): create a read_write token to write."
+)
+RATE_LIMITED = gettext_noop(
     "Too many requests with this API token: at most {limit} a minute. Retry in {retry} s."
 )
 

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import re
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from mmtrial.api.messages import Message
 from mmtrial.api.problems import ApiProblem
 
 __all__ = ["etag", "expected_version", "refuse_stale", "with_etag"]
 
-IF_MATCH_REQUIRED = (
+IF_MATCH_REQUIRED = gettext_noop(
     'Send the record\'s version in the If-Match header (the ETag you read, e.g. If-Match: "3"), '
     "so that a change made by someone else since is not overwritten."
 )
-IF_MATCH_INVALID = 'If-Match must be one ETag of this record, e.g. "3"; got {value}.'
-RECORD_STALE = (
+IF_MATCH_INVALID = gettext_noop('If-Match must be one ETag of this record, e.g. "3"; got {value}.')
+RECORD_STALE = gettext_noop(
     "This record was changed by someone else since you read it (your version {expected}, now "
     "{current}). Read it again, then send your change with the new ETag."
 )

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from django.utils.translation import gettext
+
 from mmtrial.edc.audit import to_jsonable
 from mmtrial.errors import MmtrialError
 from mmtrial.web.errors import MESSAGE_PACKAGES, translate_message
@@ -50,7 +52,7 @@ def _modules(package_name: str):
 
 
 @cache
-def _templates() -> tuple[tuple[re.Pattern[str], tuple[str, ...], str], ...]:
+def _templates() -> tuple[tuple[re.Pattern[str], str, str], ...]:
     """(pattern, field names, code) of every message constant, longest templates first (the
     most specific match wins)."""
     seen: dict[str, str] = {}
@@ -74,7 +76,7 @@ def _templates() -> tuple[tuple[re.Pattern[str], tuple[str, ...], str], ...]:
                 names.append(name)
                 parts.append(f"(?P<{name}>.*?)")
         else:
-            compiled.append((re.compile("^" + "".join(parts) + "$", re.DOTALL), tuple(names), code))
+            compiled.append((re.compile("^" + "".join(parts) + "$", re.DOTALL), template, code))
     return tuple(compiled)
 
 
@@ -85,9 +87,23 @@ def _class_code(error: Exception) -> str:
 def message_of(error: MmtrialError) -> Message:
     """The code, parameters and translated text of a service's error."""
     extra = to_jsonable(dict(error.extra or {}))
-    text = translate_message(error.message)
-    for pattern, _names, code in _templates():
+    for pattern, template, code in _templates():
         match = pattern.match(error.message)
         if match is not None:
-            return Message(code=code, parameters={**match.groupdict(), **extra}, text=text)
-    return Message(code=_class_code(error), parameters=extra, text=text)
+            values = match.groupdict()
+            return Message(
+                code=code, parameters={**values, **extra}, text=_rendered(template, values, error)
+            )
+    return Message(code=_class_code(error), parameters=extra, text=translate_message(error.message))
+
+
+def _rendered(template: str, values: dict[str, str], error: MmtrialError) -> str:
+    """The template in the active language with the values it was formatted with (a value
+    that is itself a catalogue text, such as a field's label, translated too)."""
+    translated = gettext(template)
+    if translated == template:
+        return translate_message(error.message)
+    try:
+        return translated.format(**{name: gettext(value) for name, value in values.items()})
+    except (KeyError, IndexError, ValueError):
+        return error.message

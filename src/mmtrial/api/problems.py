@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from django.http import HttpResponse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.errors import AuthorizationError as NinjaAuthorizationError
@@ -34,13 +34,13 @@ __all__ = ["ApiProblem", "Problem", "install_handlers", "problem_response"]
 CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "/api/v1/problems/"
 
-AUTHENTICATION_REQUIRED = (
+AUTHENTICATION_REQUIRED = gettext_noop(
     "Sign in with an API token: send the header 'Authorization: Bearer <token>' (create a token "
     "on your API tokens page or with `mmtrial token create`)."
 )
-REQUEST_INVALID = "The request is not valid: {summary}."
-NOT_FOUND_ROUTE = "There is no such address in the API."
-SERVER_ERROR = "The server could not complete the request; nothing was saved."
+REQUEST_INVALID = gettext_noop("The request is not valid: {summary}.")
+NOT_FOUND_ROUTE = gettext_noop("There is no such address in the API.")
+SERVER_ERROR = gettext_noop("The server could not complete the request; nothing was saved.")
 
 TITLES = {
     400: "Bad request",

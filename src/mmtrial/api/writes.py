@@ -14,6 +14,7 @@ from typing import Annotated
 
 from django.db import transaction
 from django.http import HttpResponse
+from django.utils.translation import gettext_noop
 from ninja import Path, Status
 
 from mmtrial.api import schemas as s
@@ -36,7 +37,7 @@ from mmtrial.errors import InputError
 
 # One router with the reads: a path that is read and changed must be one URL pattern.
 
-VISIT_DATE_REQUIRED = "actual date: give the date of the visit, or missed: true."
+VISIT_DATE_REQUIRED = gettext_noop("actual date: give the date of the visit, or missed: true.")
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 ERRORS = {

@@ -20,6 +20,7 @@ import secrets
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from mmtrial.edc.audit import EventSpec, audit_record
 from mmtrial.edc.models import ApiToken, User
@@ -44,18 +45,24 @@ API_TOKEN_DAYS_DEFAULT = 90
 API_TOKEN_DAYS_MAX = 365
 NAME_MAX_LENGTH = 100
 
-API_TOKEN_NAME_REQUIRED = "Give the token a name that says what it is for (e.g. nightly sync)."
-API_TOKEN_DAYS_INVALID = "An API token lasts between 1 and {max_days} days; got {days}."
-API_TOKEN_SCOPE_INVALID = "The scope of an API token is read or read_write; got {scope}."
-API_TOKEN_NOT_FOUND = "You have no API token {token_id}."
-API_TOKEN_ALREADY_REVOKED = "API token {token_id} is already revoked."
-API_TOKEN_PASSWORD_MUST_CHANGE = (
+API_TOKEN_NAME_REQUIRED = gettext_noop(
+    "Give the token a name that says what it is for (e.g. nightly sync)."
+)
+API_TOKEN_DAYS_INVALID = gettext_noop(
+    "An API token lasts between 1 and {max_days} days; got {days}."
+)
+API_TOKEN_SCOPE_INVALID = gettext_noop(
+    "The scope of an API token is read or read_write; got {scope}."
+)
+API_TOKEN_NOT_FOUND = gettext_noop("You have no API token {token_id}.")
+API_TOKEN_ALREADY_REVOKED = gettext_noop("API token {token_id} is already revoked.")
+API_TOKEN_PASSWORD_MUST_CHANGE = gettext_noop(
     "Choose your own password first (the current one was set by an administrator): then create "
     "a token."
 )
 # Refusals of a request: one text whatever the cause that tells an outsider nothing more.
-API_TOKEN_INVALID = "The API token is not valid (unknown, revoked or expired)."
-API_TOKEN_LOCKED = (
+API_TOKEN_INVALID = gettext_noop("The API token is not valid (unknown, revoked or expired).")
+API_TOKEN_LOCKED = gettext_noop(
     "The account of this API token is locked after repeated failed sign-ins; an administrator "
     "must unlock it."
 )
