@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from mmtrial.commands._auth import by_option, password_stdin_option
-from mmtrial.commands.admin import _run
+from mmtrial.commands.admin import _django, _run
 
 BY = by_option()
 PASSWORD_STDIN = password_stdin_option()
@@ -34,6 +34,7 @@ def token_create_cmd(
     password_stdin: bool = PASSWORD_STDIN,
 ) -> None:
     """Create an API token for yourself; its text is printed once."""
+    _django()
     from mmtrial.edc.api_tokens import api_token_create
 
     token, text = _run(
@@ -52,6 +53,7 @@ def token_create_cmd(
 @token_app.command("list")
 def token_list_cmd(by: str = BY, password_stdin: bool = PASSWORD_STDIN) -> None:
     """Your API tokens: number, name, scope, expiry and whether revoked."""
+    _django()
     from django.utils import timezone
 
     from mmtrial.edc.api_tokens import api_token_list
@@ -76,6 +78,7 @@ def token_revoke_cmd(
     password_stdin: bool = PASSWORD_STDIN,
 ) -> None:
     """Revoke one of your API tokens."""
+    _django()
     from mmtrial.edc.api_tokens import api_token_revoke
 
     token = _run(
