@@ -45,6 +45,20 @@ def _schema():
 schema = _schema()
 
 
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """As Django's test client does: a request does not close the database connection that
+    holds the test's transaction (the WSGI handler would, with CONN_MAX_AGE on PostgreSQL)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def tokens(study):
     return [token_for(study["users"]["data_manager"]), token_for(study["users"]["coordinator"])]
