@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "ninja",  # its Swagger UI files, served locally (no CDN: sites may be offline)
     "mmtrial.edc",
     "mmtrial.web",
 ]

@@ -27,6 +27,7 @@ from mmtrial.edc.audit import audit_actor
 from mmtrial.errors import NotFound, PermissionDenied
 
 PUBLIC_URL_NAMES = frozenset({"login", "set_language"})
+API_PREFIX = "/api/"
 # Reachable while a password chosen by an administrator still has to be changed.
 PASSWORD_CHANGE_URL_NAMES = frozenset({"password_change", "logout"})
 SESSION_TIMEZONE_KEY = "mmtrial_timezone"
@@ -93,6 +94,8 @@ class WebAccessMiddleware:
             return None
         if request.path.startswith("/" + settings.STATIC_URL.lstrip("/")):
             return None
+        if request.path.startswith(API_PREFIX):
+            return None  # the API's own door: tokens, 401 problem details (mmtrial.api.auth)
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         if (

@@ -8,7 +8,9 @@ from django.urls import path
 from django.views.decorators.http import require_safe
 from django.views.i18n import set_language
 
+from mmtrial.api.app import api
 from mmtrial.web.views import (
+    api_tokens,
     audit,
     auth,
     blinding,
@@ -60,6 +62,10 @@ urlpatterns = [
     path("queries/", queries.inbox, name="query_inbox"),
     path("queries/<int:pk>/", queries.detail, name="query_detail"),
     path("audit/<str:model>/<str:object_pk>/", audit.record_audit, name="record_audit"),
+    path("tokens/", api_tokens.token_page, name="api_tokens"),
+    path("tokens/<int:token_id>/revoke/", api_tokens.token_revoke, name="api_token_revoke"),
+    # The REST API authenticates with its own tokens (mmtrial.api.auth), not the session.
+    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     # The stylesheet, htmx and the admin's files, found in the apps' static folders, are served
     # by mmtrial itself also without DEBUG (gunicorn has no static handler): a site's single

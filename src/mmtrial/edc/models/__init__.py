@@ -17,13 +17,19 @@ from mmtrial.edc.models.assessments import (
 from mmtrial.edc.models.audit import AuditChainHead, AuditEvent
 from mmtrial.edc.models.people import Membership, Participant, Screening, Site, User
 from mmtrial.edc.models.randomization import Allocation, RandomizationKey, Unblinding
-from mmtrial.edc.models.security import CommandLineToken, PasswordHistory, SecurityPolicy
+from mmtrial.edc.models.security import (
+    ApiToken,
+    CommandLineToken,
+    PasswordHistory,
+    SecurityPolicy,
+)
 from mmtrial.edc.models.treatment import Cycle, DoseAdministration, RenalDoseDecision, Visit
 from mmtrial.edc.models.trust import Query, QueryMessage, Signature
 
 __all__ = [
     "AdverseEvent",
     "Allocation",
+    "ApiToken",
     "AuditChainHead",
     "AuditEvent",
     "CommandLineToken",

@@ -44,3 +44,31 @@ class CommandLineToken(models.Model):
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+
+class ApiTokenScope(models.TextChoices):
+    READ = "read", "Read"
+    READ_WRITE = "read_write", "Read and write"
+
+
+class ApiToken(models.Model):
+    """A user's secret for the REST API (`/api/v1/`), created and revoked by that user.
+
+    Only the SHA-256 of the secret is stored (the secret is a random 256-bit value, shown once);
+    the token's id is part of the secret's text, so a wrong secret for a real token counts as
+    a failed sign-in of its owner (the lockout rules of the web login). `scope` read refuses
+    every write. Every write made with it names the user and the token in the audit trail.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="what the token is for, e.g. 'nightly sync'")
+    secret_sha256 = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=12, choices=ApiTokenScope.choices)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "revoked_at"])]
