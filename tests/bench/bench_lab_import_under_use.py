@@ -212,8 +212,10 @@ def _run(env: dict, tmp: Path, rows: int, check_mb: int) -> bool:
     )
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "mmtrial", "serve", "--port", str(port), "--no-migrate"]
-        + _serve_args(),
+        [
+            *(sys.executable, "-m", "mmtrial", "serve", "--port", str(port), "--no-migrate"),
+            *_serve_args(),
+        ],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from django.db.models import Count
 from django.utils import timezone
 
 from mmtrial.edc.audit import EventSpec
@@ -26,7 +27,11 @@ INTERRUPTED = (
     "none of its rows became visible; {rows} staged rows removed"
 )
 _DELETE_CHUNK = 2000
-_DERIVE_CHUNK = 50  # participants re-derived per transaction
+_DERIVE_CHUNK = 50  # participants re-derived per transaction, at most
+_DERIVE_LABS = (
+    5000  # and the results they have between them, at most (one participant may have more)
+)
+_LOOKUP_CHUNK = 900  # below SQLite's smallest limit on query parameters
 
 
 def abandon(record: LabImport, reason: str) -> None:
@@ -60,6 +65,31 @@ def _remove_staged(record: LabImport) -> None:
     LabImport.objects.filter(pk=record.pk).update(staged_rows=0)
 
 
+def _derive_chunks(ids: list[int]) -> list[list[int]]:
+    """The participants in chunks of at most _DERIVE_CHUNK, and of at most _DERIVE_LABS results
+    between them (a derivation reads every result of its participants inside its transaction)."""
+    counts: dict[int, int] = {}
+    for start in range(0, len(ids), _LOOKUP_CHUNK):
+        counts.update(
+            LabResult.objects.filter(
+                participant_id__in=ids[start : start + _LOOKUP_CHUNK], is_deleted=False
+            )
+            .values("participant_id")
+            .annotate(n=Count("id"))
+            .values_list("participant_id", "n")
+        )
+    chunks: list[list[int]] = []
+    labs = 0
+    for pk in ids:
+        n = counts.get(pk, 0)
+        if not chunks or len(chunks[-1]) >= _DERIVE_CHUNK or labs + n > _DERIVE_LABS:
+            chunks.append([])
+            labs = 0
+        chunks[-1].append(pk)
+        labs += n
+    return chunks
+
+
 def derive_responses(
     record: LabImport, participant_ids: list[int], pause: Callable[[float], None]
 ) -> int:
@@ -67,11 +97,10 @@ def derive_responses(
     from mmtrial.edc.services.responses import response_derive_many
 
     done = 0
-    ids = sorted(set(participant_ids))
-    for start in range(0, len(ids), _DERIVE_CHUNK):
+    for chunk in _derive_chunks(sorted(set(participant_ids))):
         began = time.monotonic()
         with unit_of_work():
-            done += response_derive_many(participant_ids=ids[start : start + _DERIVE_CHUNK])
+            done += response_derive_many(participant_ids=chunk)
         pause(time.monotonic() - began)
     LabImport.objects.filter(pk=record.pk).update(responses_derived=True)
     return done

@@ -44,3 +44,14 @@ class LabImport(models.Model):
                 name="edc_one_lab_import_staging",
             ),
         ]
+
+
+def without_staged(queryset):
+    """`queryset` without the rows of an import that has not committed (staged, or abandoned
+    and being removed): nobody's data yet. Readers that skip deleted rows skip them already;
+    this is for those that show deleted rows too (signed content, the records export)."""
+    if not any(f.name == "lab_import" for f in queryset.model._meta.concrete_fields):
+        return queryset
+    return queryset.exclude(
+        lab_import__status__in=[LabImportStatus.STAGING, LabImportStatus.ABANDONED]
+    )
