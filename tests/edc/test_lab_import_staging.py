@@ -12,8 +12,10 @@ from mmtrial.edc.audit import audit_verify
 from mmtrial.edc.lab_import import lab_import
 from mmtrial.edc.lab_import_check import check_stream
 from mmtrial.edc.lab_import_scratch import Scratch
-from mmtrial.edc.models import AuditEvent, LabImport, LabResult
+from mmtrial.edc.models import AuditEvent, LabImport, LabResult, Participant
+from mmtrial.edc.selectors.records_export import participant_records_iter
 from mmtrial.edc.selectors.timeline import participant_timeline
+from mmtrial.edc.services.signatures import participant_content_sha256
 from mmtrial.edc.services.locking import participant_lock
 from mmtrial.errors import LockedRecordError
 from tests.edc.builders import Study, started
@@ -36,12 +38,17 @@ def _visible():
 def test_no_row_is_visible_until_the_commit_then_every_row_is(setup):
     study, participant = setup
     seen = []
+    signed = participant_content_sha256(participant)
 
     def on_progress(done, total):
         # between two of the import's transactions: what a site's reader sees
         if done < total:
             timeline = participant_timeline(user=study.data_manager, participant_id=participant.pk)
-            seen.append((done, _visible(), len([lab for lab in timeline.labs if lab.accession])))
+            shown = len([lab for lab in timeline.labs if lab.accession])
+            exported = next(participant_records_iter(Participant.objects.filter(pk=participant.pk)))
+            shown += len([r for r in exported.records.get("labresult", []) if r["accession"]])
+            assert participant_content_sha256(participant) == signed  # the signed content
+            seen.append((done, _visible(), shown))
 
     report = lab_import(
         user=study.data_manager,
