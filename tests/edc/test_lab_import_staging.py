@@ -71,11 +71,14 @@ def test_no_row_is_visible_until_the_commit_then_every_row_is(setup):
     assert audit_verify().ok
 
 
-def test_a_participant_locked_during_the_import_refuses_the_whole_file(setup):
+@pytest.mark.parametrize(
+    "locked_after", [100, 300], ids=["refused-while-staging", "refused-at-the-commit"]
+)
+def test_a_participant_locked_during_the_import_refuses_the_whole_file(setup, locked_after):
     study, participant = setup
 
     def on_progress(done, total):
-        if done == 100:
+        if done == locked_after:
             participant_lock(user=study.data_manager, participant=participant, reason="DB lock")
 
     with pytest.raises(LockedRecordError, match="locked"):
@@ -92,7 +95,7 @@ def test_a_participant_locked_during_the_import_refuses_the_whole_file(setup):
     record = LabImport.objects.get()
     assert (record.status, record.staged_rows) == ("abandoned", 0)
     event = AuditEvent.objects.get(action="lab_import_abandon")
-    assert event.context["removed"] == 300
+    assert event.context["removed"] == locked_after  # what was staged before the refusal
     assert audit_verify().ok
 
 

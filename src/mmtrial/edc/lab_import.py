@@ -282,8 +282,8 @@ def _commit(record, checked, scratch, *, reason) -> int:
     participants = checked.participants
     corrected = 0
     with unit_of_work() as uow:
-        for participant in participants.values():  # refuses one locked since the check
-            uow.lock(participant)
+        for pk in sorted(participants):  # refuses one locked since the check; in id order
+            uow.lock(participants[pk])
         visible = uow.publish_staged(LabResult, lab_import=record)
         for batch in scratch.rows(CORRECTION, chunk=BATCH_ROWS):
             stored = LabResult.objects.in_bulk([row[11] for row in batch])

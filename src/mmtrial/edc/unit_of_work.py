@@ -288,14 +288,17 @@ class UnitOfWork:
         row (e.g. its line in a file). Returns the new ids in order.
 
         `staged`: rows that nobody sees yet (`where` sets `is_deleted`), made visible later by
-        one short unit of their own (the lab import's commit, which locks the participants and
-        voids their signatures then): here they are only inserted and audited."""
+        `publish_staged` in a short unit of their own (the lab import's commit, which voids
+        the signatures then): here they are inserted and audited, their participants locked
+        but not touched. The lock is still taken, first: on PostgreSQL the rows' foreign keys
+        take a share lock on each participant at commit, while this unit holds the audit
+        chain's head; a save holding the participant and waiting for the head would deadlock
+        with it. Participants are locked in id order, so writers of several never cross."""
         if not rows:
             return []
         owner = list(fields).index("participant_id")
-        if not staged:
-            for pk in {row[owner] for row in rows}:
-                self.lock(participants[pk])
+        for pk in sorted({row[owner] for row in rows}):
+            self.lock(participants[pk])
         ids = insert_tuples_returning(model, rows, fields=fields, key=key, where=where)
         label = model_label(model)
         names = field_names(model)
