@@ -15,8 +15,8 @@ from mmtrial.edc.lab_import_scratch import Scratch
 from mmtrial.edc.models import AuditEvent, LabImport, LabResult, Participant
 from mmtrial.edc.selectors.records_export import participant_records_iter
 from mmtrial.edc.selectors.timeline import participant_timeline
-from mmtrial.edc.services.signatures import participant_content_sha256
 from mmtrial.edc.services.locking import participant_lock
+from mmtrial.edc.services.signatures import participant_content_sha256
 from mmtrial.errors import LockedRecordError
 from tests.edc.builders import Study, started
 from tests.edc.test_lab_import import TODAY, _csv, _rows
