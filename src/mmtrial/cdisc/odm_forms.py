@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 #: Fields that are bookkeeping, not data: the record's id is the item group's repeat key, the
-#: version and timestamps are the audit trail's, and a deletion is the ODM Remove transaction.
-BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at", "is_deleted"})
+#: version and timestamps are the audit trail's, and a deletion is the ODM Remove transaction;
+#: the lab import a result came from is in its audit record's context (file, SHA-256).
+BOOKKEEPING = frozenset(
+    {"id", "version", "created_at", "updated_at", "is_deleted", "lab_import_id"}
+)
 
 
 @dataclass(frozen=True)

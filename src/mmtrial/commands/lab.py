@@ -4,7 +4,9 @@ The importer authenticates (commands._auth: token file, `--password-stdin` or a 
 audit events name them and the operating-system account.
 
 All rows or none. A refused file prints every problem (one line each, with row and column) on
-standard output, one summary line on standard error, and exits with status 2. The format is in
+standard output, one summary line on standard error, and exits with status 2. An import started
+while another runs is refused at once the same way (one line, exit 2). The sites keep saving
+while an import runs: it writes in short transactions and makes the file visible at the end. The format is in
 docs/lab-import.md.
 """
 
@@ -19,8 +21,9 @@ import typer
 from mmtrial.commands._auth import authenticated_user, password_stdin_option
 from mmtrial.commands._io import dumps, fail
 
-# Test hook for the crash test: pause this many seconds after each written batch, and say so on
-# standard error, so a test can kill the process in the middle of the transaction.
+# Test hook for the crash and overlap tests: pause this many seconds after each staged batch (its
+# short transaction committed, its rows still invisible), and say so on standard error, so a test
+# can kill the process, or start a second import, in the middle of an import.
 PAUSE_ENV = "MMTRIAL_LAB_IMPORT_PAUSE_S"
 BATCH_ENV = "MMTRIAL_LAB_IMPORT_BATCH_ROWS"
 

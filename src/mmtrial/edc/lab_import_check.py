@@ -1,23 +1,28 @@
 """Reading and checking a central laboratory file: every row, every problem, nothing written.
 
-`check_file` returns the rows to import (each with the result already stored for its accession +
-analyte, if any) or raises LabImportError listing every problem with its row and column. The
-format is in docs/lab-import.md; writing is `edc.lab_import`.
+`check_stream` reads a file as a stream, a chunk of rows at a time (memory does not grow with
+the file), keeps the rows to write in a scratch store outside the study database
+(`edc.lab_import_scratch`), or raises LabImportError listing every problem with its row and
+column. It writes nothing to the study database. The format is in docs/lab-import.md; writing
+is `edc.lab_import`.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import BinaryIO
 
 from django.db import connection
 
 from mmtrial.edc.lab_analytes import LabValueError, convert
+from mmtrial.edc.lab_import_scratch import CORRECTION, NEW, Scratch
 from mmtrial.edc.models import LabResult, Participant
 from mmtrial.edc.models.assessments import LabSource
 from mmtrial.edc.permissions import Action, scope_to_sites
@@ -26,16 +31,21 @@ from mmtrial.protocol.loader import load_protocol
 
 __all__ = [
     "COLUMNS",
+    "CheckedFile",
     "CheckedRow",
     "LabImportError",
     "RowProblem",
-    "check_file",
-    "decode",
+    "check_stream",
     "unchanged",
 ]
 
 COLUMNS = ("subject_id", "accession", "collected_on", "analyte", "value", "unit")
 _LOOKUP_CHUNK = 2000
+CHUNK_ROWS = 5000  # rows checked together: one participant and one accession lookup each
+_READ_BYTES = 1 << 16
+# A refused file lists this many problems (and says how many more): one wrong column in a
+# file of millions of rows must not build millions of messages.
+MAX_LISTED_PROBLEMS = 10_000
 _ACCESSION_MAX = LabResult._meta.get_field("accession").max_length
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NAME = re.compile(r"^[a-z0-9_ ]*$")  # a column name; anything else is not this CSV format
@@ -61,13 +71,16 @@ class RowProblem:
 class LabImportError(InputError):
     """The file was refused; `problems` lists every problem found. Nothing was written."""
 
-    def __init__(self, file_name: str, problems: list[RowProblem]) -> None:
+    def __init__(
+        self, file_name: str, problems: list[RowProblem], *, total: int | None = None
+    ) -> None:
         self.problems = problems
+        self.total = max(total or 0, len(problems))  # problems found; `problems` lists the first
         first = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        more = f" (and {self.total - 1} more)" if self.total > 1 else ""
         super().__init__(
             f"{file_name}: {first}{more}; nothing was imported",
-            {"problems": [vars(p) for p in problems]},
+            {"problems": [vars(p) for p in problems], "total": self.total},
         )
 
 
@@ -84,21 +97,6 @@ class CheckedRow:
     reported_value: str
     reported_unit: str
     stored: LabResult | None = None  # the result already stored for this accession + analyte
-
-
-def decode(data: bytes, file_name: str) -> str:
-    if not data.strip():
-        raise LabImportError(file_name, [RowProblem(0, "", "the file is empty")])
-    if b"\x00" in data[:4096]:
-        raise LabImportError(
-            file_name, [RowProblem(0, "", "not a CSV file (it holds binary data)")]
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise LabImportError(
-            file_name, [RowProblem(0, "", "not a CSV file (the text is not UTF-8)")]
-        ) from None
 
 
 def _header(reader, file_name: str) -> dict[str, int]:
@@ -192,42 +190,205 @@ def _existing(keys: list[tuple[str, str]]) -> dict[tuple[str, str], LabResult]:
     return found
 
 
-def check_file(user, text: str, file_name: str, today: dt.date) -> list[CheckedRow]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    index = _header(reader, file_name)
-    protocol = load_protocol()
-    central = set(protocol.response_assessment.central_lab_analytes)
+@dataclass
+class CheckedFile:
+    """What checking a file found: counts, the participants of the rows to write, the checksum.
+
+    The rows to write (new results and corrections) are in the scratch store, in file order."""
+
+    rows: int
+    sha256: str
+    new: int = 0
+    corrections: int = 0
+    unchanged: int = 0
+    participants: dict[int, Participant] = field(default_factory=dict)
+
+
+class _Hashing(io.RawIOBase):
+    """Reads through to `raw`, hashing every byte (the file's SHA-256 comes with the check)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.sha256 = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._raw.readinto(buffer)
+        if n:
+            self.sha256.update(memoryview(buffer)[:n])
+        return n
+
+
+def _text_of(stream: BinaryIO, file_name: str) -> tuple[io.TextIOWrapper, _Hashing]:
+    hashing = _Hashing(stream)
+    buffered = io.BufferedReader(hashing, buffer_size=_READ_BYTES)
+    head = buffered.peek(_READ_BYTES)
+    if not head.strip() and len(head) < _READ_BYTES:
+        raise LabImportError(file_name, [RowProblem(0, "", "the file is empty")])
+    if b"\x00" in head[:4096]:
+        raise LabImportError(
+            file_name, [RowProblem(0, "", "not a CSV file (it holds binary data)")]
+        )
+    return io.TextIOWrapper(buffered, encoding="utf-8-sig", newline=""), hashing
+
+
+def check_stream(
+    user,
+    stream: BinaryIO,
+    file_name: str,
+    today: dt.date,
+    scratch: Scratch,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+) -> CheckedFile:
+    """Read and check every row of a file, `chunk_rows` at a time; nothing is written to the
+    study database. The rows to write go to `scratch`; raises LabImportError listing the
+    problems (the first MAX_LISTED_PROBLEMS, and how many more) when any row is wrong."""
+    text, hashing = _text_of(stream, file_name)
+    reader = csv.reader(text)
+    try:
+        index = _header(reader, file_name)
+    except UnicodeDecodeError:
+        raise LabImportError(file_name, [_NOT_UTF8]) from None
+    check = _Checker(user, index, today, scratch)
     raw: list[tuple[int, list[str]]] = []
-    problems: list[RowProblem] = []
+    seen_rows = 0
     try:
         for number, fields in enumerate(reader, start=1):
             if not any(f.strip() for f in fields):
                 continue  # a blank line is not a row
             raw.append((number, fields))
+            seen_rows += 1
+            if len(raw) >= chunk_rows:
+                check.chunk(raw)
+                raw = []
     except csv.Error as exc:
         raise LabImportError(
-            file_name, [RowProblem(len(raw) + 1, "", f"not valid CSV ({exc})")]
+            file_name, [RowProblem(seen_rows + 1, "", f"not valid CSV ({exc})")]
         ) from None
-    if not raw:
+    except UnicodeDecodeError:
+        raise LabImportError(file_name, [_NOT_UTF8]) from None
+    if raw:
+        check.chunk(raw)
+    if not seen_rows:
         raise LabImportError(file_name, [RowProblem(0, "", "the file has no data rows")])
+    if check.problems:
+        raise LabImportError(file_name, check.problems, total=check.problem_count)
+    found = check.found
+    found.rows = seen_rows
+    found.sha256 = hashing.sha256.hexdigest()
+    return found
 
-    participants = _participants(
-        user, (f[index["subject_id"]].strip() for _, f in raw if len(f) == len(index))
-    )
-    seen: dict[tuple[str, str], int] = {}
-    rows: list[CheckedRow] = []
-    width = len(index)
-    for number, fields in raw:
+
+_NOT_UTF8 = RowProblem(0, "", "not a CSV file (the text is not UTF-8)")
+
+
+class _Checker:
+    """The checks of one file, chunk by chunk; remembers only what must span chunks."""
+
+    def __init__(self, user, index: dict[str, int], today: dt.date, scratch: Scratch) -> None:
+        self.user = user
+        self.index = index
+        self.today = today
+        self.scratch = scratch
+        self.protocol = load_protocol()
+        self.central = set(self.protocol.response_assessment.central_lab_analytes)
+        self.known: dict[str, Participant | None] = {}  # by subject id: bounded by the study
+        self.problems: list[RowProblem] = []
+        self.problem_count = 0
+        self.found = CheckedFile(rows=0, sha256="")
+
+    def _problem(self, problems: list[RowProblem]) -> None:
+        self.problem_count += len(problems)
+        room = MAX_LISTED_PROBLEMS - len(self.problems)
+        if room > 0:
+            self.problems.extend(problems[:room])
+
+    def _participants(self, raw: list[tuple[int, list[str]]]) -> None:
+        width = len(self.index)
+        column = self.index["subject_id"]
+        wanted = {f[column].strip() for _, f in raw if len(f) == width} - self.known.keys()
+        if not wanted:
+            return
+        found = _participants(self.user, wanted)
+        for subject_id in wanted:
+            self.known[subject_id] = found.get(subject_id)
+
+    def chunk(self, raw: list[tuple[int, list[str]]]) -> None:
+        self._participants(raw)
+        problems: list[RowProblem] = []
+        rows: list[CheckedRow] = []
+        for number, fields in raw:
+            row = self._row(number, fields, problems)
+            if row is not None:
+                rows.append(row)
+        existing = _existing([(r.accession, r.analyte) for r in rows]) if rows else {}
+        keep = []
+        for row in rows:
+            stored = existing.get((row.accession, row.analyte))
+            if stored is not None and stored.participant_id != row.participant.pk:
+                problems.append(
+                    RowProblem(
+                        row.number,
+                        "accession",
+                        f"accession {row.accession} {row.analyte} is already stored for another "
+                        "participant",
+                    )
+                )
+            elif row.participant.locked and (stored is None or not unchanged(row, stored)):
+                # a locked participant refuses changes; a row identical to the stored one is fine
+                problems.append(
+                    RowProblem(
+                        row.number,
+                        "subject_id",
+                        f"participant {row.participant.subject_id} is locked by data management",
+                    )
+                )
+            else:
+                row.stored = stored
+                keep.append(row)
+        if problems:
+            problems.sort(key=lambda p: p.row)
+            self._problem(problems)
+        if self.problem_count:
+            return  # the file is refused: nothing more to keep
+        found = self.found
+        staged = []
+        for row in keep:
+            stored = row.stored
+            if stored is not None and unchanged(row, stored):
+                found.unchanged += 1
+                continue
+            kind = NEW if stored is None else CORRECTION
+            if stored is None:
+                found.new += 1
+            else:
+                found.corrections += 1
+            found.participants[row.participant.pk] = row.participant
+            staged.append(
+                (
+                    row.number, kind, row.participant.pk, row.analyte,
+                    None if row.value is None else str(row.value), row.value_text, row.unit,
+                    row.reported_value, row.reported_unit, row.collected_on.isoformat(),
+                    row.accession, None if stored is None else stored.pk,
+                )
+            )  # fmt: skip
+        self.scratch.add(staged)
+
+    def _row(self, number: int, fields: list[str], problems: list[RowProblem]):
+        index, width = self.index, len(self.index)
         if len(fields) != width:
             problems.append(
                 RowProblem(
                     number, "", f"has {len(fields)} values, expected {width} ({', '.join(COLUMNS)})"
                 )
             )
-            continue
+            return None
         get = {name: fields[i].strip() for name, i in index.items()}
         row_problems: list[RowProblem] = []
-        participant = participants.get(get["subject_id"])
+        participant = self.known.get(get["subject_id"])
         if not get["subject_id"]:
             row_problems.append(RowProblem(number, "subject_id", "required"))
         elif participant is None:
@@ -246,7 +407,7 @@ def check_file(user, text: str, file_name: str, today: dt.date) -> list[CheckedR
         except ValueError as exc:
             row_problems.append(RowProblem(number, "collected_on", str(exc)))
         if collected_on is not None:
-            if collected_on > today:
+            if collected_on > self.today:
                 row_problems.append(
                     RowProblem(number, "collected_on", f"{collected_on} is in the future")
                 )
@@ -260,6 +421,7 @@ def check_file(user, text: str, file_name: str, today: dt.date) -> list[CheckedR
                     )
                 )
         analyte = get["analyte"].lower()
+        central = self.central
         converted = None
         if analyte not in central:
             known = ", ".join(sorted(central))
@@ -273,68 +435,37 @@ def check_file(user, text: str, file_name: str, today: dt.date) -> list[CheckedR
         else:
             try:
                 converted = convert(
-                    analyte=analyte, value=get["value"], unit=get["unit"], protocol=protocol
+                    analyte=analyte, value=get["value"], unit=get["unit"], protocol=self.protocol
                 )
             except LabValueError as exc:
                 row_problems.append(RowProblem(number, exc.column, exc.message))
-        key = (get["accession"], analyte)
         if get["accession"] and analyte in central:
-            if key in seen:
+            first = self.scratch.first_row(get["accession"], analyte, number)
+            if first is not None:
                 row_problems.append(
                     RowProblem(
                         number,
                         "accession",
                         f"duplicate: accession {get['accession']} {analyte} is already "
-                        f"on row {seen[key]}",
+                        f"on row {first}",
                     )
                 )
-            else:
-                seen[key] = number
         if row_problems:
             problems.extend(row_problems)
-            continue
+            return None
         value, value_text, unit = converted
-        rows.append(
-            CheckedRow(
-                number=number,
-                participant=participant,
-                accession=get["accession"],
-                analyte=analyte,
-                collected_on=collected_on,
-                value=value,
-                value_text=value_text,
-                unit=unit,
-                reported_value=get["value"],
-                reported_unit=get["unit"],
-            )
+        return CheckedRow(
+            number=number,
+            participant=participant,
+            accession=get["accession"],
+            analyte=analyte,
+            collected_on=collected_on,
+            value=value,
+            value_text=value_text,
+            unit=unit,
+            reported_value=get["value"],
+            reported_unit=get["unit"],
         )
-    existing = _existing([(r.accession, r.analyte) for r in rows]) if rows else {}
-    for row in rows:
-        stored = existing.get((row.accession, row.analyte))
-        if stored is not None and stored.participant_id != row.participant.pk:
-            problems.append(
-                RowProblem(
-                    row.number,
-                    "accession",
-                    f"accession {row.accession} {row.analyte} is already stored for another "
-                    "participant",
-                )
-            )
-        elif row.participant.locked and (stored is None or not unchanged(row, stored)):
-            # a locked participant refuses changes; a row identical to the stored one is fine
-            problems.append(
-                RowProblem(
-                    row.number,
-                    "subject_id",
-                    f"participant {row.participant.subject_id} is locked by data management",
-                )
-            )
-    if problems:
-        problems.sort(key=lambda p: p.row)
-        raise LabImportError(file_name, problems)
-    for row in rows:
-        row.stored = existing.get((row.accession, row.analyte))
-    return rows
 
 
 def unchanged(row: CheckedRow, stored: LabResult) -> bool:

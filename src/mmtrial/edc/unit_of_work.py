@@ -280,15 +280,24 @@ class UnitOfWork:
         reason: str = "",
         context: Mapping[str, Any] | None = None,
         contexts: Sequence[Mapping[str, Any]] | None = None,
+        staged: bool = False,
     ) -> list[int]:
         """The fast path for rows by the thousand (a lab import, derived responses): rows as
         tuples of values in the order of `fields` (which names `participant_id`), checked by the
         caller, inserted as tuples and audited like `create`. `contexts` adds one context per
-        row (e.g. its line in a file). Returns the new ids in order."""
+        row (e.g. its line in a file). Returns the new ids in order.
+
+        `staged`: rows that nobody sees yet (`where` sets `is_deleted`), made visible later by
+        `publish_staged` in a short unit of their own (the lab import's commit, which voids
+        the signatures then): here they are inserted and audited, their participants locked
+        but not touched. The lock is still taken, first: on PostgreSQL the rows' foreign keys
+        take a share lock on each participant at commit, while this unit holds the audit
+        chain's head; a save holding the participant and waiting for the head would deadlock
+        with it. Participants are locked in id order, so writers of several never cross."""
         if not rows:
             return []
         owner = list(fields).index("participant_id")
-        for pk in {row[owner] for row in rows}:
+        for pk in sorted({row[owner] for row in rows}):
             self.lock(participants[pk])
         ids = insert_tuples_returning(model, rows, fields=fields, key=key, where=where)
         label = model_label(model)
@@ -320,8 +329,26 @@ class UnitOfWork:
                     None,
                 )
             )
-            self._touch(participant, f"{label} records created")
+            if not staged:
+                self._touch(participant, f"{label} records created")
         return ids
+
+    def publish_staged(self, model: type[models.Model], **where: Any) -> int:
+        """Make rows staged by `insert_rows(staged=True)` visible, all at once (one UPDATE; the
+        caller has locked their participants and touches them). Their `create` events were
+        written when they were staged. Returns how many."""
+        return model.objects.filter(**where, is_deleted=True).update(is_deleted=False)
+
+    def remove_staged(self, model: type[models.Model], limit: int, **where: Any) -> int:
+        """Remove up to `limit` staged rows that will never be published (their import was
+        abandoned, and audited as such): they were never visible, so never trial data.
+        Returns how many were removed."""
+        ids = list(
+            model.objects.filter(**where, is_deleted=True).values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            model.objects.filter(pk__in=ids, is_deleted=True)._raw_delete(connection.alias)
+        return len(ids)
 
     def update(
         self,

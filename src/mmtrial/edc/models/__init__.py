@@ -15,6 +15,7 @@ from mmtrial.edc.models.assessments import (
     ResponseSummary,
 )
 from mmtrial.edc.models.audit import AuditChainHead, AuditEvent
+from mmtrial.edc.models.imports import LabImport, LabImportStatus
 from mmtrial.edc.models.people import Membership, Participant, Screening, Site, User
 from mmtrial.edc.models.randomization import Allocation, RandomizationKey, Unblinding
 from mmtrial.edc.models.security import (
@@ -39,6 +40,8 @@ __all__ = [
     "DoseAdministration",
     "EndOfTreatment",
     "FollowUpContact",
+    "LabImport",
+    "LabImportStatus",
     "LabResult",
     "Membership",
     "Participant",

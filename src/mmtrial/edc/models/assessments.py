@@ -31,6 +31,11 @@ class LabResult(ClinicalRecord):
     collected_on = models.DateField()
     source = models.CharField(max_length=8, choices=LabSource.choices)
     accession = models.CharField(max_length=64, blank=True)
+    # The central laboratory file this result came from (None: entered at the site). While
+    # that import stages, its results are kept invisible (`is_deleted`) until its final commit.
+    lab_import = models.ForeignKey(
+        "edc.LabImport", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         constraints = [

@@ -30,6 +30,7 @@ from mmtrial.edc.models import (
     User,
 )
 from mmtrial.edc.models.base import ClinicalRecord
+from mmtrial.edc.models.imports import without_staged
 from mmtrial.edc.permissions import Action, authorize, scope_to_sites
 from mmtrial.errors import NotFound
 
@@ -143,7 +144,7 @@ def participant_records_iter(
             columns = _fields(model)
             key = "pk" if model is Participant else path
             rows = (
-                model.objects.filter(**{f"{key}__in": chunk})
+                without_staged(model.objects.filter(**{f"{key}__in": chunk}))
                 .order_by("pk")
                 .values(*columns, owner=_owner(path))
             )

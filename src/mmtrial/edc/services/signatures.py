@@ -34,6 +34,7 @@ from django.utils import timezone
 from mmtrial.edc.audit import EventSpec, audit_record, current_actor, to_jsonable
 from mmtrial.edc.models import Participant, Query, Signature
 from mmtrial.edc.models.base import ClinicalRecord
+from mmtrial.edc.models.imports import without_staged
 from mmtrial.edc.models.trust import QueryStatus, SignatureStatus
 from mmtrial.edc.permissions import ACTION_DENIED, Action, authorize, can, scope_to_sites
 from mmtrial.edc.services._acting import actor_for
@@ -71,7 +72,9 @@ SIGN_OPEN_QUERIES = (
     "Participant {subject} has {count} unresolved quer{plural}; close them before signing."
 )
 
-_SKIPPED_FIELDS = {"created_at", "updated_at", "locked"}
+# `lab_import_id` names the file a result came from: provenance, not signed content (and
+# signatures made before results carried it still verify).
+_SKIPPED_FIELDS = {"created_at", "updated_at", "locked", "lab_import_id"}
 
 
 def _record_fields(instance) -> dict[str, Any]:
@@ -105,7 +108,7 @@ def participant_content(participant: Participant) -> dict[str, Any]:
     fresh = Participant.objects.get(pk=participant.pk)
     records = {}
     for name, model, path in _participant_models():
-        rows = model.objects.filter(**{path: participant.pk}).order_by("pk")
+        rows = without_staged(model.objects.filter(**{path: participant.pk})).order_by("pk")
         records[name] = [_record_fields(row) for row in rows]
     return {"participant": _record_fields(fresh), "records": records}
 
