@@ -42,7 +42,6 @@ urlpatterns = [
     path(P + "cycles/new/", treatment.cycle_new, name="cycle_new"),
     path(P + "cycles/renal-decision/", treatment.renal_decision, name="renal_decision"),
     path(P + "cycles/<int:number>/doses/", treatment.doses_edit, name="doses_edit"),
-    path(P + "doses/<int:dose_pk>/", treatment.dose_edit, name="dose_edit"),
     path(P + "visits/<int:visit_pk>/", treatment.visit_edit, name="visit_edit"),
     path(P + "visits/<int:visit_pk>/lock/", sign_lock.visit_lock_view, name="visit_lock"),
     path(P + "adverse-events/new/", entry.ae_new, name="ae_new"),
