@@ -18,6 +18,7 @@ from mmtrial.web.views import (
     screening,
     sign_lock,
     treatment,
+    worklist,
 )
 
 P = "participants/<int:pk>/"
@@ -54,6 +55,8 @@ urlpatterns = [
     path(P + "sign-lock/", sign_lock.sign_lock, name="sign_lock"),
     path(P + "sign/", sign_lock.sign, name="sign"),
     path(P + "lock/", sign_lock.lock, name="lock"),
+    path("worklist/", worklist.worklist_page, name="worklist"),
+    path("worklist.pdf", worklist.worklist_pdf_view, name="worklist_pdf"),
     path("queries/", queries.inbox, name="query_inbox"),
     path("queries/<int:pk>/", queries.detail, name="query_detail"),
     path("audit/<str:model>/<str:object_pk>/", audit.record_audit, name="record_audit"),
