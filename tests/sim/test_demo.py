@@ -4,6 +4,7 @@ Seeding goes through the EDC services only, so these tests also exercise them en
 dose decisions, the lab import, response derivation, queries, signature and lock.
 """
 
+import datetime as dt
 import io
 
 import pytest
@@ -27,6 +28,7 @@ from mmtrial.edc.models import (
     Signature,
     Site,
     User,
+    Visit,
 )
 from mmtrial.edc.models.people import BLINDING_ROLES, Role
 from mmtrial.edc.services.users import password_must_change
@@ -66,7 +68,10 @@ def _changes(kind: str):
 def test_16_sites_in_tokyo_and_34_participants(demo):
     summary, printed = demo
     assert summary.seeded and summary.problems == []
-    assert "entering the study data of 2025-01" in printed  # progress without a terminal
+    # progress without a terminal, from the month of the first consent (the study is shifted
+    # to the seeding day: plans.data_cutoff_for)
+    first = Participant.objects.order_by("consent_date").first().consent_date
+    assert f"entering the study data of {first:%Y-%m}" in printed
     sites = Site.objects.all()
     assert sites.count() == 16 and {s.timezone for s in sites} == {"Asia/Tokyo"}
     assert all(s.name_ja for s in sites)
@@ -191,3 +196,48 @@ def test_seeding_again_changes_nothing(demo):
     assert {m.__name__: m.objects.count() for m in models} == before
     assert AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() == last
     assert "already" in out.getvalue() and demo_users()[0].password in out.getvalue()
+
+
+def test_the_study_is_in_progress_on_the_day_it_is_seeded(demo):
+    """The data stop on the latest Monday on or before today (issue 12 item 6): no recorded
+    date after it, some in its last week, and visits still to come."""
+    from mmtrial.sim.demo import seeding_day
+
+    summary, printed = demo
+    today = seeding_day()
+    cutoff = summary.data_cutoff
+    assert cutoff <= today < cutoff + dt.timedelta(days=7)
+    assert f"data up to {cutoff.isoformat()}" in printed
+    done = list(Visit.objects.exclude(actual_date=None).values_list("actual_date", flat=True))
+    labs = list(LabResult.objects.values_list("collected_on", flat=True))
+    assert max(done + labs) <= cutoff
+    assert max(done + labs) >= cutoff - dt.timedelta(days=7)
+    ahead = Visit.objects.filter(status="due", planned_date__gt=today, is_deleted=False)
+    assert ahead.exists()
+
+
+def test_audit_events_keep_the_real_time_and_name_the_study_date_they_stand_for(demo):
+    summary, _ = demo
+    events = list(AuditEvent.objects.values_list("occurred_at", "context"))
+    stands = [dt.date.fromisoformat(c["stands_for"]) for _, c in events if "stands_for" in c]
+    assert stands and max(stands) == summary.data_cutoff
+    assert min(stands) < summary.data_cutoff - dt.timedelta(days=365)
+    assert all(when.date() >= summary.data_cutoff for when, _ in events)  # seeded now
+    assert audit_verify().ok
+
+
+def _japanese(text: str) -> bool:
+    return any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def test_the_demo_people_write_in_japanese(demo):
+    from mmtrial.edc.models import QueryMessage
+
+    manual = Query.objects.filter(origin="manual")
+    assert manual.exists() and all(_japanese(q.text) for q in manual)
+    messages = QueryMessage.objects.filter(query__origin="manual")
+    assert messages.exists() and all(_japanese(m.text) for m in messages if m.text)
+    locks = AuditEvent.objects.filter(action="lock")
+    assert locks.exists() and all(_japanese(e.reason) for e in locks)
+    held = DoseAdministration.objects.filter(status="held")
+    assert held.exists() and all(_japanese(d.reason) for d in held)

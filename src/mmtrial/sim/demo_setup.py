@@ -92,18 +92,18 @@ def _trust_steps(runner, plans: list[ParticipantPlan], users) -> None:
                 model="visit",
                 object_pk=visit.pk,
                 field="actual_date",
-                text=f"Visit {visit.code} is recorded on {visit.actual_date}, outside its window "
-                f"({visit.window_start} to {visit.window_end}). Please confirm the date.",
+                text=f"来院{visit.code}の実施日が{visit.actual_date}となっており、許容範囲"
+                f"（{visit.window_start}～{visit.window_end}）外です。実施日をご確認ください。",
             )
             coordinator = runner.staff[runner.coordinator_key(late)]
             query = query_answer(
                 user=coordinator,
                 query=query,
-                text="Confirmed: the participant came after the window (typhoon warning).",
+                text="確認しました。台風の警報が出ていたため、許容範囲を過ぎてからの来院となりました。",
             )
-            query_close(user=monitor, query=query, text="Date confirmed against the source.")
+            query_close(user=monitor, query=query, text="原資料と照合し、実施日を確認しました。")
 
-        runner.push(DATA_CUTOFF, Phase.TRUST, late.index, "query", late_visit_query, "monitor")
+        runner.push(runner.cutoff, Phase.TRUST, late.index, "query", late_visit_query, "monitor")
 
     asked = _plan_with(plans, "query")
     if asked is not None:
@@ -119,10 +119,10 @@ def _trust_steps(runner, plans: list[ParticipantPlan], users) -> None:
                 model="endoftreatment",
                 object_pk=eot.pk,
                 field="last_dose_date",
-                text="Please confirm the last dose date against the participant's dosing diary.",
+                text="最終投与日を患者さんの服薬日誌と照合のうえ、ご確認ください。",
             )
 
-        runner.push(DATA_CUTOFF, Phase.TRUST, asked.index, "query", open_query, "monitor")
+        runner.push(runner.cutoff, Phase.TRUST, asked.index, "query", open_query, "monitor")
 
     signed = _plan_with(plans, "signed")
     investigator_key = f"investigator.{SITES[0].code}"
@@ -132,7 +132,7 @@ def _trust_steps(runner, plans: list[ParticipantPlan], users) -> None:
             user_verify_identity(
                 actor=admin,
                 user=runner.staff[investigator_key],
-                evidence="Photo identification checked at the site initiation visit.",
+                evidence="施設開始時訪問にて写真付き身分証明書を確認済み。",
             )
 
         def sign(day, investigator):
@@ -151,8 +151,8 @@ def _trust_steps(runner, plans: list[ParticipantPlan], users) -> None:
                 username=investigator.username,
             )
 
-        runner.push(DATA_CUTOFF, Phase.TRUST, 10_000, "identity", verify, "sponsor_admin")
-        runner.push(DATA_CUTOFF, Phase.TRUST, 10_001, "signature", sign, investigator_key)
+        runner.push(runner.cutoff, Phase.TRUST, 10_000, "identity", verify, "sponsor_admin")
+        runner.push(runner.cutoff, Phase.TRUST, 10_001, "signature", sign, investigator_key)
 
     locked = _plan_with(plans, "locked")
     if locked is not None:
@@ -161,10 +161,10 @@ def _trust_steps(runner, plans: list[ParticipantPlan], users) -> None:
             participant_lock(
                 user=data_manager,
                 participant=participant(locked),
-                reason="Data review complete after the participant's death.",
+                reason="死亡後のデータレビューが完了したため固定します。",
             )
 
-        runner.push(DATA_CUTOFF, Phase.TRUST, 10_002, "lock", lock, "data_manager")
+        runner.push(runner.cutoff, Phase.TRUST, 10_002, "lock", lock, "data_manager")
 
 
 def run_cohort(*, plans, sites, staff, users, console) -> list[str]:
@@ -173,7 +173,8 @@ def run_cohort(*, plans, sites, staff, users, console) -> list[str]:
 
     from mmtrial.sim.demo_runner import DemoRunner
 
-    runner = DemoRunner(plans=plans, staff=staff, sites=sites)
+    cutoff = plans[0].data_cutoff if plans else DATA_CUTOFF
+    runner = DemoRunner(plans=plans, staff=staff, sites=sites, cutoff=cutoff)
     runner.schedule()
     _trust_steps(runner, plans, users)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
