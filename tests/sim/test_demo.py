@@ -241,3 +241,18 @@ def test_the_demo_people_write_in_japanese(demo):
     assert locks.exists() and all(_japanese(e.reason) for e in locks)
     held = DoseAdministration.objects.filter(status="held")
     assert held.exists() and all(_japanese(d.reason) for d in held)
+
+
+def test_the_audit_history_shows_the_study_date_beside_the_real_time(demo, client):
+    participant = Participant.objects.exclude(subject_id="").order_by("pk").first()
+    data_manager = User.objects.get(username="yuto.takahashi")
+    client.force_login(data_manager)
+    page = client.get(f"/participants/{participant.pk}/audit/").content.decode()
+    assert 'data-testid="stands-for"' in page
+    days = {
+        c["stands_for"]
+        for c in AuditEvent.objects.filter(subject=participant.subject_id).values_list(
+            "context", flat=True
+        )
+    }
+    assert any(f"demo: stands for {day}" in page for day in days)
