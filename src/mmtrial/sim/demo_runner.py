@@ -305,22 +305,31 @@ class DemoRunner(CentralLabSteps):
 
     def _doses(self, plan: ParticipantPlan, cycle_plan: CyclePlan, cycle_pk: int):
         def step(day, user):
-            from mmtrial.edc.services.treatment import dose_record
+            from mmtrial.edc.services.doses import DoseEntry, cycle_doses_record
 
             doses = DoseAdministration.objects.filter(
                 cycle_id=cycle_pk, status=DoseStatus.PLANNED, date__lte=day, is_deleted=False
             ).order_by("date", "drug")
+            entries = []
             for dose in doses:
                 reason = cycle_plan.holds.get((dose.drug, dose.day), "")
                 if cycle_plan.stop_day is not None and dose.day >= cycle_plan.stop_day:
                     reason = "Grade 3の肺炎のため治験治療を中止"
-                dose_record(
-                    user=user,
-                    dose_id=dose.pk,
-                    status=DoseStatus.HELD if reason else DoseStatus.TAKEN,
-                    expected_version=dose.version,
-                    reason=reason,
+                entries.append(
+                    DoseEntry(
+                        dose_id=dose.pk,
+                        status=DoseStatus.HELD if reason else DoseStatus.TAKEN,
+                        expected_version=dose.version,
+                        reason=reason,
+                    )
                 )
+            # the diary of the cycle so far, saved at once as the site does in the dose form
+            cycle_doses_record(
+                user=user,
+                participant_id=self.participant_ids[plan.index],
+                cycle_number=cycle_plan.number,
+                entries=entries,
+            )
 
         return step
 
