@@ -29,7 +29,7 @@ from mmtrial.web.entry_forms import (
     VisitForm,
     VisitMissedForm,
 )
-from mmtrial.web.errors import run_service
+from mmtrial.web.errors import add_service_error, run_service
 from mmtrial.web.labels import label
 from mmtrial.web.views.entry import form_page, from_timeline, saved_redirect
 
@@ -244,24 +244,20 @@ def doses_edit(request, pk: int, number: int):
 
 def _run_rows(page_form, forms_by_pk, call):
     """Run the batch; a refusal naming a row (`extra["row"]`) lands on that row's form."""
-    holder = {}
+    refused = {}
 
     def tracked():
         try:
             return call()
         except MmtrialError as exc:
-            holder["row"] = exc.extra.get("row")
+            refused["error"] = exc
             raise
 
     result = run_service(page_form, tracked)
-    if result is None and holder.get("row") in forms_by_pk:
-        row_form = forms_by_pk[holder["row"]]
-        for error in page_form.non_field_errors():
-            row_form.add_error(None, error)
-        for name, errors in list(page_form.errors.items()):
-            for error in errors:
-                row_form.add_error(name if name in row_form.fields else None, error)
+    error = refused.get("error")
+    if result is None and error is not None and error.extra.get("row") in forms_by_pk:
         page_form._errors = {}
+        add_service_error(forms_by_pk[error.extra["row"]], error)
     return result
 
 
