@@ -174,6 +174,12 @@ def test_trial_flow_in_the_browser(live_server, page, people, language):
     assert "unrecorded" not in (page.locator(f"#{row_id}").get_attribute("class") or "")
     shot(page, "doses", language)
 
+    # The worklist: the participant's next visits, with their windows, and a printable PDF.
+    page.goto(f"{base}/worklist/?view=month")
+    assert page.get_by_test_id("worklist-item").count() >= 1
+    assert page.get_by_test_id("worklist-pdf").is_visible()
+    shot(page, "worklist", language)
+
     # A central-lab M-protein four weeks later: the derived response with its reasons.
     enter_labs(
         page, base, pk, RESPONSE_DAY, {"serum_m_protein": "0.9"}, accession=f"ACC-{language}-1"
