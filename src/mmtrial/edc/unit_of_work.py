@@ -4,7 +4,8 @@ Python*, chapter 6).
 A service opens a unit of work (`with unit_of_work() as uow:` or the `@writes` decorator) and
 hands it its row changes: `create`, `create_many`, `insert_rows` (the fast path for rows by the
 thousand), `update` (each with the version the caller expects: required, never defaulted to
-the current one) and `soft_delete`. The unit of work, once per unit:
+the current one), `update_many` (many rows of one participant at once, e.g. a cycle's dose
+diary: one locked read, the same checks row by row, one UPDATE) and `soft_delete`. The unit of work, once per unit:
 
 - locks each affected participant (and visit) once, refusing a locked one (LockedRecordError);
 - checks versions (a stale one is a ConflictError, never a lost update; Annex 11 section 7.1);
