@@ -256,3 +256,10 @@ def test_the_audit_history_shows_the_study_date_beside_the_real_time(demo, clien
         )
     }
     assert any(f"demo: stands for {day}" in page for day in days)
+
+
+def test_a_correction_carries_its_reason_for_change_in_japanese(demo):
+    corrections = AuditEvent.objects.filter(action="update", model="labresult").exclude(reason="")
+    assert corrections.exists() and all(_japanese(e.reason) for e in corrections)
+    event = corrections.first()
+    assert event.changes["value"]["old"] != event.changes["value"]["new"]

@@ -65,6 +65,9 @@ def _plan_with(plans: list[ParticipantPlan], role: str) -> ParticipantPlan | Non
     return next((p for p in plans if role in p.roles), None)
 
 
+CORRECTED_ANC_PER_MM3 = 100  # the digit typed wrong in the demo's correction
+
+
 def _trust_steps(runner, plans: list[ParticipantPlan], users) -> None:
     """Queries, the investigator's identity check and signature, and a lock, on the cut-off."""
     from mmtrial.edc.models import EndOfTreatment, Participant, Query, Visit
@@ -153,6 +156,51 @@ def _trust_steps(runner, plans: list[ParticipantPlan], users) -> None:
 
         runner.push(runner.cutoff, Phase.TRUST, 10_000, "identity", verify, "sponsor_admin")
         runner.push(runner.cutoff, Phase.TRUST, 10_001, "signature", sign, investigator_key)
+
+    # A correction with its reason for change, as a site writes it: a local ANC typed wrong at
+    # the last cycle start, corrected against the laboratory report (an ongoing JP-01
+    # participant without cytopenia, so no dose rule reads the difference).
+    fixed = next(
+        (
+            p
+            for p in plans
+            if p.site.code == SITES[0].code
+            and p.archetype.stage == "ongoing"
+            and not p.archetype.events
+            and not {"signed", "locked"} & set(p.roles)
+        ),
+        None,
+    )
+    if fixed is not None:
+
+        def correct(day, coordinator):
+            from mmtrial.edc.models import LabResult
+            from mmtrial.edc.services.labs import lab_result_update
+
+            lab = (
+                LabResult.objects.filter(
+                    participant_id=runner.participant_ids[fixed.index],
+                    analyte="anc",
+                    source="local",
+                    is_deleted=False,
+                )
+                .order_by("-collected_on", "-id")
+                .first()
+            )
+            if lab is None:
+                return
+            lab_result_update(
+                user=coordinator,
+                lab_result_id=lab.pk,
+                expected_version=lab.version,
+                value=str(int(lab.value) + CORRECTED_ANC_PER_MM3),
+                unit=lab.reported_unit,
+                reason="転記ミスのため修正（検査報告書の値と照合済み）",
+                today=day,
+            )
+
+        coordinator_key = runner.coordinator_key(fixed)
+        runner.push(runner.cutoff, Phase.TRUST, fixed.index, "correction", correct, coordinator_key)
 
     locked = _plan_with(plans, "locked")
     if locked is not None:
