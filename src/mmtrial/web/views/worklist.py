@@ -12,7 +12,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from mmtrial.edc.selectors.sites import site_list
-from mmtrial.edc.selectors.worklist import ASSESSMENT, VIEWS, worklist
+from mmtrial.edc.selectors.worklist import ASSESSMENT, worklist
 from mmtrial.errors import NotFound
 from mmtrial.web.forms import with_blank
 from mmtrial.web.labels import label
@@ -51,14 +51,13 @@ def link(item) -> str:
 def _worklist(request):
     sites = list(site_list(user=request.user))
     form = WorklistFilterForm(request.GET or None, site_codes=[s.code for s in sites])
-    site_id, view = None, "week"
-    if form.is_valid():
-        code = form.cleaned_data.get("site")
-        if code:
-            site_id = next(s.pk for s in sites if s.code == code)
-        view = form.cleaned_data.get("view") or "week"
-    elif request.GET.get("site"):
+    form.is_valid()
+    if "site" in form.errors:
         raise Http404  # a site the user may not see, or none such: nothing to tell
+    cleaned = getattr(form, "cleaned_data", {})
+    code = cleaned.get("site")
+    site_id = next(s.pk for s in sites if s.code == code) if code else None
+    view = cleaned.get("view") or "week"
     try:
         data = worklist(user=request.user, today=timezone.localdate(), site_id=site_id, view=view)
     except NotFound as exc:
@@ -88,7 +87,6 @@ def worklist_page(request):
                 for key, name, span, items in sections
             ],
             "pdf_query": request.GET.urlencode(),
-            "views": VIEWS,
         },
     )
 
