@@ -79,6 +79,26 @@ def test_audit_stands_for_is_refused_outside_the_demo(db):
         pass
 
 
+def test_an_event_of_another_door_inside_the_demos_context_is_refused_and_not_written(db):
+    """A stands-for date never reaches an event written by a real door (21 CFR 11.10(e))."""
+    from mmtrial.edc.audit import EventSpec, audit_record_many
+    from mmtrial.edc.models import AuditEvent
+
+    spec = EventSpec(action="test", model="", object_pk="", site_code="", subject="", changes={})
+    with (
+        audit_actor(None, via="demo"),
+        audit_stands_for(D(2026, 1, 5)),
+        audit_actor(None, via="web"),
+        pytest.raises(MmtrialError, match="Only the demo"),
+    ):
+        audit_record_many([spec])
+    assert not AuditEvent.objects.filter(action="test").exists()
+    with audit_actor(None, via="demo"), audit_stands_for(D(2026, 1, 5)):
+        audit_record_many([spec])
+    event = AuditEvent.objects.get(action="test")
+    assert event.context["stands_for"] == "2026-01-05" and event.context["via"] == "demo"
+
+
 def _snapshot(shift: dt.timedelta = dt.timedelta(0)) -> dict:
     return {
         "participants": sorted(
