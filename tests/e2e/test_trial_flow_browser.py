@@ -179,6 +179,10 @@ def test_trial_flow_in_the_browser(live_server, page, people, language):
     assert page.get_by_test_id("worklist-item").count() >= 1
     assert page.get_by_test_id("worklist-pdf").is_visible()
     shot(page, "worklist", language)
+    if language == "ja":
+        shot(page, "worklist_ja", language)
+        page.goto(f"{base}/participants/{pk}/cycles/1/doses/")
+        shot(page, "doses_ja", language)
 
     # A central-lab M-protein four weeks later: the derived response with its reasons.
     enter_labs(

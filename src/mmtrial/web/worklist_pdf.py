@@ -40,7 +40,7 @@ def worklist_pdf(worklist: Worklist, *, title: str, describe, lang: str) -> byte
     lines = [Line("h1", title)]
     sections = [(_("Overdue"), worklist.overdue)]
     for (monday, sunday), items in zip(worklist.weeks, worklist.by_week, strict=True):
-        sections.append((f"{_('Week of')} {monday.isoformat()} – {sunday.isoformat()}", items))
+        sections.append((f"{_('Week')} {monday.isoformat()} – {sunday.isoformat()}", items))
     for heading, items in sections:
         lines.append(Line("h2", f"{heading} ({len(items)})"))
         if not items:

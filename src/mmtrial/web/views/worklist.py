@@ -70,7 +70,7 @@ def worklist_page(request):
     sections = [("overdue", _("Overdue"), None, data.overdue)]
     names = [_("This week"), _("Next week")]
     for index, ((monday, sunday), items) in enumerate(zip(data.weeks, data.by_week, strict=True)):
-        name = names[index] if index < len(names) else _("Week of")
+        name = names[index] if index < len(names) else _("Week")
         sections.append((f"week{index}", name, (monday, sunday), items))
     rows = {
         id(item): (describe(item), link(item))
