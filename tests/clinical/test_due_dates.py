@@ -1,6 +1,6 @@
 """clinical.due_dates: windows from the protocol file and a worklist's weeks, by hand.
 
-2027-03-08 is a Monday (ISO week 10 of 2027); irdj.yaml gives response assessments a -3/+3
+2027-03-08 is a Monday (ISO week 10 of 2027); irdj.yaml gives response assessments a -7/+7
 day window and follow-up contacts -14/+14 days."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ D = dt.date
 
 def test_windows_come_from_the_protocol_file():
     protocol = load_protocol()
-    assert assessment_window(D(2027, 3, 10), protocol=protocol) == (D(2027, 3, 7), D(2027, 3, 13))
+    assert assessment_window(D(2027, 3, 10), protocol=protocol) == (D(2027, 3, 3), D(2027, 3, 17))
     assert follow_up_window(D(2027, 3, 10), protocol=protocol) == (D(2027, 2, 24), D(2027, 3, 24))
 
 

@@ -4,7 +4,7 @@ site isolation; a fixed number of queries whatever the number of participants.
 
 Hand-worked calendar (irdj.yaml): C1D1 Monday 2027-01-11; visits C1D8 2027-01-18 (window
 +/-1 day), C1D15 2027-01-25 (+/-1), C1D22 2027-02-01 (+/-1), then the projected cycle 2 from
-2027-02-08 (C2D1 window +/-3); response assessment 1 at C1D1 + 28 = 2027-02-08 (window +/-3).
+2027-02-08 (C2D1 window +/-3); response assessment 1 at C1D1 + 28 = 2027-02-08 (window +/-7).
 Today Thursday 2027-01-21: this week is 2027-01-18 to 01-24, next week 01-25 to 01-31.
 """
 
@@ -56,7 +56,7 @@ def test_the_month_view_reaches_the_response_assessment_with_its_protocol_window
     in_month = [i for week in result.by_week for i in week]
     assessment = next(i for i in in_month if i.kind == "response_assessment")
     assert (assessment.code, assessment.planned) == ("1", D(2027, 2, 8))
-    assert (assessment.window_start, assessment.window_end) == (D(2027, 2, 5), D(2027, 2, 11))
+    assert (assessment.window_start, assessment.window_end) == (D(2027, 2, 1), D(2027, 2, 15))
     assert assessment.place.week == 3
     assert ("treatment", "C1D22") in _codes(result.by_week[2])
     assert ("treatment", "C2D1") in _codes(result.by_week[3])

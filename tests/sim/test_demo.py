@@ -263,3 +263,17 @@ def test_a_correction_carries_its_reason_for_change_in_japanese(demo):
     assert corrections.exists() and all(_japanese(e.reason) for e in corrections)
     event = corrections.first()
     assert event.changes["value"]["old"] != event.changes["value"]["new"]
+
+
+def test_the_monitors_worklist_on_the_seeding_day_has_no_backlog(demo):
+    """What the finding was: weeks after a fixed cut-off, dozens of visits overdue. Seeded
+    today, only what fell between the cut-off (a Monday) and today can be overdue."""
+    from mmtrial.edc.selectors.worklist import worklist
+    from mmtrial.sim.demo import seeding_day
+
+    summary, _ = demo
+    monitor = User.objects.get(username="aiko.suzuki")
+    result = worklist(user=monitor, today=seeding_day())
+    assert all(item.planned > summary.data_cutoff - dt.timedelta(days=7) for item in result.overdue)
+    assert result.by_week[0] or result.by_week[1]
+    assert {i.kind for week in result.by_week for i in week} >= {"treatment", "response_assessment"}
