@@ -89,6 +89,19 @@ def test_the_audit_history_names_who_when_what_and_why(english, signed):
     assert f"Laboratory result #{change.object_pk} [edited after first entry]" in text
 
 
+def test_a_demo_event_shows_its_real_time_and_the_study_date_it_stands_for(english, signed):
+    """The demo's events were written at seeding time; each names its study date (issue 12
+    item 7)."""
+    from mmtrial.edc.models import AuditEvent
+
+    text = english[2]
+    subject = signed.participant.subject_id
+    event = AuditEvent.objects.filter(subject=subject, context__has_key="stands_for").first()
+    when = event.occurred_at.strftime("%Y-%m-%d %H:%M:%S")
+    assert f"demo: stands for {event.context['stands_for']}" in text
+    assert when in text
+
+
 def test_the_casebook_export_is_audited_with_its_checksum(english):
     from mmtrial.edc.models import AuditEvent
 
@@ -137,6 +150,35 @@ def test_a_japanese_casebook_uses_japanese_labels_without_missing_glyphs(signed,
             check=True,
         )
         assert len(list(tmp_path.glob("p-*.png"))) == 2
+
+
+def test_an_english_casebook_draws_the_sites_japanese_text_without_missing_glyphs(demo, tmp_path):
+    """The demo's staff write in Japanese (a lock reason, held doses): the English casebook
+    shows that text, every glyph drawn (issue 12 item 6)."""
+    from django.utils import timezone
+
+    from mmtrial.cdisc.casebook import write_casebook
+    from mmtrial.edc.models import Participant
+    from mmtrial.edc.selectors import records_export as rx
+    from mmtrial.protocol import load_protocol
+
+    locked = Participant.objects.get(locked=True)
+    participants = rx.records_export_participants(participant=locked.subject_id)
+    records = next(rx.participant_records_iter(participants))
+    out = tmp_path / "en.pdf"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"
+        write_casebook(
+            out,
+            records,
+            protocol=load_protocol(),
+            users={u.pk: u for u in rx.records_export_users()},
+            models={name: model for name, (model, _) in rx.record_models().items()},
+            lang="en",
+            now=timezone.now(),
+        )
+    text = _flat(_text(out))
+    assert "Casebook" in text and "死亡後のデータレビュー" in text
 
 
 def test_a_site_gives_one_casebook_per_participant(demo, tmp_path):

@@ -233,3 +233,25 @@ def test_participants_are_read_one_at_a_time_while_the_file_is_written(demo, tmp
     )
     assert written == list(range(1, summary.participants + 1))
     assert summary.participants == len(pulled) >= 5
+
+
+def test_a_demo_events_audit_record_names_the_study_date_it_stands_for(exported):
+    """Issue 12 item 7: DateTimeStamp is the real time; SourceID says which study date."""
+    from mmtrial.edc.models import AuditEvent
+
+    root = exported[2]
+    event = (
+        AuditEvent.objects.exclude(subject="")
+        .exclude(site_code="")
+        .filter(context__has_key="stands_for")
+        .first()
+    )
+    record = next(
+        s.find("odm:AuditRecord", NS)
+        for s in root.findall("odm:ClinicalData/odm:SubjectData", NS)
+        if f"audit event {event.id} " in s.find("odm:AuditRecord/odm:SourceID", NS).text
+    )
+    stamp = dt.datetime.fromisoformat(record.find("odm:DateTimeStamp", NS).text)
+    assert stamp == event.occurred_at
+    source = record.find("odm:SourceID", NS).text
+    assert f"standing for study date {event.context['stands_for']}" in source

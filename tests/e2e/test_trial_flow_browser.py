@@ -188,18 +188,31 @@ def test_trial_flow_in_the_browser(live_server, page, people, language):
     assert page.get_by_test_id("decision-reasons").locator("li").count() >= 1
     assert page.get_by_test_id("calendar-cycle-1").is_visible()
 
-    # Doses of cycle 1, one row saved in place by htmx (the page does not reload).
+    # Doses of cycle 1 in one form: a held dose without a reason is refused in its row and
+    # nothing is saved; with "taken" the one Save records it.
     page.goto(f"{base}/participants/{pk}/cycles/1/doses/")
     row = page.locator("tr.dose-row").first
     row_id = row.get_attribute("id")
+    assert "unrecorded" in (row.get_attribute("class") or "")
     row.locator("select").first.select_option("held")
-    row.locator("button[type=submit]").click()  # no reason: refused, shown in the row
+    page.get_by_test_id("dose-save").click()
     page.locator(f"#{row_id} .field-error").wait_for()
     row = page.locator(f"#{row_id}")
     row.locator("select").first.select_option("taken")
-    row.locator("button[type=submit]").click()
-    page.locator(f"#{row_id} [data-testid^=dose-status-]").wait_for()
+    page.get_by_test_id("dose-save").click()
+    page.wait_for_url(f"{base}/participants/{pk}/cycles/1/doses/")
+    assert "unrecorded" not in (page.locator(f"#{row_id}").get_attribute("class") or "")
     shot(page, "doses", language)
+
+    # The worklist: the participant's next visits, with their windows, and a printable PDF.
+    page.goto(f"{base}/worklist/?view=month")
+    assert page.get_by_test_id("worklist-item").count() >= 1
+    assert page.get_by_test_id("worklist-pdf").is_visible()
+    shot(page, "worklist", language)
+    if language == "ja":
+        shot(page, "worklist_ja", language)
+        page.goto(f"{base}/participants/{pk}/cycles/1/doses/")
+        shot(page, "doses_ja", language)
 
     # A central-lab M-protein four weeks later: the derived response with its reasons.
     enter_labs(

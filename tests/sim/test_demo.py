@@ -4,6 +4,7 @@ Seeding goes through the EDC services only, so these tests also exercise them en
 dose decisions, the lab import, response derivation, queries, signature and lock.
 """
 
+import datetime as dt
 import io
 
 import pytest
@@ -27,6 +28,7 @@ from mmtrial.edc.models import (
     Signature,
     Site,
     User,
+    Visit,
 )
 from mmtrial.edc.models.people import BLINDING_ROLES, Role
 from mmtrial.edc.services.users import password_must_change
@@ -66,7 +68,10 @@ def _changes(kind: str):
 def test_16_sites_in_tokyo_and_34_participants(demo):
     summary, printed = demo
     assert summary.seeded and summary.problems == []
-    assert "entering the study data of 2025-01" in printed  # progress without a terminal
+    # progress without a terminal, from the month of the first consent (the study is shifted
+    # to the seeding day: plans.data_cutoff_for)
+    first = Participant.objects.order_by("consent_date").first().consent_date
+    assert f"entering the study data of {first:%Y-%m}" in printed
     sites = Site.objects.all()
     assert sites.count() == 16 and {s.timezone for s in sites} == {"Asia/Tokyo"}
     assert all(s.name_ja for s in sites)
@@ -191,3 +196,84 @@ def test_seeding_again_changes_nothing(demo):
     assert {m.__name__: m.objects.count() for m in models} == before
     assert AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() == last
     assert "already" in out.getvalue() and demo_users()[0].password in out.getvalue()
+
+
+def test_the_study_is_in_progress_on_the_day_it_is_seeded(demo):
+    """The data stop on the latest Monday on or before today (issue 12 item 6): no recorded
+    date after it, some in its last week, and visits still to come."""
+    from mmtrial.sim.demo import seeding_day
+
+    summary, printed = demo
+    today = seeding_day()
+    cutoff = summary.data_cutoff
+    assert cutoff <= today < cutoff + dt.timedelta(days=7)
+    assert f"data up to {cutoff.isoformat()}" in printed
+    done = list(Visit.objects.exclude(actual_date=None).values_list("actual_date", flat=True))
+    labs = list(LabResult.objects.values_list("collected_on", flat=True))
+    assert max(done + labs) <= cutoff
+    assert max(done + labs) >= cutoff - dt.timedelta(days=7)
+    ahead = Visit.objects.filter(status="due", planned_date__gt=today, is_deleted=False)
+    assert ahead.exists()
+
+
+def test_audit_events_keep_the_real_time_and_name_the_study_date_they_stand_for(demo):
+    summary, _ = demo
+    events = list(AuditEvent.objects.values_list("occurred_at", "context"))
+    stands = [dt.date.fromisoformat(c["stands_for"]) for _, c in events if "stands_for" in c]
+    assert stands and max(stands) == summary.data_cutoff
+    assert min(stands) < summary.data_cutoff - dt.timedelta(days=365)
+    assert all(when.date() >= summary.data_cutoff for when, _ in events)  # seeded now
+    assert audit_verify().ok
+
+
+def _japanese(text: str) -> bool:
+    return any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def test_the_demo_people_write_in_japanese(demo):
+    from mmtrial.edc.models import QueryMessage
+
+    manual = Query.objects.filter(origin="manual")
+    assert manual.exists() and all(_japanese(q.text) for q in manual)
+    messages = QueryMessage.objects.filter(query__origin="manual")
+    assert messages.exists() and all(_japanese(m.text) for m in messages if m.text)
+    locks = AuditEvent.objects.filter(action="lock")
+    assert locks.exists() and all(_japanese(e.reason) for e in locks)
+    held = DoseAdministration.objects.filter(status="held")
+    assert held.exists() and all(_japanese(d.reason) for d in held)
+
+
+def test_the_audit_history_shows_the_study_date_beside_the_real_time(demo, client):
+    participant = Participant.objects.exclude(subject_id="").order_by("pk").first()
+    data_manager = User.objects.get(username="yuto.takahashi")
+    client.force_login(data_manager)
+    page = client.get(f"/participants/{participant.pk}/audit/").content.decode()
+    assert 'data-testid="stands-for"' in page
+    days = {
+        c["stands_for"]
+        for c in AuditEvent.objects.filter(subject=participant.subject_id).values_list(
+            "context", flat=True
+        )
+    }
+    assert any(f"demo: stands for {day}" in page for day in days)
+
+
+def test_a_correction_carries_its_reason_for_change_in_japanese(demo):
+    corrections = AuditEvent.objects.filter(action="update", model="labresult").exclude(reason="")
+    assert corrections.exists() and all(_japanese(e.reason) for e in corrections)
+    event = corrections.first()
+    assert event.changes["value"]["old"] != event.changes["value"]["new"]
+
+
+def test_the_monitors_worklist_on_the_seeding_day_has_no_backlog(demo):
+    """What the finding was: weeks after a fixed cut-off, dozens of visits overdue. Seeded
+    today, only what fell between the cut-off (a Monday) and today can be overdue."""
+    from mmtrial.edc.selectors.worklist import worklist
+    from mmtrial.sim.demo import seeding_day
+
+    summary, _ = demo
+    monitor = User.objects.get(username="aiko.suzuki")
+    result = worklist(user=monitor, today=seeding_day())
+    assert all(item.planned > summary.data_cutoff - dt.timedelta(days=7) for item in result.overdue)
+    assert result.by_week[0] or result.by_week[1]
+    assert {i.kind for week in result.by_week for i in week} >= {"treatment", "response_assessment"}

@@ -67,6 +67,8 @@ def test_every_control_has_a_label_and_pages_have_landmarks(client, users, sites
         f"/participants/{pk}/sign-lock/",
         f"/participants/{pk}/audit/",
         "/queries/",
+        "/worklist/",
+        "/worklist/?view=month",
     ]
     for url in urls:
         response = client.get(url)

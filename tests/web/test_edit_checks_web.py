@@ -75,11 +75,10 @@ def test_a_dose_saved_without_its_version_is_refused(login, users, sites):
     dose = DoseAdministration.objects.filter(cycle__participant_id=pk).order_by("day").first()
     prefix = f"dose{dose.pk}"
     response = client.post(
-        f"/participants/{pk}/doses/{dose.pk}/",
+        f"/participants/{pk}/cycles/1/doses/",
         {f"{prefix}-status": "taken", f"{prefix}-reason": ""},
-        HTTP_HX_REQUEST="true",
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
     dose.refresh_from_db()
     assert dose.status == "planned"
 

@@ -80,7 +80,8 @@ def test_cycle_start_shows_the_dose_decision_with_reasons_and_the_calendar(login
     assert C1D1.isoformat() in body
 
 
-def test_doses_are_recorded_row_by_row_with_htmx(login, users, sites):
+def test_doses_are_recorded_in_the_cycles_one_form(login, users, sites):
+    """Issue 12 item 5 replaced the row-by-row saves: one form, one Save, the same checks."""
     from mmtrial.edc.models import DoseAdministration
 
     client = login(users["coordinator"])
@@ -94,25 +95,22 @@ def test_doses_are_recorded_row_by_row_with_htmx(login, users, sites):
     )
     prefix = f"dose{dose.pk}"
     response = client.post(
-        f"/participants/{pk}/doses/{dose.pk}/",
+        f"/participants/{pk}/cycles/1/doses/",
         {f"{prefix}-status": "held", f"{prefix}-reason": "", f"{prefix}-version": dose.version},
-        HTTP_HX_REQUEST="true",
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert "say why the dose was held" in response.content.decode()
     dose.refresh_from_db()
     assert dose.status == "planned"
     response = client.post(
-        f"/participants/{pk}/doses/{dose.pk}/",
+        f"/participants/{pk}/cycles/1/doses/",
         {
             f"{prefix}-status": "held",
             f"{prefix}-reason": "neutropenia",
             f"{prefix}-version": dose.version,
         },
-        HTTP_HX_REQUEST="true",
     )
-    assert response.status_code == 200
-    assert response.content.decode().lstrip().startswith("<tr")
+    assert response.status_code == 302
     dose.refresh_from_db()
     assert dose.status == "held"
     calendar = client.get(f"/participants/{pk}/").content.decode()

@@ -26,6 +26,7 @@ def _pages(pk: int) -> list[str]:
         f"/participants/{pk}/audit/",
         f"/participants/{pk}/sign-lock/",
         "/queries/",
+        "/worklist/?view=month",
     ]
 
 

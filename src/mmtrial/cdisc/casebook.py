@@ -20,6 +20,7 @@ import json
 import os
 import re
 import tempfile
+import unicodedata
 import zoneinfo
 from collections import defaultdict
 from decimal import Decimal
@@ -302,7 +303,11 @@ class _Book:
         fields = {f.attname: f for f in self.fields.get(model, [])} if model else {}
         if event.action == "create":
             what += f" ({self.t('first_entry')})"
-        self.lines.append(Line("text", f"{_utc(event.occurred_at)}  {who}  {what}", indent=indent))
+        when = _utc(event.occurred_at)
+        stands_for = (event.context or {}).get("stands_for")
+        if stands_for:  # a demo event: the real time, then the study date it stands for
+            when += f" ({self.t('stands_for', day=stands_for)})"
+        self.lines.append(Line("text", f"{when}  {who}  {what}", indent=indent))
         if event.action != "create":
             for name, change in event.changes.items():
                 if not isinstance(change, dict):
@@ -325,6 +330,15 @@ class _Book:
             if internal == "DecimalField":
                 return self.value(field, Decimal(str(value)))
         return self.value(field, value)
+
+
+def _has_cjk(pages) -> bool:
+    return any(
+        unicodedata.east_asian_width(ch) in "WF"
+        for rows in pages
+        for row in rows
+        for ch in f"{row.label}{row.text}"
+    )
 
 
 def write_casebook(
@@ -354,7 +368,9 @@ def write_casebook(
     handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(handle)
     try:
-        with rc_context(font_settings(lang)):
+        # Sites write in Japanese (reasons, queries): an English casebook holding such text is
+        # drawn with the CJK font too (it has the Latin letters), or those glyphs go missing.
+        with rc_context(font_settings("ja" if lang == "ja" or _has_cjk(pages) else lang)):
             metadata = {
                 "Title": f"{protocol.identification.study_id} casebook {records.subject_key}",
                 "Author": "mmtrial",

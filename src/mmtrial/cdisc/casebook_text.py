@@ -51,6 +51,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "history": {"en": "Audit history (UTC)", "ja": "監査証跡（UTC）"},
     "reason": {"en": "reason", "ja": "理由"},
     "first_entry": {"en": "first entry", "ja": "初回入力"},
+    "stands_for": {"en": "demo: stands for {day}", "ja": "デモ：{day} の記録"},
     "cycle": {"en": "{event} {n}", "ja": "{event} {n}"},
     "other_events": {"en": "Other audit events", "ja": "その他の監査証跡"},
     "no_records": {"en": "No records.", "ja": "記録なし。"},

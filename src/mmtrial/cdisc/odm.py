@@ -127,6 +127,9 @@ class _Subject:
             f" by {event.actor_username}, via {event.context.get('via', '')}); "
             f"chain hash {event.hash}"
         )
+        stands_for = (event.context or {}).get("stands_for")
+        if stands_for:  # a demo event: written now, standing for this study date
+            source += f"; demo event standing for study date {stands_for}"
         subject.append(
             E(
                 "AuditRecord",

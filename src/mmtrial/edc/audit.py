@@ -85,6 +85,35 @@ def current_actor() -> Actor | None:
     return _current_actor.get()
 
 
+# The simulated study date that the demo's events stand for (see `audit_stands_for`).
+DEMO_VIA = "demo"
+STANDS_FOR_DEMO_ONLY = (
+    "Only the demo study records which study date an audit event stands for: real data is "
+    "audited at the time it is entered."
+)
+_stands_for: contextvars.ContextVar[dt.date | None] = contextvars.ContextVar(
+    "audit_stands_for", default=None
+)
+
+
+@contextlib.contextmanager
+def audit_stands_for(day: dt.date) -> Iterator[None]:
+    """Events appended inside record, beside their real time, the simulated study date they
+    stand for (`stands_for` in the context, hashed like the rest). The demo enters a study
+    of many months in minutes: every event keeps the real time of seeding (21 CFR 11.10(e):
+    the server's clock, never a supplied one), and the audit views show the date it stands
+    for next to it. Refused outside the demo's door (`via="demo"`), so that nothing can give
+    real data a date other than its own."""
+    actor = current_actor()
+    if actor is None or actor.via != DEMO_VIA:
+        raise MmtrialError(STANDS_FOR_DEMO_ONLY)
+    token = _stands_for.set(day)
+    try:
+        yield
+    finally:
+        _stands_for.reset(token)
+
+
 def to_jsonable(value: Any) -> Any:
     """Audit values as JSON: Decimals and dates as their exact text."""
     if isinstance(value, Decimal):
@@ -273,6 +302,11 @@ def audit_record_many(
     occurred_db = connection.ops.adapt_datetimefield_value(now)
     actor_id = actor.user.pk if getattr(actor.user, "pk", None) else None
     base_context = actor.context()
+    stands_for = _stands_for.get()
+    if stands_for is not None:
+        if actor.via != DEMO_VIA:  # an actor of another door inside the demo's context
+            raise MmtrialError(STANDS_FOR_DEMO_ONLY)
+        base_context["stands_for"] = stands_for.isoformat()
     key = audit_key()
     # the parts of the content that every event of this call shares
     who = f'"actor_id":{_text(actor_id)},"actor_username":{_text(actor.username)}'

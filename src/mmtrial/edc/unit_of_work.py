@@ -4,7 +4,8 @@ Python*, chapter 6).
 A service opens a unit of work (`with unit_of_work() as uow:` or the `@writes` decorator) and
 hands it its row changes: `create`, `create_many`, `insert_rows` (the fast path for rows by the
 thousand), `update` (each with the version the caller expects: required, never defaulted to
-the current one) and `soft_delete`. The unit of work, once per unit:
+the current one), `update_many` (many rows of one participant at once, e.g. a cycle's dose
+diary: one locked read, the same checks row by row, one UPDATE) and `soft_delete`. The unit of work, once per unit:
 
 - locks each affected participant (and visit) once, refusing a locked one (LockedRecordError);
 - checks versions (a stale one is a ConflictError, never a lost update; Annex 11 section 7.1);
@@ -49,6 +50,7 @@ __all__ = [
     "RECORD_CHANGED",
     "SIGNATURE_INVALIDATED",
     "VERSION_REQUIRED",
+    "RowChange",
     "UnitOfWork",
     "current",
     "model_label",
@@ -102,17 +104,20 @@ def field_names(instance_or_model) -> list[str]:
     return [f.attname for f in instance_or_model._meta.concrete_fields if f.name not in _SKIPPED]
 
 
-def validate(instance: models.Model, changed: set[str] | None = None) -> None:
+def validate(
+    instance: models.Model, changed: set[str] | None = None, *, constraints: bool = True
+) -> None:
     """The model's own constraints, as an InputError naming the field. On an update only the
     changed fields (and the constraints that read them) are validated: the others were when
-    they were written."""
+    they were written. `constraints=False` leaves the Meta constraints to the database (Django
+    checks each with a query of its own: a batch's cost would grow with its rows)."""
     exclude = None
     if changed is not None:
         names = {f.name for f in instance._meta.concrete_fields}
         changed_names = {instance._meta.get_field(name).name for name in changed}
         exclude = names - changed_names
     try:
-        instance.full_clean(exclude=exclude)
+        instance.full_clean(exclude=exclude, validate_constraints=constraints)
     except ValidationError as exc:
         name, messages = next(iter(exc.message_dict.items()))
         try:  # the field as a form labels it, not its internal name
@@ -130,6 +135,19 @@ def _comparable(value: Any) -> Any:
     if isinstance(value, float):
         return Decimal(str(value)).normalize()
     return value
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """One row of `UnitOfWork.update_many`: the record as read, the version the caller read,
+    the new values, the reason for change, and how a message names the row to the user."""
+
+    instance: models.Model
+    expected_version: int | None
+    values: Mapping[str, Any]
+    reason: str
+    label: str
+    reason_required: bool = True
 
 
 @dataclass
@@ -411,6 +429,87 @@ class UnitOfWork:
         self._touch(participant, f"{model_label(current)} {current.pk} changed")
         self._flag(current, participant, flags)
         return current
+
+    def update_many(
+        self,
+        participant: Participant,
+        changes: Sequence[RowChange],
+        *,
+        context: Mapping[str, Any] | None = None,
+    ) -> list[models.Model]:
+        """Many entered records of one participant and one model changed at once (a cycle's
+        doses from one form): the same checks as `update`, row by row, then one UPDATE for all.
+
+        The rows are re-read FOR UPDATE in one query, so each version compared is the stored
+        one and cannot change before the write; a stale version is a ConflictError, a row that
+        fails a check an InputError, both naming the row (`RowChange.label`) and raised before
+        anything is written. Rows whose values do not change are skipped. Returns the changed
+        records (fresh versions)."""
+        if not changes:
+            return []
+        self.lock(participant)
+        model = type(changes[0].instance)
+        stored = {
+            row.pk: row
+            for row in model.objects.select_for_update().filter(
+                pk__in=[c.instance.pk for c in changes]
+            )
+        }
+        written: list[tuple[models.Model, dict, RowChange, list]] = []
+        for change in changes:
+            instance = change.instance
+            try:
+                if change.expected_version is None or isinstance(change.expected_version, bool):
+                    raise ConflictError(VERSION_REQUIRED, {"field": "version"})
+                row = stored.get(instance.pk)
+                now_version = row.version if row is not None else None
+                if now_version != change.expected_version or instance.version != now_version:
+                    raise ConflictError(
+                        RECORD_CHANGED.format(
+                            expected=change.expected_version, current=now_version
+                        ),
+                        {
+                            "expected_version": change.expected_version,
+                            "current_version": now_version,
+                        },
+                    )
+                diff = {}
+                for name, new in change.values.items():
+                    old = getattr(instance, name)
+                    if _comparable(old) != _comparable(new):
+                        diff[name] = {"old": old, "new": new}
+                if not diff:
+                    continue
+                if change.reason_required and not (change.reason or "").strip():
+                    raise InputError(REASON_REQUIRED, {"field": "reason"})
+                for name, value in diff.items():
+                    setattr(instance, name, value["new"])
+                # The Meta constraints hold in the database: a violation fails the one UPDATE
+                # below and rolls the unit back.
+                validate(instance, changed=set(diff), constraints=False)
+                flags = _edit_check(instance, changed=set(diff))
+            except (InputError, ConflictError) as exc:
+                raise type(exc)(
+                    f"{change.label}: {exc.message}", {**exc.extra, "row": instance.pk}
+                ) from None
+            written.append((instance, diff, change, flags))
+        if not written:
+            return []
+        now = timezone.now()
+        names = sorted({name for _, diff, _, _ in written for name in diff})
+        for instance, _diff, change, _flags in written:
+            instance.version = change.expected_version + 1
+            instance.updated_at = now
+        model.objects.bulk_update(
+            [instance for instance, *_ in written],
+            [*names, "version", "updated_at"],
+            batch_size=_INSERT_BATCH,
+        )
+        for instance, diff, change, flags in written:
+            self._queue(_event("update", instance, participant, diff, change.reason, context))
+            self._flag(instance, participant, flags)
+        self._touch(participant, f"{len(written)} {model_label(model)} records changed")
+        return [instance for instance, *_ in written]
 
     def soft_delete(
         self,

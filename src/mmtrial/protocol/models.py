@@ -313,12 +313,22 @@ class Visits(Strict):
     end_of_treatment: EndOfTreatmentVisit
 
 
+class DueWindow(Strict):
+    """Days before and after a planned date within which a contact or assessment counts as
+    on time (the worklist shows it; without one, the planned day itself)."""
+
+    before_days: int = Field(ge=0)
+    after_days: int = Field(ge=0)
+    source: Source
+
+
 class ResponseAssessment(Strict):
     criteria: Literal["IMWG 2016"]
     interval_days: int = Field(gt=0)
     until: Literal["progression"]
     central_lab_analytes: list[str]
     source: Source
+    window: DueWindow | None = None
 
 
 class FollowUp(Strict):
@@ -327,6 +337,7 @@ class FollowUp(Strict):
     until: str
     listed_without_end: int = Field(gt=0)
     source: Source
+    window: DueWindow | None = None
 
 
 class StudyClosure(Strict):

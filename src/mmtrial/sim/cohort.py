@@ -25,12 +25,12 @@ from mmtrial.sim.cohort_events import adverse_events, outcome
 from mmtrial.sim.disease_kinetics import KINETICS, involved_values
 from mmtrial.sim.plans import (
     DATA_CUTOFF,
-    FIRST_CONSENT,
     SAMPLE_DAYS_BEFORE_CYCLE,
     CyclePlan,
     ParticipantPlan,
     SamplePlan,
     StudyCalendar,
+    first_consent_for,
 )
 
 __all__ = ["build_cohort"]
@@ -107,17 +107,19 @@ def _dates(plan: ParticipantPlan, rng: random.Random) -> None:
     """Consent, screening, enrollment and the planned C1D1, placed so that an ongoing
     participant has started exactly the archetype's number of cycles by the data cut-off."""
     a = plan.archetype
+    cutoff = plan.data_cutoff
     if a.stage not in TREATED:
-        plan.consent = DATA_CUTOFF - dt.timedelta(days=a.consent_days_before_cutoff)
+        plan.consent = cutoff - dt.timedelta(days=a.consent_days_before_cutoff)
         plan.screened = None if a.registered_only else plan.consent + dt.timedelta(days=2)
         return
     cycle_days = plan.calendar.cycle_days
     delays = sum(plan.calendar.recheck_days for event, _ in a.events if event == "delay")
     if a.stage == "ongoing":
         back = (a.cycles - 1) * cycle_days + delays + rng.randrange(1, cycle_days - 1)
-        c1d1 = DATA_CUTOFF - dt.timedelta(days=back)
+        c1d1 = cutoff - dt.timedelta(days=back)
     else:
-        c1d1 = FIRST_CONSENT + dt.timedelta(days=a.start_offset_days + rng.randrange(10, 20))
+        first = first_consent_for(cutoff)
+        c1d1 = first + dt.timedelta(days=a.start_offset_days + rng.randrange(10, 20))
     plan.c1d1_planned = c1d1
     plan.enrolled = c1d1 - dt.timedelta(days=rng.randrange(3, 7))
     plan.screened = plan.enrolled - dt.timedelta(days=rng.randrange(2, 6))
@@ -132,8 +134,8 @@ def _holds(plan: ParticipantPlan, number: int) -> dict[tuple[str, int], str]:
     for event, cycle in plan.archetype.events:
         if cycle != number or event not in ("thrombocytopenia", "neutropenia"):
             continue
-        count = "Platelet count" if event == "thrombocytopenia" else "ANC"
-        reason = f"{count} below the protocol threshold on day {drop}: held until recovery"
+        count = "血小板数" if event == "thrombocytopenia" else "好中球数"
+        reason = f"Day {drop}に{count}がプロトコル規定の基準値を下回ったため、回復まで休薬"
         for drug in ("ixazomib", "lenalidomide"):
             for day in plan.calendar.dosing_days[drug]:
                 if day >= drop:
@@ -212,10 +214,10 @@ def _sample_dates(plan: ParticipantPlan) -> list[dt.date]:
         last = plan.cycles[-1].start + dt.timedelta(days=cycle_days - SAMPLE_DAYS_BEFORE_CYCLE)
         return [*dates, last][: a.pd_at + 1]
     day = plan.cycles[-1].start + dt.timedelta(days=cycle_days - SAMPLE_DAYS_BEFORE_CYCLE)
-    while day <= DATA_CUTOFF:
+    while day <= plan.data_cutoff:
         dates.append(day)
         day += dt.timedelta(days=cycle_days)
-    return [d for d in dates if d <= DATA_CUTOFF]
+    return [d for d in dates if d <= plan.data_cutoff]
 
 
 def _samples(
@@ -282,18 +284,27 @@ def _plan(
     )
 
 
-def build_cohort(*, seed: int, protocol=None) -> list[ParticipantPlan]:
-    """Every demo participant's plan, in consent order (deterministic in `seed`).
+def build_cohort(
+    *, seed: int, protocol=None, data_cutoff: dt.date = DATA_CUTOFF
+) -> list[ParticipantPlan]:
+    """Every demo participant's plan, in consent order (deterministic in `seed` and
+    `data_cutoff`).
 
     `protocol` (default: the current protocol file) gives the cycle length, the follow-up
-    interval and the re-check interval of a delayed cycle.
+    interval and the re-check interval of a delayed cycle. `data_cutoff` (default: the
+    reference calendar's) is the last day with data: the same cohort is placed so that its
+    data stop there, each date as far before it as on the reference calendar (and each year of
+    birth as many years before, so that ages stay as designed).
     """
     calendar = StudyCalendar.from_protocol(protocol or load_protocol())
     rng = random.Random(seed)
+    years = data_cutoff.year - DATA_CUTOFF.year
     plans = []
     for index, archetype in enumerate(ARCHETYPES):
         prng = random.Random(rng.getrandbits(64))
         plan = _plan(index, archetype, calendar, prng)
+        plan.data_cutoff = data_cutoff
+        plan.year_of_birth += years
         _dates(plan, prng)
         disease = _baseline_disease(archetype.disease, prng)
         uninvolved = round(prng.uniform(6, 16), 1)

@@ -12,7 +12,6 @@ import datetime as dt
 import random
 
 from mmtrial.sim.plans import (
-    DATA_CUTOFF,
     SAMPLE_DAYS_BEFORE_CYCLE,
     AdverseEventPlan,
     EndOfTreatmentPlan,
@@ -100,9 +99,9 @@ def adverse_events(plan: ParticipantPlan, rng: random.Random) -> None:
         start = _day(cycle.start, rng.randrange(3, 17))
         end = start + dt.timedelta(days=rng.randrange(3, 10))
         grade = rng.randrange(bottom, top + 1)
-        if start > DATA_CUTOFF:
+        if start > plan.data_cutoff:
             continue
-        if end > DATA_CUTOFF:
+        if end > plan.data_cutoff:
             if bottom > 1:
                 continue  # an ongoing grade 2 would hold the next cycle: leave it out
             end, grade = None, 1  # still ongoing at the cut-off: mild, so no cycle waits for it
@@ -121,7 +120,7 @@ def outcome(plan: ParticipantPlan, rng: random.Random) -> None:
             recorded_on=_day(last.start, 26),
             last_dose=_day(last.start, (last.stop_day or 10) - 1),
             reason="adverse_event",
-            details="Grade 3 pneumonia; the investigator stopped study treatment.",
+            details="Grade 3の肺炎のため、治験責任医師が治験治療を中止。",
         )
         return
     if stage != "progressed":
@@ -130,17 +129,17 @@ def outcome(plan: ParticipantPlan, rng: random.Random) -> None:
         recorded_on=last.start + dt.timedelta(days=plan.calendar.cycle_days),
         last_dose=_day(last.start, plan.calendar.last_dosing_day),
         reason="progressive_disease",
-        details="Progression confirmed by two central M-protein results.",
+        details="中央検査のM蛋白2回の結果で進行を確認。",
     )
     progression = last.start - dt.timedelta(days=SAMPLE_DAYS_BEFORE_CYCLE)
     contacts = []
     day = progression + dt.timedelta(days=plan.calendar.follow_up_days)
-    while day <= DATA_CUTOFF:
+    while day <= plan.data_cutoff:
         contacts.append(day)
         day += dt.timedelta(days=plan.calendar.follow_up_days)
     if plan.archetype.dies and contacts:
         kept = contacts[: min(2, len(contacts))]
         death = kept[-1] + dt.timedelta(days=rng.randrange(20, 60))
-        if death <= DATA_CUTOFF:
+        if death <= plan.data_cutoff:
             contacts, plan.death = kept, death
     plan.contacts = contacts

@@ -10,22 +10,30 @@ investigator records their own response beside each (one disagreement opens a qu
 raises and closes queries; the investigator signs one participant and the data manager locks
 another. The passwords are printed with the users.
 
+Current: the study's dates are relative to the day it is seeded (`plans.data_cutoff_for`): the
+same cohort, shifted so that its data stop on the latest Monday on or before that day, so a
+newcomer sees a study in progress today. Every audit event keeps the real time it was written
+(21 CFR 11.10(e)) and says which study date it stands for (`stands_for` in its context, shown
+beside the time in the audit views).
+
 Idempotent: when the demo sites exist the study is left as it is (no row and no audit event is
-written) and only the users table is printed again. Deterministic: the same seed gives the same
-participants, doses and responses (audit timestamps are the real time of seeding).
+written) and only the users table is printed again. Deterministic: the same seed and seeding
+day give the same participants, doses and responses.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from mmtrial.sim.archetypes import SITES
 from mmtrial.sim.cohort import build_cohort
-from mmtrial.sim.plans import DATA_CUTOFF
+from mmtrial.sim.plans import data_cutoff_for
 
 __all__ = ["DEFAULT_SEED", "DemoSummary", "DemoUser", "demo_users", "seed_demo_study"]
 
@@ -62,6 +70,7 @@ class DemoSummary:
     audit_events: int
     statuses: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    data_cutoff: dt.date | None = None  # the last day with data (None: not seeded now)
 
 
 def _password(rng: random.Random) -> str:
@@ -99,13 +108,25 @@ def _key(role: str, sites: tuple[str, ...]) -> str:
     return f"{role}.{sites[0]}" if len(sites) == 1 else f"{role}.others"
 
 
+def seeding_day() -> dt.date:
+    """Today at the demo's sites (Asia/Tokyo)."""
+    from django.utils import timezone
+
+    return timezone.now().astimezone(ZoneInfo(SITES[0].timezone)).date()
+
+
 def seed_demo_study(
-    *, seed: int = DEFAULT_SEED, stdout: TextIO | None = None, participants: int | None = None
+    *,
+    seed: int = DEFAULT_SEED,
+    stdout: TextIO | None = None,
+    participants: int | None = None,
+    today: dt.date | None = None,
 ) -> DemoSummary:
     """Seed the demo study unless it is there already; print the users table; return a summary.
 
     `participants` keeps only the first N participants of the cohort (in consent order), for
-    quick tests; the demo itself uses all 34.
+    quick tests; the demo itself uses all 34. `today` is the seeding day (default: today at
+    the sites); the data stop at `plans.data_cutoff_for(today)`.
     """
     from django.db import transaction
     from rich.console import Console
@@ -121,12 +142,13 @@ def seed_demo_study(
         console.print("The demo study is already in the database: nothing was changed.")
         _print_users(console, users)
         return summary
-    plans = build_cohort(seed=seed)
+    cutoff = data_cutoff_for(today or seeding_day())
+    plans = build_cohort(seed=seed, data_cutoff=cutoff)
     if participants is not None:
         plans = plans[:participants]
     console.print(
         f"Seeding the demo study: {len(SITES)} sites, {len(plans)} participants, "
-        f"data up to {DATA_CUTOFF.isoformat()} (seed {seed})."
+        f"data up to {cutoff.isoformat()} (seed {seed})."
     )
     with transaction.atomic():
         from mmtrial.sim.demo_setup import create_sites_and_users, run_cohort
@@ -134,6 +156,7 @@ def seed_demo_study(
         sites, staff = create_sites_and_users(users=users, console=console)
         problems = run_cohort(plans=plans, sites=sites, staff=staff, users=users, console=console)
     summary = _summary(seeded=True, users=users, started=started, problems=problems)
+    summary.data_cutoff = cutoff
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
     console.print(
         f"Demo study ready in {summary.seconds:.1f} s: "

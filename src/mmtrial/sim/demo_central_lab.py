@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from mmtrial.edc.models import ResponseAssessment
-from mmtrial.sim.plans import DATA_CUTOFF, ParticipantPlan, Phase, SamplePlan
+from mmtrial.sim.plans import ParticipantPlan, Phase, SamplePlan
 
 __all__ = ["CentralLabSteps"]
 
@@ -26,7 +26,8 @@ DISAGREEMENT_AT_ASSESSMENT = 2
 
 
 class CentralLabSteps:
-    """Mixed into DemoRunner: needs push, plans, participant_ids, subject_ids and the keys."""
+    """Mixed into DemoRunner: needs push, plans, cutoff, participant_ids, subject_ids and the
+    keys."""
 
     def _schedule_imports(self) -> None:
         """Weekly files (Mondays) of the samples collected the week before; one at the cut-off."""
@@ -35,7 +36,7 @@ class CentralLabSteps:
             for sample in plan.samples:
                 day = sample.collected_on
                 monday = day + dt.timedelta(days=7 - day.weekday())
-                files.setdefault(min(monday, DATA_CUTOFF), []).append((plan, sample))
+                files.setdefault(min(monday, self.cutoff), []).append((plan, sample))
         for day, rows in sorted(files.items()):
             self.push(
                 day, Phase.IMPORT, -1, "central lab import", self._import(rows), "data_manager"

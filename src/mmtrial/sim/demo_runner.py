@@ -5,7 +5,8 @@ a day, in a fixed phase order: the central laboratory file first, then registrat
 laboratory values, adverse events, cycle starts, visits, doses, the investigator's review,
 end of treatment and follow-up, and on the cut-off day queries, the signature and the lock).
 Each step runs inside `audit_actor(user, via="demo")`, as the person who would enter it at
-that site. Steps that depend on what the EDC decided (a cycle's visits and doses, the derived
+that site, and `audit_stands_for(day)`: its audit events keep the real time and name the study
+date they stand for. Steps that depend on what the EDC decided (a cycle's visits and doses, the derived
 responses) are queued when their cause has run. Reads use the ORM; writes only services.
 """
 
@@ -16,7 +17,7 @@ import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mmtrial.edc.audit import audit_actor
+from mmtrial.edc.audit import DEMO_VIA, audit_actor, audit_stands_for
 from mmtrial.edc.models import DoseAdministration, Participant, Visit
 from mmtrial.edc.models.treatment import CycleStatus, DoseStatus, VisitStatus
 from mmtrial.sim.demo_central_lab import CentralLabSteps
@@ -39,6 +40,7 @@ class DemoRunner(CentralLabSteps):
     staff: dict[str, object]  # coordinator.JP-01, coordinator.others, monitor, ... (demo.py)
     sites: dict[str, object]  # site code -> Site
     on_step: Callable[[str, dt.date], None] | None = None
+    cutoff: dt.date = DATA_CUTOFF  # the last day with data (the plans' data_cutoff)
     participant_ids: dict[int, int] = field(default_factory=dict)
     subject_ids: dict[int, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -47,7 +49,7 @@ class DemoRunner(CentralLabSteps):
 
     # -- the calendar -------------------------------------------------------------------------
     def push(self, day: dt.date, phase: int, plan_index: int, label: str, step, user_key: str):
-        if day > DATA_CUTOFF:
+        if day > self.cutoff:
             return
         self._seq += 1
         heapq.heappush(self._queue, (day, phase, plan_index, self._seq, label, step, user_key))
@@ -59,7 +61,7 @@ class DemoRunner(CentralLabSteps):
         while self._queue:
             day, _phase, _index, _seq, label, step, user_key = heapq.heappop(self._queue)
             user = self.staff[user_key]
-            with audit_actor(user, via="demo"):
+            with audit_actor(user, via=DEMO_VIA), audit_stands_for(day):
                 step(day, user)
             if self.on_step is not None:
                 self.on_step(label, day)
@@ -98,7 +100,7 @@ class DemoRunner(CentralLabSteps):
                     self.push(
                         ae.start, Phase.LABS, i, "lab", self._lab(plan, analyte, value), coordinator
                     )
-                day = ae.end if ae.end is not None and ae.end <= DATA_CUTOFF else ae.start
+                day = ae.end if ae.end is not None and ae.end <= self.cutoff else ae.start
                 self.push(
                     day, Phase.ADVERSE_EVENT, i, "adverse event", self._ae(plan, ae), coordinator
                 )
@@ -266,7 +268,7 @@ class DemoRunner(CentralLabSteps):
         if cycle_plan.holds or cycle_plan.stop_day is not None or last:
             end = cycle.start_date + dt.timedelta(days=plan.calendar.cycle_days - 1)
             self.push(
-                min(end, DATA_CUTOFF),
+                min(end, self.cutoff),
                 Phase.DOSES,
                 plan.index,
                 "doses",
@@ -303,22 +305,31 @@ class DemoRunner(CentralLabSteps):
 
     def _doses(self, plan: ParticipantPlan, cycle_plan: CyclePlan, cycle_pk: int):
         def step(day, user):
-            from mmtrial.edc.services.treatment import dose_record
+            from mmtrial.edc.services.doses import DoseEntry, cycle_doses_record
 
             doses = DoseAdministration.objects.filter(
                 cycle_id=cycle_pk, status=DoseStatus.PLANNED, date__lte=day, is_deleted=False
             ).order_by("date", "drug")
+            entries = []
             for dose in doses:
                 reason = cycle_plan.holds.get((dose.drug, dose.day), "")
                 if cycle_plan.stop_day is not None and dose.day >= cycle_plan.stop_day:
-                    reason = "Pneumonia grade 3: study treatment stopped"
-                dose_record(
-                    user=user,
-                    dose_id=dose.pk,
-                    status=DoseStatus.HELD if reason else DoseStatus.TAKEN,
-                    expected_version=dose.version,
-                    reason=reason,
+                    reason = "Grade 3の肺炎のため治験治療を中止"
+                entries.append(
+                    DoseEntry(
+                        dose_id=dose.pk,
+                        status=DoseStatus.HELD if reason else DoseStatus.TAKEN,
+                        expected_version=dose.version,
+                        reason=reason,
+                    )
                 )
+            # the diary of the cycle so far, saved at once as the site does in the dose form
+            cycle_doses_record(
+                user=user,
+                participant_id=self.participant_ids[plan.index],
+                cycle_number=cycle_plan.number,
+                entries=entries,
+            )
 
         return step
 
@@ -357,7 +368,7 @@ class DemoRunner(CentralLabSteps):
                 participant_id=pid,
                 contact_date=day,
                 alive=True,
-                notes="Telephone contact: alive, no new anticancer therapy.",
+                notes="電話にて連絡。生存を確認、新たな抗がん治療なし。",
             )
             visit = (
                 Visit.objects.filter(
@@ -380,7 +391,7 @@ class DemoRunner(CentralLabSteps):
                 participant_id=self.participant_ids[plan.index],
                 death_date=day,
                 cause="progressive_disease",
-                details="Died of progressive myeloma during survival follow-up.",
+                details="生存追跡期間中に骨髄腫の進行により死亡。",
             )
 
         return step

@@ -65,6 +65,9 @@ def _plan_with(plans: list[ParticipantPlan], role: str) -> ParticipantPlan | Non
     return next((p for p in plans if role in p.roles), None)
 
 
+CORRECTED_ANC_PER_MM3 = 100  # the digit typed wrong in the demo's correction
+
+
 def _trust_steps(runner, plans: list[ParticipantPlan], users) -> None:
     """Queries, the investigator's identity check and signature, and a lock, on the cut-off."""
     from mmtrial.edc.models import EndOfTreatment, Participant, Query, Visit
@@ -92,18 +95,18 @@ def _trust_steps(runner, plans: list[ParticipantPlan], users) -> None:
                 model="visit",
                 object_pk=visit.pk,
                 field="actual_date",
-                text=f"Visit {visit.code} is recorded on {visit.actual_date}, outside its window "
-                f"({visit.window_start} to {visit.window_end}). Please confirm the date.",
+                text=f"来院{visit.code}の実施日が{visit.actual_date}となっており、許容範囲"
+                f"（{visit.window_start}～{visit.window_end}）外です。実施日をご確認ください。",
             )
             coordinator = runner.staff[runner.coordinator_key(late)]
             query = query_answer(
                 user=coordinator,
                 query=query,
-                text="Confirmed: the participant came after the window (typhoon warning).",
+                text="確認しました。台風の警報が出ていたため、許容範囲を過ぎてからの来院となりました。",
             )
-            query_close(user=monitor, query=query, text="Date confirmed against the source.")
+            query_close(user=monitor, query=query, text="原資料と照合し、実施日を確認しました。")
 
-        runner.push(DATA_CUTOFF, Phase.TRUST, late.index, "query", late_visit_query, "monitor")
+        runner.push(runner.cutoff, Phase.TRUST, late.index, "query", late_visit_query, "monitor")
 
     asked = _plan_with(plans, "query")
     if asked is not None:
@@ -119,10 +122,10 @@ def _trust_steps(runner, plans: list[ParticipantPlan], users) -> None:
                 model="endoftreatment",
                 object_pk=eot.pk,
                 field="last_dose_date",
-                text="Please confirm the last dose date against the participant's dosing diary.",
+                text="最終投与日を患者さんの服薬日誌と照合のうえ、ご確認ください。",
             )
 
-        runner.push(DATA_CUTOFF, Phase.TRUST, asked.index, "query", open_query, "monitor")
+        runner.push(runner.cutoff, Phase.TRUST, asked.index, "query", open_query, "monitor")
 
     signed = _plan_with(plans, "signed")
     investigator_key = f"investigator.{SITES[0].code}"
@@ -132,7 +135,7 @@ def _trust_steps(runner, plans: list[ParticipantPlan], users) -> None:
             user_verify_identity(
                 actor=admin,
                 user=runner.staff[investigator_key],
-                evidence="Photo identification checked at the site initiation visit.",
+                evidence="施設開始時訪問にて写真付き身分証明書を確認済み。",
             )
 
         def sign(day, investigator):
@@ -151,8 +154,53 @@ def _trust_steps(runner, plans: list[ParticipantPlan], users) -> None:
                 username=investigator.username,
             )
 
-        runner.push(DATA_CUTOFF, Phase.TRUST, 10_000, "identity", verify, "sponsor_admin")
-        runner.push(DATA_CUTOFF, Phase.TRUST, 10_001, "signature", sign, investigator_key)
+        runner.push(runner.cutoff, Phase.TRUST, 10_000, "identity", verify, "sponsor_admin")
+        runner.push(runner.cutoff, Phase.TRUST, 10_001, "signature", sign, investigator_key)
+
+    # A correction with its reason for change, as a site writes it: a local ANC typed wrong at
+    # the last cycle start, corrected against the laboratory report (an ongoing JP-01
+    # participant without cytopenia, so no dose rule reads the difference).
+    fixed = next(
+        (
+            p
+            for p in plans
+            if p.site.code == SITES[0].code
+            and p.archetype.stage == "ongoing"
+            and not p.archetype.events
+            and not {"signed", "locked"} & set(p.roles)
+        ),
+        None,
+    )
+    if fixed is not None:
+
+        def correct(day, coordinator):
+            from mmtrial.edc.models import LabResult
+            from mmtrial.edc.services.labs import lab_result_update
+
+            lab = (
+                LabResult.objects.filter(
+                    participant_id=runner.participant_ids[fixed.index],
+                    analyte="anc",
+                    source="local",
+                    is_deleted=False,
+                )
+                .order_by("-collected_on", "-id")
+                .first()
+            )
+            if lab is None:
+                return
+            lab_result_update(
+                user=coordinator,
+                lab_result_id=lab.pk,
+                expected_version=lab.version,
+                value=str(int(lab.value) + CORRECTED_ANC_PER_MM3),
+                unit=lab.reported_unit,
+                reason="転記ミスのため修正（検査報告書の値と照合済み）",
+                today=day,
+            )
+
+        coordinator_key = runner.coordinator_key(fixed)
+        runner.push(runner.cutoff, Phase.TRUST, fixed.index, "correction", correct, coordinator_key)
 
     locked = _plan_with(plans, "locked")
     if locked is not None:
@@ -161,10 +209,10 @@ def _trust_steps(runner, plans: list[ParticipantPlan], users) -> None:
             participant_lock(
                 user=data_manager,
                 participant=participant(locked),
-                reason="Data review complete after the participant's death.",
+                reason="死亡後のデータレビューが完了したため固定します。",
             )
 
-        runner.push(DATA_CUTOFF, Phase.TRUST, 10_002, "lock", lock, "data_manager")
+        runner.push(runner.cutoff, Phase.TRUST, 10_002, "lock", lock, "data_manager")
 
 
 def run_cohort(*, plans, sites, staff, users, console) -> list[str]:
@@ -173,7 +221,8 @@ def run_cohort(*, plans, sites, staff, users, console) -> list[str]:
 
     from mmtrial.sim.demo_runner import DemoRunner
 
-    runner = DemoRunner(plans=plans, staff=staff, sites=sites)
+    cutoff = plans[0].data_cutoff if plans else DATA_CUTOFF
+    runner = DemoRunner(plans=plans, staff=staff, sites=sites, cutoff=cutoff)
     runner.schedule()
     _trust_steps(runner, plans, users)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())

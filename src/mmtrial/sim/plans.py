@@ -1,8 +1,11 @@
 """What the simulated cohort plans for each participant (plain data; mmtrial.sim.demo enters it).
 
-Dates are fixed: the demo study's calendar starts at `FIRST_CONSENT` and its data stop at
-`DATA_CUTOFF`. Both lie in the past, so that a person trying the demo can enter the next visits
-with today's date (the EDC refuses dates in the future).
+The cohort was designed on a reference calendar: its first consent on `FIRST_CONSENT` and its
+data stopping at `DATA_CUTOFF`. The demo seeds the same cohort shifted to the day it is seeded
+(`data_cutoff_for`): by whole weeks, so every weekday (the central laboratory's Monday files)
+stays as designed, to the latest such day on or before the seeding day. A newcomer therefore
+sees a study in progress today, and can enter the next visits with today's date (the EDC
+refuses dates in the future). The same seed and seeding day give the same study.
 """
 
 from __future__ import annotations
@@ -23,10 +26,27 @@ __all__ = [
     "Phase",
     "SamplePlan",
     "StudyCalendar",
+    "data_cutoff_for",
+    "first_consent_for",
 ]
 
+# The reference calendar (DATA_CUTOFF is a Monday); a seeded demo is shifted from it.
 FIRST_CONSENT = dt.date(2025, 1, 6)
 DATA_CUTOFF = dt.date(2026, 11, 2)
+_WEEK = 7
+
+
+def data_cutoff_for(seeding_day: dt.date) -> dt.date:
+    """The data cut-off of a demo seeded on `seeding_day`: the latest day on or before it a
+    whole number of weeks from the reference cut-off (the same weekday)."""
+    return seeding_day - dt.timedelta(days=(seeding_day - DATA_CUTOFF).days % _WEEK)
+
+
+def first_consent_for(cutoff: dt.date) -> dt.date:
+    """The first consent of the cohort whose data stop at `cutoff` (the reference spacing)."""
+    return cutoff - (DATA_CUTOFF - FIRST_CONSENT)
+
+
 # The central M-protein sample is drawn a week before each cycle starts (the day-22 visit in
 # cycles 1-2), so that its result is back for the cycle decision.
 SAMPLE_DAYS_BEFORE_CYCLE = 7
@@ -127,6 +147,7 @@ class ParticipantPlan:
     end_of_treatment: EndOfTreatmentPlan | None = None
     contacts: list[dt.date] = field(default_factory=list)
     death: dt.date | None = None
+    data_cutoff: dt.date = DATA_CUTOFF  # the last day with data (the demo's seeding calendar)
 
     @property
     def c1d1(self) -> dt.date | None:

@@ -27,7 +27,7 @@ from typing import TextIO
 
 from mmtrial.sim.archetypes import SITES
 from mmtrial.sim.demo import DEFAULT_SEED, DemoSummary, DemoUser, _print_users, demo_users
-from mmtrial.sim.plans import DATA_CUTOFF
+from mmtrial.sim.plans import data_cutoff_for
 
 __all__ = ["PUBLISHED", "seed_randomized_study"]
 
@@ -100,15 +100,23 @@ def _m_protein(day: int, pfs_days: float, interval_days: int, nadir_fraction: fl
 
 
 def seed_randomized_study(
-    *, protocol, seed: int = DEFAULT_SEED, participants: int = 300, stdout: TextIO | None = None
+    *,
+    protocol,
+    seed: int = DEFAULT_SEED,
+    participants: int = 300,
+    stdout: TextIO | None = None,
+    today: dt.date | None = None,
 ) -> DemoSummary:
-    """Seed the simulated randomized study unless it is there; print the users; a summary."""
+    """Seed the simulated randomized study unless it is there; print the users; a summary.
+
+    As the open-label demo, its data stop at `plans.data_cutoff_for(today)` (default: today at
+    the sites), and its audit events name the study date they stand for."""
     from django.db import transaction
     from rich.console import Console
 
     from mmtrial.edc.audit import audit_actor
     from mmtrial.edc.models import AuditEvent, Participant, Site
-    from mmtrial.sim.demo import _summary
+    from mmtrial.sim.demo import _summary, seeding_day
 
     console = Console(file=stdout or sys.stdout, highlight=False)
     started = time.perf_counter()
@@ -117,9 +125,10 @@ def seed_randomized_study(
         console.print("The demo study is already in the database: nothing was changed.")
         _print_users(console, users)
         return _summary(seeded=False, users=users, started=started)
+    cutoff = data_cutoff_for(today or seeding_day())
     console.print(
         f"Seeding the randomized study {protocol.identification.short_title}: {len(SITES)} "
-        f"sites, {participants} participants, data up to {DATA_CUTOFF.isoformat()}."
+        f"sites, {participants} participants, data up to {cutoff.isoformat()}."
     )
     with transaction.atomic():
         from mmtrial.edc.services.randomization import randomization_key_create
@@ -129,11 +138,16 @@ def seed_randomized_study(
         admin = staff["randomization_admin"]
         with audit_actor(admin, via="demo"):
             randomization_key_create(user=admin, seed=f"demo-{seed}")
-        rows = _enroll_and_start(protocol, sites, staff, seed, participants, console)
+        rows = _enroll_and_start(protocol, sites, staff, seed, participants, console, cutoff)
         _central_lab(
-            rows, staff["data_manager"], console, protocol.response_assessment.interval_days
+            rows,
+            staff["data_manager"],
+            console,
+            protocol.response_assessment.interval_days,
+            cutoff,
         )
     summary = _summary(seeded=True, users=users, started=started)
+    summary.data_cutoff = cutoff
     console.print(
         f"Randomized study ready in {summary.seconds:.1f} s: "
         f"{Participant.objects.count()} participants, {AuditEvent.objects.count()} audit events."
@@ -142,8 +156,8 @@ def seed_randomized_study(
     return summary
 
 
-def _enroll_and_start(protocol, sites, staff, seed, n, console):
-    from mmtrial.edc.audit import audit_actor
+def _enroll_and_start(protocol, sites, staff, seed, n, console, cutoff):
+    from mmtrial.edc.audit import DEMO_VIA, audit_actor, audit_stands_for
     from mmtrial.edc.services.labs import lab_result_record
     from mmtrial.edc.services.participants import (
         participant_enroll,
@@ -154,7 +168,7 @@ def _enroll_and_start(protocol, sites, staff, seed, n, console):
     from mmtrial.edc.services.treatment import cycle_start
 
     rng = random.Random(f"randomized-{seed}")
-    first = DATA_CUTOFF - dt.timedelta(days=int(30 * DAYS_PER_MONTH))
+    first = cutoff - dt.timedelta(days=int(30 * DAYS_PER_MONTH))
     window = int(ENROLLMENT_MONTHS * DAYS_PER_MONTH)
     consents = sorted(first + dt.timedelta(days=rng.randrange(window)) for _ in range(n))
     control_hazard = math.log(2) / (PUBLISHED["control_median_months"] * DAYS_PER_MONTH)
@@ -167,44 +181,51 @@ def _enroll_and_start(protocol, sites, staff, seed, n, console):
             coordinator = staff[
                 "coordinator.JP-01" if i % len(SITES) == 0 else "coordinator.others"
             ]
-            with audit_actor(coordinator, via="demo"):
-                participant = participant_register(
-                    user=coordinator,
-                    site_id=sites[spec.code].pk,
-                    screening_number=f"S{i + 1:04d}",
-                    sex=rng.choice(["female", "male"]),
-                    year_of_birth=consent.year - rng.randrange(45, 80),
-                    consent_date=consent,
-                )
-                screening_record(
-                    user=coordinator,
-                    participant_id=participant.pk,
-                    screened_on=consent + dt.timedelta(days=1),
-                    values=_values(rng),
-                    answers={"EXC-RECENT-TREATMENT": False, "EXC-OTHER": False},
-                )
-                participant.refresh_from_db()
-                participant = participant_enroll(
-                    user=coordinator,
-                    participant_id=participant.pk,
-                    enrolled_on=consent + dt.timedelta(days=4),
-                    expected_version=participant.version,
-                )
-                c1d1 = consent + dt.timedelta(days=7)
-                for analyte, value in (
-                    ("creatinine", "0.8"),
-                    ("anc", "2500"),
-                    ("platelets", "200000"),
-                ):
-                    lab_result_record(
+            with audit_actor(coordinator, via=DEMO_VIA):
+                with audit_stands_for(consent):
+                    participant = participant_register(
+                        user=coordinator,
+                        site_id=sites[spec.code].pk,
+                        screening_number=f"S{i + 1:04d}",
+                        sex=rng.choice(["female", "male"]),
+                        year_of_birth=consent.year - rng.randrange(45, 80),
+                        consent_date=consent,
+                    )
+                screened = consent + dt.timedelta(days=1)
+                with audit_stands_for(screened):
+                    screening_record(
                         user=coordinator,
                         participant_id=participant.pk,
-                        analyte=analyte,
-                        value=value,
-                        unit="mg/dL" if analyte == "creatinine" else "/mm3",
-                        collected_on=c1d1 - dt.timedelta(days=1),
+                        screened_on=screened,
+                        values=_values(rng),
+                        answers={"EXC-RECENT-TREATMENT": False, "EXC-OTHER": False},
                     )
-                cycle_start(user=coordinator, participant_id=participant.pk, start_date=c1d1)
+                participant.refresh_from_db()
+                enrolled = consent + dt.timedelta(days=4)
+                with audit_stands_for(enrolled):
+                    participant = participant_enroll(
+                        user=coordinator,
+                        participant_id=participant.pk,
+                        enrolled_on=enrolled,
+                        expected_version=participant.version,
+                    )
+                c1d1 = consent + dt.timedelta(days=7)
+                with audit_stands_for(c1d1 - dt.timedelta(days=1)):
+                    for analyte, value in (
+                        ("creatinine", "0.8"),
+                        ("anc", "2500"),
+                        ("platelets", "200000"),
+                    ):
+                        lab_result_record(
+                            user=coordinator,
+                            participant_id=participant.pk,
+                            analyte=analyte,
+                            value=value,
+                            unit="mg/dL" if analyte == "creatinine" else "/mm3",
+                            collected_on=c1d1 - dt.timedelta(days=1),
+                        )
+                with audit_stands_for(c1d1):
+                    cycle_start(user=coordinator, participant_id=participant.pk, start_date=c1d1)
             arm = allocated_arm(user=unblinded, participant=participant)
             hazard = control_hazard * (PUBLISHED["hazard_ratio"] if arm == active else 1.0)
             shares = RESPONSE_SHARES["active" if arm == active else "control"]
@@ -214,10 +235,10 @@ def _enroll_and_start(protocol, sites, staff, seed, n, console):
     return rows
 
 
-def _central_lab(rows, data_manager, console, interval_days: int) -> None:
+def _central_lab(rows, data_manager, console, interval_days: int, cutoff: dt.date) -> None:
     """One file of every serum M-protein sample: baseline, then one per response assessment
     interval of the protocol to the cut-off."""
-    from mmtrial.edc.audit import audit_actor
+    from mmtrial.edc.audit import DEMO_VIA, audit_actor, audit_stands_for
     from mmtrial.edc.lab_import import COLUMNS, lab_import_file
 
     buffer = io.StringIO()
@@ -225,7 +246,7 @@ def _central_lab(rows, data_manager, console, interval_days: int) -> None:
     writer.writerow(COLUMNS)
     for subject, c1d1, pfs_days, nadir_fraction in rows:
         day = -3
-        while c1d1 + dt.timedelta(days=day) <= DATA_CUTOFF:
+        while c1d1 + dt.timedelta(days=day) <= cutoff:
             on = c1d1 + dt.timedelta(days=day)
             accession = f"R{on:%y%m%d}{subject.replace('-', '')}"
             writer.writerow(
@@ -244,5 +265,5 @@ def _central_lab(rows, data_manager, console, interval_days: int) -> None:
     with console.status("Central laboratory import..."), tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "central-lab-randomized.csv"
         path.write_text(buffer.getvalue(), encoding="utf-8")
-        with audit_actor(data_manager, via="demo"):
-            lab_import_file(user=data_manager, path=path, today=DATA_CUTOFF)
+        with audit_actor(data_manager, via=DEMO_VIA), audit_stands_for(cutoff):
+            lab_import_file(user=data_manager, path=path, today=cutoff)

@@ -182,6 +182,9 @@ DOSE_STATUS_CHOICES = [
 
 
 class DoseForm(VersionedForm):
+    """One dose of the cycle's form. A dose not yet recorded offers "Not recorded" (the row is
+    left as planned, never pre-read as taken); a recorded one shows what was recorded."""
+
     status = forms.ChoiceField(label=_("What happened"), choices=DOSE_STATUS_CHOICES)
     taken_dose_mg = forms.DecimalField(
         label=_("Dose taken (mg)"),
@@ -195,6 +198,13 @@ class DoseForm(VersionedForm):
         max_length=500,
         widget=forms.TextInput(attrs={"placeholder": _("why reduced, held, missed or changed")}),
     )
+
+    def __init__(self, *args, recorded: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.recorded = recorded
+        if not recorded:
+            self.fields["status"].required = False
+            self.fields["status"].choices = [("", _("Not recorded")), *DOSE_STATUS_CHOICES]
 
 
 class VisitForm(VersionedForm):

@@ -21,6 +21,7 @@ from mmtrial.web.views import (
     screening,
     sign_lock,
     treatment,
+    worklist,
 )
 
 P = "participants/<int:pk>/"
@@ -46,7 +47,6 @@ urlpatterns = [
     path(P + "cycles/new/", treatment.cycle_new, name="cycle_new"),
     path(P + "cycles/renal-decision/", treatment.renal_decision, name="renal_decision"),
     path(P + "cycles/<int:number>/doses/", treatment.doses_edit, name="doses_edit"),
-    path(P + "doses/<int:dose_pk>/", treatment.dose_edit, name="dose_edit"),
     path(P + "visits/<int:visit_pk>/", treatment.visit_edit, name="visit_edit"),
     path(P + "visits/<int:visit_pk>/lock/", sign_lock.visit_lock_view, name="visit_lock"),
     path(P + "adverse-events/new/", entry.ae_new, name="ae_new"),
@@ -59,6 +59,8 @@ urlpatterns = [
     path(P + "sign-lock/", sign_lock.sign_lock, name="sign_lock"),
     path(P + "sign/", sign_lock.sign, name="sign"),
     path(P + "lock/", sign_lock.lock, name="lock"),
+    path("worklist/", worklist.worklist_page, name="worklist"),
+    path("worklist.pdf", worklist.worklist_pdf_view, name="worklist_pdf"),
     path("queries/", queries.inbox, name="query_inbox"),
     path("queries/<int:pk>/", queries.detail, name="query_detail"),
     path("audit/<str:model>/<str:object_pk>/", audit.record_audit, name="record_audit"),

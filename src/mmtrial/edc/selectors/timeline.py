@@ -34,7 +34,7 @@ from mmtrial.edc.selectors.dose_preview import TREATABLE, DosePreview, dose_prev
 from mmtrial.errors import NotFound
 from mmtrial.protocol.loader import load_protocol
 
-__all__ = ["Timeline", "participant_timeline"]
+__all__ = ["Timeline", "calendar_for", "participant_timeline"]
 
 NOT_FOUND = "Participant {pid} was not found among the participants you may see."
 
@@ -66,7 +66,9 @@ def _optional(participant: Participant, name: str):
     return None if value is None or getattr(value, "is_deleted", False) else value
 
 
-def _calendar(participant, cycles, eot, death, summary) -> dict[str, Any] | None:
+def calendar_for(participant, cycles, eot=None, death=None, summary=None) -> dict[str, Any] | None:
+    """The participant's calendar (`clinical.schedule`) from records already read: its started
+    cycles, end of treatment, death and response summary (progression). None before C1D1."""
     started = [c for c in cycles if c.status in (CycleStatus.STARTED, CycleStatus.COMPLETED)]
     if not started:
         return None
@@ -162,7 +164,7 @@ def participant_timeline(*, user, participant_id: int, with_dose_preview: bool =
         preview = dose_preview_for(participant, cycles=cycles)
     return Timeline(
         participant=participant,
-        calendar=_calendar(participant, cycles, eot, death, summary),
+        calendar=calendar_for(participant, cycles, eot, death, summary),
         cycles=cycles,
         doses=doses,
         visits=participant.timeline_visits,

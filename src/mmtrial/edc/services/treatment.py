@@ -49,6 +49,7 @@ from mmtrial.edc.models.treatment import CycleStatus, DoseStatus
 from mmtrial.edc.permissions import Action
 from mmtrial.edc.services._bulk import records_create_many
 from mmtrial.edc.services._records import record_create, record_update
+from mmtrial.edc.services.doses import dose_values
 from mmtrial.edc.services.participants import acting, participant_for, protocol_of
 from mmtrial.edc.services.responses import response_derive
 from mmtrial.edc.services.visits import STARTED, visits_regenerate
@@ -511,9 +512,6 @@ def renal_decision_record(
     return cycle_start(user=user, participant_id=participant.pk, start_date=pending.start_date)
 
 
-DOSE_STATUSES = (DoseStatus.TAKEN, DoseStatus.REDUCED, DoseStatus.HELD, DoseStatus.MISSED)
-
-
 @acting
 @writes
 def dose_record(
@@ -528,7 +526,7 @@ def dose_record(
     """Record one planned dose as taken, taken reduced, held or missed.
 
     `reduced` needs the dose taken (below the planned one); `held` and `missed` need a reason.
-    Changing a dose already recorded needs a reason for change.
+    Changing a dose already recorded needs a reason for change (rules: `doses.dose_values`).
     """
     dose = DoseAdministration.objects.select_related("cycle").filter(pk=dose_id).first()
     if dose is None or dose.is_deleted:
@@ -540,33 +538,12 @@ def dose_record(
     except NotFound:
         raise NotFound(DOSE_NOT_FOUND.format(pk=dose_id), {"id": dose_id}) from None
     dose.cycle.participant = participant
-    if status not in DOSE_STATUSES:
-        raise InputError(
-            f"status: {status!r} must be one of {', '.join(DOSE_STATUSES)}", {"field": "status"}
-        )
-    taken = None
-    if status == DoseStatus.TAKEN:
-        taken = dose.planned_dose_mg
-    elif status == DoseStatus.REDUCED:
-        try:
-            taken = Decimal(str(taken_dose_mg))
-        except InvalidOperation:
-            raise InputError(
-                f"Dose taken (mg): {taken_dose_mg!r} is not a number", {"field": "taken_dose_mg"}
-            ) from None
-        if taken <= 0 or (dose.planned_dose_mg is not None and taken >= dose.planned_dose_mg):
-            raise InputError(
-                f"Dose taken (mg): a reduced dose must be above 0 and below the planned "
-                f"{dose.planned_dose_mg} mg",
-                {"field": "taken_dose_mg"},
-            )
-    if status in (DoseStatus.HELD, DoseStatus.MISSED, DoseStatus.REDUCED) and not reason.strip():
-        raise InputError(f"reason: say why the dose was {status}", {"field": "reason"})
+    values = dose_values(dose, status=status, taken_dose_mg=taken_dose_mg, reason=reason)
     first_entry = dose.status == DoseStatus.PLANNED
     return record_update(
         dose,
         expected_version=expected_version,
-        values={"status": status, "taken_dose_mg": taken, "reason": reason.strip()},
+        values=values,
         reason=reason,
         reason_required=not first_entry,
     )

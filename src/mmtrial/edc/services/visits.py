@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from mmtrial.clinical import schedule
+from mmtrial.clinical.due_dates import follow_up_window
 from mmtrial.edc.models import Cycle, Death, EndOfTreatment, ResponseSummary, Visit
 from mmtrial.edc.models.treatment import CycleStatus, VisitKind, VisitStatus
 from mmtrial.edc.permissions import Action
@@ -75,13 +76,14 @@ def _planned(participant, protocol) -> dict[str, dict]:
         for v in calendar.visits
     }
     for n, day in enumerate(calendar.follow_up_contacts, start=1):
+        window_start, window_end = follow_up_window(day, protocol=protocol)
         planned[FOLLOW_UP_CODE.format(n=n)] = {
             "kind": VisitKind.FOLLOW_UP,
             "cycle_number": None,
             "day": None,
             "planned_date": day,
-            "window_start": day,
-            "window_end": day,
+            "window_start": window_start,
+            "window_end": window_end,
         }
     return planned
 

@@ -1,23 +1,27 @@
-"""Treatment entry: starting a cycle (the dose decision), recording each dose of a cycle (one
-row at a time, swapped in place by htmx) and recording visits."""
+"""Treatment entry: starting a cycle (the dose decision), recording a cycle's doses (one form,
+one save) and recording visits."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from mmtrial.edc.models.treatment import CycleStatus
+from mmtrial.edc.models.treatment import CycleStatus, DoseStatus
 from mmtrial.edc.permissions import Action, can
 from mmtrial.edc.selectors.participants import participant_get
 from mmtrial.edc.selectors.timeline import participant_timeline
+from mmtrial.edc.services.doses import DoseEntry, cycle_doses_record
 from mmtrial.edc.services.participants import protocol_of
-from mmtrial.edc.services.treatment import cycle_start, dose_record, renal_decision_record
+from mmtrial.edc.services.treatment import cycle_start, renal_decision_record
 from mmtrial.edc.services.visits import visit_missed, visit_record
+from mmtrial.errors import MmtrialError
 from mmtrial.web.entry_forms import (
     CycleStartForm,
     DoseForm,
@@ -25,7 +29,7 @@ from mmtrial.web.entry_forms import (
     VisitForm,
     VisitMissedForm,
 )
-from mmtrial.web.errors import run_service
+from mmtrial.web.errors import add_service_error, run_service
 from mmtrial.web.labels import label
 from mmtrial.web.views.entry import form_page, from_timeline, saved_redirect
 
@@ -174,65 +178,100 @@ def visit_edit(request, pk: int, visit_pk: int):
 
 
 def doses_edit(request, pk: int, number: int):
+    """Every planned dose of one cycle in one form with one Save: the rows filled in are
+    recorded together (one audited batch, `services.doses.cycle_doses_record`), rows left
+    "Not recorded" stay planned; a refusal names its row and nothing is saved."""
     timeline = participant_timeline(user=request.user, participant_id=pk)
     cycle = next((c for c in timeline.cycles if c.number == number), None)
     if cycle is None:
         raise Http404
+    doses = [dose for dose in timeline.doses if dose.cycle_id == cycle.pk]
+    data = request.POST if request.method == "POST" else None
     rows = [
-        (dose, DoseForm(initial=_dose_initial(dose), prefix=f"dose{dose.pk}"))
-        for dose in timeline.doses
-        if dose.cycle_id == cycle.pk
+        (
+            dose,
+            DoseForm(
+                data,
+                initial=_dose_initial(dose),
+                prefix=f"dose{dose.pk}",
+                recorded=dose.status != DoseStatus.PLANNED,
+            ),
+        )
+        for dose in doses
     ]
+    page_form = forms.Form(data)  # carries refusals that belong to no row
+    if data is not None and all(form.is_valid() for _, form in rows):
+        entries = [
+            DoseEntry(
+                dose_id=dose.pk,
+                status=form.cleaned_data["status"],
+                expected_version=form.cleaned_data.get("version"),
+                taken_dose_mg=form.cleaned_data.get("taken_dose_mg"),
+                reason=form.cleaned_data.get("reason", ""),
+            )
+            for dose, form in rows
+            if form.cleaned_data.get("status")
+        ]
+        by_pk = {dose.pk: form for dose, form in rows}
+        written = _run_rows(
+            page_form,
+            by_pk,
+            lambda: cycle_doses_record(
+                user=request.user,
+                participant_id=timeline.participant.pk,
+                cycle_number=number,
+                entries=entries,
+            ),
+        )
+        if written is not None:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d dose of cycle %(number)d saved.",
+                    "%(count)d doses of cycle %(number)d saved.",
+                    len(written),
+                )
+                % {"count": len(written), "number": number},
+            )
+            return redirect("doses_edit", pk=pk, number=number)
+    unrecorded = sum(1 for dose in doses if dose.status == DoseStatus.PLANNED)
     return render(
         request,
         "web/entry/doses.html",
-        {"participant": timeline.participant, "cycle": cycle, "rows": rows},
+        {
+            "participant": timeline.participant,
+            "cycle": cycle,
+            "rows": rows,
+            "page_form": page_form,
+            "unrecorded": unrecorded,
+        },
+        status=400 if data is not None else 200,
     )
+
+
+def _run_rows(page_form, forms_by_pk, call):
+    """Run the batch; a refusal naming a row (`extra["row"]`) lands on that row's form."""
+    refused = {}
+
+    def tracked():
+        try:
+            return call()
+        except MmtrialError as exc:
+            refused["error"] = exc
+            raise
+
+    result = run_service(page_form, tracked)
+    error = refused.get("error")
+    if result is None and error is not None and error.extra.get("row") in forms_by_pk:
+        page_form._errors = {}
+        add_service_error(forms_by_pk[error.extra["row"]], error)
+    return result
 
 
 def _dose_initial(dose) -> dict:
     return {
-        "status": dose.status if dose.status != "planned" else "taken",
-        "taken_dose_mg": dose.taken_dose_mg if dose.status == "reduced" else None,
+        "status": "" if dose.status == DoseStatus.PLANNED else dose.status,
+        "taken_dose_mg": dose.taken_dose_mg if dose.status == DoseStatus.REDUCED else None,
         "reason": dose.reason,
         "version": dose.version,
     }
-
-
-def dose_edit(request, pk: int, dose_pk: int):
-    """One dose's row: saved on its own (htmx swaps just the row), refusals shown in the row."""
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    timeline = participant_timeline(user=request.user, participant_id=pk)
-    dose = from_timeline(timeline, "doses", dose_pk)
-    form = DoseForm(request.POST, prefix=f"dose{dose.pk}")
-    saved = None
-    if form.is_valid():
-        data = form.cleaned_data
-        saved = run_service(
-            form,
-            lambda: dose_record(
-                user=request.user,
-                dose_id=dose.pk,
-                status=data["status"],
-                expected_version=data.get("version"),
-                taken_dose_mg=data.get("taken_dose_mg"),
-                reason=data.get("reason", ""),
-            ),
-        )
-    cycle_number = next(c.number for c in timeline.cycles if c.pk == dose.cycle_id)
-    if not request.headers.get("HX-Request"):
-        if saved is not None:
-            messages.success(request, _("Dose saved."))
-        else:
-            messages.error(request, " ".join(str(e) for e in form.errors.values()))
-        return redirect("doses_edit", pk=pk, number=cycle_number)
-    if saved is not None:
-        dose = saved
-        form = DoseForm(initial=_dose_initial(dose), prefix=f"dose{dose.pk}")
-    return render(
-        request,
-        "web/entry/_dose_row.html",
-        {"participant": timeline.participant, "dose": dose, "form": form, "saved": saved},
-        status=200 if saved is not None or not form.errors else 422,
-    )
