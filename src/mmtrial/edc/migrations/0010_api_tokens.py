@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('edc', '0008_randomization'),
+        ('edc', '0009_imports'),
     ]
 
     operations = [
