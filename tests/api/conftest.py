@@ -172,3 +172,14 @@ def api_as(client, study):
         return Api(client, token_for(study["users"][role], scope), language)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each test starts with empty per-token request counters (they live in the process's cache,
+    and token ids repeat across tests whose databases are rolled back)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
