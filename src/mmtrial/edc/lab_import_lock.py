@@ -1,7 +1,7 @@
 """One central laboratory import at a time: a lock that dies with its process.
 
 PostgreSQL: a session advisory lock (`pg_try_advisory_lock`), released when the importing
-connection ends, however it ends. SQLite: an exclusive `flock` on a file beside the database,
+connection ends, however it ends. SQLite: an exclusive `flock` on a file beside the database file,
 released by the kernel when the process exits. Either way a second import is refused at once
 (never queued behind the first, never a deadlock), and an import whose process died leaves no
 lock behind: the next one finds the lock free and cleans up what the dead one staged
@@ -51,6 +51,18 @@ def _running_description() -> str:
     return f" ({running.file_name}, started {at} by {who})"
 
 
+def _sqlite_lock_path() -> str:
+    """The lock file beside the database file, so that two databases in one data directory
+    never share it. An in-memory database lives in one process only: its lock is that
+    process's own (DATA_DIR/lab-import.<pid>.lock)."""
+    name = str(connection.settings_dict["NAME"])
+    if os.path.isabs(name) and "mode=memory" not in name:
+        return f"{name}.{_LOCK_FILE}"
+    os.makedirs(settings.DATA_DIR, exist_ok=True)
+    stem, ext = os.path.splitext(_LOCK_FILE)
+    return os.path.join(settings.DATA_DIR, f"{stem}.{os.getpid()}{ext}")
+
+
 @contextlib.contextmanager
 def import_lock() -> Iterator[None]:
     """Hold the import lock for the block, or raise ImportRunningError at once."""
@@ -66,8 +78,7 @@ def import_lock() -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [_ADVISORY_KEY])
         return
-    path = os.path.join(settings.DATA_DIR, _LOCK_FILE)
-    os.makedirs(settings.DATA_DIR, exist_ok=True)
+    path = _sqlite_lock_path()
     handle = open(path, "a+b")  # noqa: SIM115 - held open for the block: the lock lives with it
     try:
         try:
