@@ -15,7 +15,15 @@ from mmtrial.edc.models import Allocation, DoseAdministration, Participant
 from mmtrial.edc.services.randomization import randomization_key_create
 from mmtrial.protocol.loader import PROTOCOLS_DIR, load_protocol_file
 from tests.web.conftest import make_user
-from tests.web.flow import C1D1, ENROLLED, enter_labs, register, screening_post, start_cycle
+from tests.web.flow import (
+    C1D1,
+    ENROLLED,
+    as_site_investigator,
+    enter_labs,
+    register,
+    screening_post,
+    start_cycle,
+)
 
 pytestmark = pytest.mark.django_db
 TMM1 = PROTOCOLS_DIR / "tmm1.yaml"
@@ -33,7 +41,8 @@ def randomized(users):
 
 
 def _enroll(client, pk: int, **values):
-    response = client.post(f"/participants/{pk}/screening/", screening_post(**values))
+    with as_site_investigator(client, pk):  # only the investigator answers their criteria
+        response = client.post(f"/participants/{pk}/screening/", screening_post(**values))
     assert response.status_code == 302, response.content.decode()[:3000]
     version = Participant.objects.get(pk=pk).version
     return client.post(
