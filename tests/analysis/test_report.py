@@ -136,3 +136,19 @@ def test_japanese_without_a_cjk_font_is_refused_rather_than_drawn_as_boxes(monke
     with pytest.raises(MmtrialError, match="fonts-noto-cjk"):
         report.font_settings("ja")
     assert report.font_settings("en")["font.sans-serif"] == ["DejaVu Sans"]
+
+
+def test_title_page_names_the_study_of_the_protocol_file(tmp_path, published_frames):
+    """The title comes from the protocol file's identification (acronym, subtitle), so the
+    second study's report is not titled as IRd-J's."""
+    from mmtrial.analysis.report import report_pages
+    from mmtrial.protocol import load_protocol
+
+    tmm1 = load_protocol(study_id="TMM1").identification
+    data = read_adam_dir(write_adam_dir(published_frames, tmp_path / "adam"))
+    en = report_pages(data, lang="en", study=tmm1)[0]
+    ja = report_pages(data, lang="ja", study=tmm1)[0]
+    assert en.title == "TOURMALINE-MM1 study: efficacy and safety report"
+    assert "placebo" in en.subtitle and "double-blind" in en.subtitle
+    assert ja.title == "TOURMALINE-MM1試験：有効性・安全性報告書"
+    assert "プラセボ" in ja.subtitle

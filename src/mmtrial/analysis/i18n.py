@@ -12,14 +12,8 @@ FONT_FAMILIES = {
 
 STRINGS: dict[str, dict[str, str]] = {
     "report_title": {
-        "en": "IRd-J study: efficacy and safety report",
-        "ja": "IRd-J試験：有効性・安全性報告書",
-    },
-    "study_subtitle": {
-        "en": "Ixazomib, lenalidomide and dexamethasone in Japanese adults with relapsed and/or "
-        "refractory multiple myeloma (phase 2, single arm)",
-        "ja": "再発・難治性多発性骨髄腫の日本人成人に対するイキサゾミブ・レナリドミド・"
-        "デキサメタゾン併用療法（第2相・単群）",
+        "en": "{study} study: efficacy and safety report",
+        "ja": "{study}試験：有効性・安全性報告書",
     },
     "data_cut": {"en": "Data cut-off date", "ja": "データカットオフ日"},
     "not_stated": {"en": "not stated", "ja": "記載なし"},

@@ -35,6 +35,8 @@ from mmtrial.analysis.summary import efficacy_summary
 from mmtrial.analysis.time_to_event import km_by_parameter
 from mmtrial.analysis.two_arm import two_arm_summary
 from mmtrial.errors import MmtrialError
+from mmtrial.protocol import load_protocol
+from mmtrial.protocol.models import Identification
 
 MESSAGE_NO_CJK_FONT = (
     "a Japanese report needs the Noto Sans CJK JP font, which is not installed "
@@ -50,6 +52,8 @@ class ReportPage:
     draw: Callable[[], Figure]
     blocks: list[report_tables.Block] | None = None
     note: str | None = None
+    kind: str = "content"  # "title" for the title page
+    subtitle: str = ""
 
 
 def data_cut_date(data: AdamDatasets) -> str | None:
@@ -86,10 +90,19 @@ def _font_available(family: str) -> bool:
     return True
 
 
-def _title_page(data: AdamDatasets, summary: dict, lang: str) -> Figure:
+def _study_of(study: Identification | None) -> Identification:
+    """The study the report is about: the one given, else the deployment's protocol."""
+    return study if study is not None else load_protocol().identification
+
+
+def report_title(study: Identification, lang: str) -> str:
+    return text("report_title", lang, study=study.display_name())
+
+
+def _title_page(data: AdamDatasets, summary: dict, lang: str, study: Identification) -> Figure:
     fig = Figure(figsize=plots.PAGE_SIZE_IN)
-    fig.text(0.5, 0.78, text("report_title", lang), ha="center", fontsize=22, fontweight="bold")
-    fig.text(0.5, 0.71, text("study_subtitle", lang), ha="center", fontsize=11, wrap=True)
+    fig.text(0.5, 0.78, report_title(study, lang), ha="center", fontsize=22, fontweight="bold")
+    fig.text(0.5, 0.71, study.display_subtitle(lang), ha="center", fontsize=11, wrap=True)
     cut = data_cut_date(data) or text("not_stated", lang)
     pops = summary["populations"]
     lines = [
@@ -106,7 +119,11 @@ def _title_page(data: AdamDatasets, summary: dict, lang: str) -> Figure:
 
 
 def report_pages(
-    data: AdamDatasets, *, lang: str = "en", two_arm: TwoArmInput | None = None
+    data: AdamDatasets,
+    *,
+    lang: str = "en",
+    two_arm: TwoArmInput | None = None,
+    study: Identification | None = None,
 ) -> list[ReportPage]:
     """Every page of the report, in order; drawing is deferred until the page is rendered.
 
@@ -116,7 +133,15 @@ def report_pages(
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
     estimates = km_by_parameter(data.adtte)
     summary = efficacy_summary(data.adsl, adrs=data.adrs, adtte=data.adtte, estimates=estimates)
-    pages = [ReportPage(text("report_title", lang), lambda: _title_page(data, summary, lang))]
+    study = _study_of(study)
+    pages = [
+        ReportPage(
+            report_title(study, lang),
+            lambda: _title_page(data, summary, lang, study),
+            kind="title",
+            subtitle=study.display_subtitle(lang),
+        )
+    ]
     efficacy_blocks = [
         report_tables.population_block(summary, lang),
         report_tables.best_response_block(summary, lang),
@@ -252,14 +277,14 @@ def _html_table(block: report_tables.Block) -> str:
     return f"<h3>{html.escape(subtitle)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _html_document(sections: list[str], lang: str) -> str:
+def _html_document(sections: list[str], lang: str, title: str) -> str:
     style = (
         "body{font-family:'Noto Sans CJK JP','Noto Sans',sans-serif;margin:2em;max-width:70em}"
         "table{border-collapse:collapse;margin:0.5em 0 1.5em}th,td{border:1px solid #bbb;"
         "padding:0.25em 0.6em;text-align:right}th{background:#deebf7}td:first-child,th:first-child{text-align:left}"
         "img{max-width:100%;border:1px solid #eee}.note{color:#a00}"
     )
-    title = html.escape(text("report_title", lang))
+    title = html.escape(title)
     return (
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
         f"<style>{style}</style></head><body>{''.join(sections)}</body></html>"
@@ -274,13 +299,16 @@ def build_report(
     lang: str = "en",
     progress: bool = False,
     two_arm: TwoArmInput | None = None,
+    study: Identification | None = None,
 ) -> list[str]:
-    """Render the report to `pdf_path` and/or `html_path`; returns the page titles in order."""
-    pages = report_pages(data, lang=lang, two_arm=two_arm)
+    """Render the report to `pdf_path` and/or `html_path`; returns the page titles in order.
+
+    `study`: the study named on the title page (default: the deployment's protocol)."""
+    pages = report_pages(data, lang=lang, two_arm=two_arm, study=study)
     sections: list[str] = []
     with rc_context(font_settings(lang)), _progress(progress, len(pages), lang) as advance:
         pdf = (
-            PdfPages(pdf_path, metadata={"Title": text("report_title", lang), "Creator": "mmtrial"})
+            PdfPages(pdf_path, metadata={"Title": pages[0].title, "Creator": "mmtrial"})
             if pdf_path
             else None
         )
@@ -296,7 +324,7 @@ def build_report(
             if pdf is not None:
                 pdf.close()
     if html_path is not None:
-        Path(html_path).write_text(_html_document(sections, lang), encoding="utf-8")
+        Path(html_path).write_text(_html_document(sections, lang, pages[0].title), encoding="utf-8")
     return [page.title for page in pages]
 
 
@@ -306,10 +334,10 @@ def _html_section(page: ReportPage, fig: Figure, data: AdamDatasets, lang: str) 
         return f'{heading}<p class="note">{html.escape(page.note)}</p>'
     if page.blocks:
         return heading + "".join(_html_table(block) for block in page.blocks)
-    if page.title == text("report_title", lang):
+    if page.kind == "title":
         cut = data_cut_date(data) or text("not_stated", lang)
         return (
-            f"<h1>{html.escape(page.title)}</h1><p>{html.escape(text('study_subtitle', lang))}</p>"
+            f"<h1>{html.escape(page.title)}</h1><p>{html.escape(page.subtitle)}</p>"
             f"<p>{html.escape(text('data_cut', lang))}: {html.escape(cut)}</p>"
         )
     return f'{heading}<img alt="{html.escape(page.title)}" src="data:image/png;base64,{_figure_png(fig)}">'

@@ -46,6 +46,21 @@ class Identification(Strict):
     effective_date: dt.date
     sponsor: str
     source: Source
+    acronym: str | None = Field(
+        None, description="The name people call the study by (report titles); study_id if absent"
+    )
+    subtitle: str | None = Field(
+        None, description="One line under the report title; title if absent"
+    )
+    subtitle_ja: str | None = None
+
+    def display_name(self) -> str:
+        return self.acronym or self.study_id
+
+    def display_subtitle(self, lang: str) -> str:
+        if lang == "ja" and self.subtitle_ja:
+            return self.subtitle_ja
+        return self.subtitle or self.title
 
 
 # --- drugs and regimen --------------------------------------------------------------------------
