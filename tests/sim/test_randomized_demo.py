@@ -156,3 +156,29 @@ def test_sdtm_carries_the_allocated_arms_only_when_unblinded(randomized_study, t
     export_sdtm(blinded)
     dm_blinded = pyreadstat.read_xport(str(blinded / "dm.xpt"))[0]
     assert set(dm_blinded["ARMCD"]) == {""} and set(dm_blinded["ACTARM"]) == {""}
+
+
+def test_adam_adsl_treatment_is_the_arm_unblinded_and_blinded_otherwise(randomized_study, tmp_path):
+    """ADaMIG 1.3: ADSL TRT01P/TRT01A are required. Unblinded they are the allocated arm's name
+    (DM ARM); blinded they and ARM say BLINDED, so no required variable is left empty (MMT-SD-002)
+    and no arm shows (ICH E9 2.3.1)."""
+    import pyreadstat
+
+    from mmtrial.cdisc.adam.export import export_adam
+    from mmtrial.edc.models import User
+
+    statistician = User.objects.get(username="sakura.kato")
+    unblinded = export_adam(tmp_path / "unblinded", unblinded_by=statistician)
+    adsl = pyreadstat.read_xport(str(tmp_path / "unblinded" / "adsl.xpt"))[0]
+    arm_names = {arm.name for arm in load_protocol_file(PROTOCOLS_DIR / "tmm1.yaml").arms}
+    assert set(adsl["TRT01P"]) == arm_names
+    assert (adsl["TRT01P"] == adsl["ARM"]).all()
+
+    blinded = export_adam(tmp_path / "blinded")
+    adsl_blinded = pyreadstat.read_xport(str(tmp_path / "blinded" / "adsl.xpt"))[0]
+    assert set(adsl_blinded["TRT01P"]) == {"BLINDED"}
+    assert set(adsl_blinded["ARM"]) == {"BLINDED"}
+    assert set(adsl_blinded["ARMCD"]) == {""}
+    report = (tmp_path / "blinded" / "conformance-report.md").read_text()
+    assert "ADSL ARM:" not in report and "ADSL TRT01P:" not in report
+    assert blinded.errors == unblinded.errors

@@ -84,13 +84,24 @@ def derive_var_aval_response(avalc: str | None) -> int | None:
     return _response_number(avalc)
 
 
-def _adsl_row(row: dict[str, Any], dm: dict[str, Any]) -> dict[str, Any]:
+#: ARM/ACTARM/TRT01P/TRT01A of a blinded export of a randomized study: ADaMIG 1.3 requires
+#: them in ADSL, the arm must not show (ICH E9 section 2.3.1), so the value says which.
+BLINDED_TREATMENT = "BLINDED"
+
+
+def _adsl_row(row: dict[str, Any], dm: dict[str, Any], *, blinded: bool) -> dict[str, Any]:
     keep = ("STUDYID", "USUBJID", "SUBJID", "SITEID", "AGE", "AGEU", "SEX", "RACE", "COUNTRY",
             "ARM", "ARMCD", "ACTARM", "ACTARMCD")  # fmt: skip
+    planned, actual = dm["ARM"], dm["ACTARM"]
+    if blinded:
+        planned = BLINDED_TREATMENT
+        actual = BLINDED_TREATMENT if row.get("TRTSDT") is not None else None
     return {
         **{k: dm[k] for k in keep},
-        "TRT01P": dm["ARM"],
-        "TRT01A": dm["ACTARM"],
+        "ARM": planned,
+        "ACTARM": actual,
+        "TRT01P": planned,
+        "TRT01A": actual,
         **{k: v for k, v in row.items() if k != "USUBJID"},
         "ENRLFL": "Y",
     }
@@ -115,6 +126,7 @@ def export_adam(
     source = load_source(user=user, data_cut=data_cut, findings=findings, unblinded_by=unblinded_by)
     progress("Reading the study", 1, 1)
     ctx = source.ctx
+    blinded = ctx.protocol.randomized and ctx.subject_arms is None
     derived = _derived(source.study)
     package = Package(out, spec=package_spec("adam"), findings=findings)
     sdtm_findings = Findings()
@@ -136,7 +148,7 @@ def export_adam(
                     continue
                 base = {"STUDYID": ctx.studyid, "USUBJID": s.usubjid}
                 flags = {"SAFFL": adsl[0]["SAFFL"], "EFFFL": adsl[0]["EFFFL"]}
-                rows["ADSL"].append(_adsl_row(adsl[0], dm[s.usubjid]))
+                rows["ADSL"].append(_adsl_row(adsl[0], dm[s.usubjid], blinded=blinded))
                 for r in derived["ADRS"].get(key, []):
                     rows["ADRS"].append({
                         **base, **{k: v for k, v in r.items() if k != "USUBJID"},
