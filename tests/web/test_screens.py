@@ -101,6 +101,10 @@ def test_a_locked_participant_shows_no_entry_form(login, users, sites):
         body = client.get(reverse(name, args=args)).content.decode()
         assert 'data-testid="locked-notice"' in body, name
         assert '<form method="post" novalidate>' not in body, name
+    doses = client.get(reverse("doses_edit", args=[pk, 1])).content.decode()
+    assert 'data-testid="locked-notice"' in doses
+    assert 'data-testid="dose-form"' not in doses and 'data-testid="dose-save"' not in doses
+    assert 'data-testid="dose-table"' in doses  # the recorded doses stay readable
     detail = client.get(reverse("participant_detail", args=[pk])).content.decode()
     assert reverse("lab_new", args=[pk]) not in detail
     assert reverse("visit_edit", args=[pk, visit.pk]) not in detail
