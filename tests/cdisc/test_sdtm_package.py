@@ -150,6 +150,9 @@ def test_dm_holds_every_enrolled_participant_and_each_screen_failure(sdtm_dir):
         f"{p.site.code}-{p.screening_number}" for p in failed
     }
     assert (dm["BRTHDTC"].str.len() == 4).all()  # year of birth: an ISO 8601 partial date
+    # Race and ethnicity as collected at registration, as CDISC submission values (C74457,
+    # C66790): the demo's participants are Japanese and report Asian, not Hispanic or Latino.
+    assert set(dm["RACE"]) == {"ASIAN"} and set(dm["ETHNIC"]) == {"NOT HISPANIC OR LATINO"}
     died = {
         f"IRD-J-{d.participant.subject_id}": d.death_date.isoformat() for d in Death.objects.all()
     }

@@ -146,6 +146,7 @@ def test_trial_flow_in_the_browser(live_server, page, people, language):
     page.fill("[name=screening_number]", "SCR-001")
     page.select_option("[name=sex]", "female")
     page.fill("[name=year_of_birth]", "1955")
+    page.select_option("[name=race]", "asian")
     page.fill("[name=consent_date]", CONSENT.isoformat())
     page.locator("main form button[type=submit]").click()
     page.wait_for_url("**/screening/")

@@ -218,3 +218,33 @@ def test_an_impossible_year_of_birth_is_refused(year):
     study = Study()
     with pytest.raises(InputError, match="year of birth"):
         study.register("SCR-Y", year_of_birth=year)
+
+
+def test_race_and_ethnicity_are_cdisc_categories_or_refused():
+    """Race and ethnicity are stored as the CDISC RACE (C74457) / ETHNIC (C66790) categories;
+    anything else is refused with the field named, and nothing is registered."""
+    study = Study("R")
+    for field, value in (("race", "japanese"), ("ethnicity", "asian")):
+        with pytest.raises(InputError, match=f"^{field}: 'japanese'|^{field}: 'asian'"):
+            participant_register(
+                user=study.coordinator,
+                site_id=study.site.pk,
+                screening_number=f"R-{field}",
+                sex="male",
+                year_of_birth=1950,
+                consent_date=dt.date(2027, 1, 1),
+                **{field: value},
+            )
+    assert not Participant.objects.filter(screening_number__startswith="R-").exists()
+    participant = participant_register(
+        user=study.coordinator,
+        site_id=study.site.pk,
+        screening_number="R-ok",
+        sex="male",
+        year_of_birth=1950,
+        consent_date=dt.date(2027, 1, 1),
+        race="asian",
+        ethnicity="not_hispanic_or_latino",
+    )
+    participant.refresh_from_db()
+    assert (participant.race, participant.ethnicity) == ("asian", "not_hispanic_or_latino")

@@ -42,6 +42,7 @@ def register(client, site, number="SCR-101"):
             "screening_number": number,
             "sex": "female",
             "year_of_birth": "1955",
+            "race": "asian",
             "consent_date": CONSENT.isoformat(),
         },
     )

@@ -336,3 +336,24 @@ def test_an_overdue_visit_proposes_the_sites_date_not_the_servers(login, users, 
         form = client.get(reverse("visit_edit", args=[pk, visit.pk])).content.decode()
     tokyo_date = evening_utc.date() + dt.timedelta(days=1)
     assert f'name="actual_date" value="{tokyo_date.isoformat()}"' in form
+
+
+def test_registration_asks_for_race_in_the_users_language(login, users, sites):
+    """Race is asked at registration (SDTM DM RACE); without it nothing is registered."""
+    from mmtrial.edc.models import Participant
+
+    client = login(users["coordinator"])
+    data = {
+        "site": str(sites["A"].pk),
+        "screening_number": "SCR-RACE",
+        "sex": "male",
+        "year_of_birth": "1950",
+        "consent_date": "2027-01-05",
+    }
+    response = client.post("/participants/new/", data)
+    assert response.status_code == 400
+    assert 'name="race"' in response.content.decode()
+    assert not Participant.objects.filter(screening_number="SCR-RACE").exists()
+    client.cookies["django_language"] = "ja"
+    page = client.get("/participants/new/").content.decode()
+    assert "人種" in page and "アジア系" in page

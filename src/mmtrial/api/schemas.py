@@ -62,6 +62,8 @@ class ParticipantOut(Schema):
     subject_id: str | None
     sex: str
     year_of_birth: int
+    race: str
+    ethnicity: str
     protocol_version: str
     status: str
     consent_date: dt.date

@@ -153,6 +153,8 @@ class DemoRunner(CentralLabSteps):
                 screening_number=plan.screening_number,
                 sex=plan.sex,
                 year_of_birth=plan.year_of_birth,
+                race=plan.race,
+                ethnicity=plan.ethnicity,
                 consent_date=plan.consent,
                 today=day,
             )

@@ -137,6 +137,9 @@ class ParticipantPlan:
     weight_kg: float
     crcl_target_ml_min: float
     consent: dt.date = FIRST_CONSENT
+    # Japanese adults at Japanese sites (seed): every simulated participant reports Asian.
+    race: str = "asian"
+    ethnicity: str = "not_hispanic_or_latino"
     screened: dt.date | None = None
     screening_values: dict[str, object] = field(default_factory=dict)
     enrolled: dt.date | None = None

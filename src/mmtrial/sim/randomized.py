@@ -189,6 +189,8 @@ def _enroll_and_start(protocol, sites, staff, seed, n, console, cutoff):
                         screening_number=f"S{i + 1:04d}",
                         sex=rng.choice(["female", "male"]),
                         year_of_birth=consent.year - rng.randrange(45, 80),
+                        race="asian",  # the simulated sites are the Japanese ones (SITES)
+                        ethnicity="not_hispanic_or_latino",
                         consent_date=consent,
                     )
                 screened = consent + dt.timedelta(days=1)

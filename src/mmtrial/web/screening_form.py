@@ -14,6 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from mmtrial.clinical.eligibility import known_variables
+from mmtrial.edc.models.people import Ethnicity, Race
 from mmtrial.protocol.models import Protocol
 from mmtrial.web.forms import DATE_WIDGET, ReasonField, VersionedForm
 
@@ -177,6 +178,15 @@ class RegisterForm(forms.Form):
     screening_number = forms.CharField(label=_("Screening number"), max_length=32)
     sex = forms.ChoiceField(label=_("Sex"), choices=[("female", _("Female")), ("male", _("Male"))])
     year_of_birth = forms.IntegerField(label=_("Year of birth"), min_value=1900, max_value=2100)
+    race = forms.ChoiceField(
+        label=_("Race (as the participant reports it)"),
+        choices=[("", "—"), *Race.choices],
+    )
+    ethnicity = forms.ChoiceField(
+        label=_("Ethnicity"),
+        choices=[("", "—"), *Ethnicity.choices],
+        required=False,
+    )
     consent_date = forms.DateField(label=_("Date of informed consent"), widget=DATE_WIDGET)
 
     def __init__(self, *args, sites=(), **kwargs):

@@ -15,6 +15,12 @@ ARMNRS_SCREEN_FAILURE = "SCREEN FAILURE"
 ARMNRS_NOT_TREATED = "ASSIGNED, NOT TREATED"
 
 
+def _coded(ct, codelist: str, key: str) -> str | None:
+    """The EDC's key (`asian`, `not_hispanic_or_latino`) as the codelist's submission value
+    (ASIAN, NOT HISPANIC OR LATINO); None when not collected."""
+    return ct.value(codelist, key.replace("_", " ").upper()) if key else None
+
+
 def derive_var_country(subject: Subject, ctx: StudyContext) -> str | None:
     """COUNTRY: the site's time zone mapped to ISO 3166-1 alpha-3 (MT.COUNTRY); a zone without a
     mapping leaves COUNTRY empty and is reported."""
@@ -75,7 +81,8 @@ def build_dm(subjects: list[Subject], ctx: StudyContext) -> list[dict[str, Any]]
                 "AGE": _age(s),
                 "AGEU": ct.value("AGEU", "YEARS") if _age(s) is not None else None,
                 "SEX": ct.value("SEX", SEX_CDISC[s.sex]) if s.sex in SEX_CDISC else None,
-                "RACE": None,
+                "RACE": _coded(ct, "RACE", s.race),
+                "ETHNIC": _coded(ct, "ETHNIC", s.ethnicity),
                 "ARMCD": arm,
                 "ARM": names.get(arm),
                 "ACTARMCD": actarm,

@@ -50,6 +50,8 @@ class Subject:
     site_timezone: str
     sex: str
     year_of_birth: int
+    race: str  # edc Race key; blank when not collected
+    ethnicity: str  # edc Ethnicity key; blank when not collected
     status: str
     protocol_version: str
     consent: dt.date
@@ -164,6 +166,8 @@ def subjects_from(
                 site_timezone=p["site_timezone"],
                 sex=p["sex"],
                 year_of_birth=p["year_of_birth"],
+                race=p.get("race", ""),
+                ethnicity=p.get("ethnicity", ""),
                 status=p["status"],
                 protocol_version=p["protocol_version"],
                 consent=p["consent_date"],

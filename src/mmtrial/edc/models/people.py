@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 from mmtrial.edc.models.base import ClinicalRecord
 
@@ -90,12 +91,41 @@ class Sex(models.TextChoices):
     MALE = "male", "Male"
 
 
+class Race(models.TextChoices):
+    """CDISC RACE codelist (C74457), as the participant reports it (ICH E5; FDA race and
+    ethnicity guidance): the stored key, its submission value in SDTM DM."""
+
+    AMERICAN_INDIAN = "american_indian_or_alaska_native", _("American Indian or Alaska Native")
+    ASIAN = "asian", _("Asian")
+    BLACK = "black_or_african_american", _("Black or African American")
+    PACIFIC_ISLANDER = (
+        "native_hawaiian_or_other_pacific_islander",
+        _("Native Hawaiian or Other Pacific Islander"),
+    )
+    WHITE = "white", _("White")
+    OTHER = "other", _("Other")
+    NOT_REPORTED = "not_reported", _("Not reported")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Ethnicity(models.TextChoices):
+    """CDISC ETHNIC codelist (C66790)."""
+
+    HISPANIC = "hispanic_or_latino", _("Hispanic or Latino")
+    NOT_HISPANIC = "not_hispanic_or_latino", _("Not Hispanic or Latino")
+    NOT_REPORTED = "not_reported", _("Not reported")
+    UNKNOWN = "unknown", _("Unknown")
+
+
 class Participant(ClinicalRecord):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="participants")
     screening_number = models.CharField(max_length=32)
     subject_id = models.CharField(max_length=32, null=True, blank=True, unique=True)
     sex = models.CharField(max_length=8, choices=Sex.choices)
     year_of_birth = models.PositiveSmallIntegerField()
+    # Blank only for participants registered before race and ethnicity were collected.
+    race = models.CharField(max_length=48, choices=Race.choices, blank=True)
+    ethnicity = models.CharField(max_length=32, choices=Ethnicity.choices, blank=True)
     protocol_version = models.CharField(max_length=32)
     status = models.CharField(
         max_length=20, choices=ParticipantStatus.choices, default=ParticipantStatus.SCREENING

@@ -73,6 +73,8 @@ def export_participants(*, user=None, data_cut_date: dt.date | None = None) -> l
                 "site_timezone": p.site.timezone,
                 "sex": p.sex,
                 "year_of_birth": p.year_of_birth,
+                "race": p.race,
+                "ethnicity": p.ethnicity,
                 "status": p.status,
                 "protocol_version": p.protocol_version,
                 "consent_date": p.consent_date,

@@ -18,7 +18,7 @@ from typing import Any
 from mmtrial.clinical import eligibility, renal
 from mmtrial.edc.audit import audit_actor, current_actor
 from mmtrial.edc.models import Participant, Screening, Site
-from mmtrial.edc.models.people import ParticipantStatus, Sex
+from mmtrial.edc.models.people import Ethnicity, ParticipantStatus, Race, Sex
 from mmtrial.edc.permissions import Action, authorize, can, scope_to_sites
 from mmtrial.edc.services._acting import actor_for
 from mmtrial.edc.services._records import record_create, record_update
@@ -123,9 +123,14 @@ def participant_register(
     sex: str,
     year_of_birth: int,
     consent_date: dt.date,
+    race: str = "",
+    ethnicity: str = "",
     today: dt.date | None = None,
 ) -> Participant:
-    """Register a consented person at a site, under the current protocol version."""
+    """Register a consented person at a site, under the current protocol version.
+
+    `race` / `ethnicity`: the keys of `Race` / `Ethnicity` (CDISC RACE, ETHNIC), as the
+    participant reports them; blank when not collected (the web form requires race)."""
     site = scope_to_sites(Site.objects.all(), user, Action.VIEW, site_field="id")
     site = site.filter(pk=site_id).first()
     if site is None:
@@ -146,6 +151,15 @@ def participant_register(
             f"({EARLIEST_BIRTH_YEAR} to {consent_date.year})",
             {"field": "year_of_birth"},
         )
+    if race and race not in Race.values:
+        raise InputError(
+            f"race: {race!r} is not one of {', '.join(Race.values)}", {"field": "race"}
+        )
+    if ethnicity and ethnicity not in Ethnicity.values:
+        raise InputError(
+            f"ethnicity: {ethnicity!r} is not one of {', '.join(Ethnicity.values)}",
+            {"field": "ethnicity"},
+        )
     if today is not None and consent_date > today:
         raise InputError(CONSENT_IN_FUTURE.format(date=consent_date), {"field": "consent_date"})
     if Participant.objects.filter(site=site, screening_number=screening_number).exists():
@@ -158,6 +172,8 @@ def participant_register(
         screening_number=screening_number,
         sex=sex,
         year_of_birth=year_of_birth,
+        race=race,
+        ethnicity=ethnicity,
         consent_date=consent_date,
         protocol_version=load_protocol().identification.version,
         status=ParticipantStatus.SCREENING,

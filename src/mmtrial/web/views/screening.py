@@ -37,6 +37,8 @@ def participant_new(request):
                 screening_number=data["screening_number"],
                 sex=data["sex"],
                 year_of_birth=data["year_of_birth"],
+                race=data["race"],
+                ethnicity=data["ethnicity"],
                 consent_date=data["consent_date"],
                 today=timezone.localdate(),
             ),
