@@ -357,3 +357,39 @@ def test_registration_asks_for_race_in_the_users_language(login, users, sites):
     client.cookies["django_language"] = "ja"
     page = client.get("/participants/new/").content.decode()
     assert "人種" in page and "アジア系" in page
+
+
+def _why(page: str, criterion: str) -> str:
+    row = re.search(rf'data-testid="criterion-{criterion}">(.*?)</tr>', page, re.S).group(1)
+    cell = re.findall(r'<td class="small">(.*?)<br>', row, re.S)[0]
+    return re.sub(r"\s+", " ", cell).strip()
+
+
+def test_the_why_column_is_written_in_japanese_from_the_result_not_its_english(login, users, sites):
+    """Issue 12 item 2: the eligibility reasons in the user's language, from the criterion's
+    value, operator and threshold (protocol file: INC-ANC >= 1000 /mm3; EXC-NEUROPATHY asks
+    about pain only at grade 1)."""
+    client = login(users["coordinator"])
+    pk = register(client, sites["A"])
+    client.post(
+        f"/participants/{pk}/screening/",
+        screening_post(anc_per_mm3=800, peripheral_neuropathy_grade=0),
+    )
+    client.cookies["django_language"] = "ja"
+    page = client.get(f"/participants/{pk}/screening/").content.decode()
+    anc = _why(page, "INC-ANC")
+    assert anc.startswith("好中球数（/mm3）は800 /mm3")
+    assert "1000 /mm3以上" in anc.replace(",", "")
+    neuropathy = _why(page, "EXC-NEUROPATHY")
+    assert neuropathy.startswith("除外基準に該当しない：")
+    assert "対象外" in neuropathy
+    every_why = " ".join(
+        _why(page, cid) for cid in re.findall(r'data-testid="criterion-([A-Z-]+)"', page)
+    )
+    for english in ("needs", "met", "exclusion", "anc_per_mm3", "investigator"):
+        assert english not in every_why, english
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/participants/{pk}/screening/").content.decode()
+    assert _why(page, "INC-ANC").replace(",", "") == (
+        "Absolute neutrophil count (/mm3) is 800 /mm3; needs at least 1000 /mm3"
+    )

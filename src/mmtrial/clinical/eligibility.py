@@ -84,6 +84,10 @@ class CheckResult(BaseModel):
     limit: int | float | None = None
     status: Status
     reason: str
+    # A check asked only under a condition (`applies_when`) that does not hold: met as not
+    # applicable, with the condition and the value that decided it.
+    not_applicable: bool = False
+    condition: dict[str, Any] | None = None
 
 
 class CriterionResult(BaseModel):
@@ -112,6 +116,10 @@ class EligibilityResult(BaseModel):
 
 def _json_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _plain(value: Any) -> Any:
+    return _json_number(value) if isinstance(value, Decimal) else value
 
 
 def _shown(value: Any) -> str:
@@ -233,6 +241,13 @@ def _evaluate_check(check: EligibilityCheck, values: dict[str, Any]) -> CheckRes
         return CheckResult(
             **result,
             status="met",
+            not_applicable=True,
+            condition={
+                "variable": condition.variable,
+                "operator": condition.operator,
+                "threshold": _plain(condition.threshold),
+                "value": _plain(given),
+            },
             reason=f"{check.variable} does not apply ({condition.variable} = "
             f"{_shown(given)}; asked only when {asked})",
         )

@@ -19,6 +19,7 @@ from mmtrial.edc.services.participants import (
     screening_answers_authorize,
     screening_record,
 )
+from mmtrial.web.eligibility_reasons import criterion_reason
 from mmtrial.web.errors import run_service
 from mmtrial.web.screening_form import EnrollForm, RegisterForm, ScreeningForm, criterion_text
 
@@ -77,7 +78,7 @@ def criteria_rows(result: dict | None, protocol) -> list[dict]:
                 "status": criterion.status,
                 "checks": criterion.checks,
                 "answer": criterion.answer,
-                "reason": criterion.reason,
+                "reason": criterion_reason(criterion, protocol),
                 "source": criterion.source,
             }
         )
