@@ -161,3 +161,28 @@ def test_the_recheck_reads_many_participants_in_a_fixed_number_of_queries():
     with CaptureQueriesContext(connection) as ctx3:
         deviations_recheck(participant_ids=[one.pk, two.pk, three.pk])
     assert len(ctx3.captured_queries) == len(ctx1.captured_queries)
+
+
+def test_safety_recheck_runs_every_rule_over_the_study_and_prints_counts():
+    """A late C1D8 entered without the post-commit re-check (the test's transaction never
+    commits) is found by `mmtrial safety recheck`; a second run finds nothing new."""
+    from typer.testing import CliRunner
+
+    from mmtrial.cli import app
+
+    study = Study("DV6")
+    participant, _ = started(study)
+    c1d8 = Visit.objects.get(participant=participant, code="C1D8")
+    _record(study, c1d8, c1d8.window_end + dt.timedelta(days=1))
+    assert _visit_deviations(participant) == []
+    # on C1D1 + 20 no response assessment window has closed yet (first one planned C1D1 + 28)
+    day = participant.c1d1_date + dt.timedelta(days=20)
+    result = CliRunner().invoke(app, ["safety", "recheck", "--today", day.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "1 new, 0 withdrawn, 0 reopened" in result.output
+    assert "deviations: 1 open (0 important)" in result.output
+    assert len(_visit_deviations(participant)) == 1
+    again = CliRunner().invoke(app, ["safety", "recheck", "--today", day.isoformat()])
+    assert "0 new, 0 withdrawn, 0 reopened" in again.output
+    bad = CliRunner().invoke(app, ["safety", "recheck", "--today", "soon"])
+    assert bad.exit_code == 2

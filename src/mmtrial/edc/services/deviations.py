@@ -48,6 +48,7 @@ __all__ = [
     "deviation_record_unblinding",
     "deviation_resolve",
     "deviations_recheck",
+    "deviations_recheck_study",
 ]
 
 DEVIATION_DESCRIPTION_REQUIRED = "Describe the deviation."
@@ -372,3 +373,22 @@ def deviation_record_unblinding(*, unblinding, participant: Participant) -> Devi
             )
         )
     return deviation
+
+
+def deviations_recheck_study(*, today: dt.date | None = None) -> dict[str, int]:
+    """Every rule over every participant of the study (`mmtrial safety recheck`): what
+    changed, then the study's deviations by status and the important open ones."""
+    ids = list(Participant.objects.filter(is_deleted=False).values_list("pk", flat=True))
+    counts = deviations_recheck(participant_ids=ids, today=today)
+    totals = {
+        "participants": len(ids),
+        "created": counts["created"],
+        "withdrawn": counts["withdrawn"],
+        "reopened": counts["reopened"],
+    }
+    for status in DeviationStatus.values:
+        totals[f"{status}_total"] = Deviation.objects.filter(status=status).count()
+    totals["important_open"] = Deviation.objects.filter(
+        status=DeviationStatus.OPEN, important=True
+    ).count()
+    return totals
