@@ -89,7 +89,9 @@ def test_response_assessment_is_missed_when_its_window_closed_without_one(assess
 
 
 def dose(**kw) -> DoseFacts:
-    base = dict(id=5, drug="lenalidomide", cycle=2, day=3, planned_mg=Decimal("25"))
+    base = dict(
+        id=5, drug="lenalidomide", cycle=2, day=3, date=D(2027, 4, 28), planned_mg=Decimal("25")
+    )
     return DoseFacts(**{**base, **kw})
 
 

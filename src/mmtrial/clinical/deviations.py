@@ -113,6 +113,7 @@ class DoseFacts:
     drug: str
     cycle: int
     day: int
+    date: dt.date
     planned_mg: Decimal | None
     taken_mg: Decimal | None
     status: str
@@ -150,6 +151,7 @@ class ParticipantFacts:
 
     participant_id: int
     enrolled: bool
+    enrolled_on: dt.date | None = None
     screening: ScreeningFacts | None = None
     visits: Sequence[VisitFacts] = ()
     doses: Sequence[DoseFacts] = ()
@@ -174,6 +176,7 @@ class Finding:
     text: str
     params: Mapping[str, Any] = field(default_factory=dict)
     source: str = ""
+    day: dt.date | None = None  # when the deviation happened (SDTM DVSTDTC)
 
     @property
     def record_key(self) -> str:
@@ -194,12 +197,12 @@ def classify(rule: str, *, protocol: Protocol) -> tuple[str, bool, str] | None:
     return entry.category, entry.important, entry.source
 
 
-def _finding(rule, protocol, record, text, **params) -> Finding | None:
+def _finding(rule, protocol, record, text, *, on=None, **params) -> Finding | None:
     found = classify(rule, protocol=protocol)
     if found is None:
         return None
     category, important, source = found
-    return Finding(rule, category, important, record, text, params, source)
+    return Finding(rule, category, important, record, text, params, source, on)
 
 
 # --- the rules ------------------------------------------------------------------------------
@@ -222,6 +225,7 @@ def visit_out_of_window(facts: ParticipantFacts, *, protocol: Protocol, today: d
             protocol,
             ("visit", str(visit.id)),
             VISIT_OUT_OF_WINDOW,
+            on=day,
             code=visit.code,
             actual=day.isoformat(),
             window_start=visit.window_start.isoformat(),
@@ -244,6 +248,7 @@ def response_assessment_missed(facts: ParticipantFacts, *, protocol: Protocol, t
             protocol,
             ("response_assessment_planned", f"{facts.participant_id}:{planned.isoformat()}"),
             RESPONSE_MISSED,
+            on=planned,
             number=number,
             planned=planned.isoformat(),
             window_start=start.isoformat(),
@@ -275,6 +280,7 @@ def dose_not_as_decided(facts: ParticipantFacts, *, protocol: Protocol, today: d
             protocol,
             ("doseadministration", str(dose.id)),
             DOSE_NOT_AS_DECIDED,
+            on=dose.date,
             drug=dose.drug,
             cycle=dose.cycle,
             day=dose.day,
@@ -296,6 +302,7 @@ def cycle_start_criteria_not_met(facts: ParticipantFacts, *, protocol: Protocol,
             protocol,
             ("cycle", str(cycle.id)),
             CYCLE_CRITERIA_NOT_MET,
+            on=cycle.start_date,
             cycle=cycle.number,
             start=cycle.start_date.isoformat(),
             criteria="; ".join(unmet),
@@ -322,6 +329,7 @@ def ineligible_enrolled(facts: ParticipantFacts, *, protocol: Protocol, today: d
         protocol,
         ("screening", str(screening.id)),
         INELIGIBLE_ENROLLED,
+        on=facts.enrolled_on,
         criteria=", ".join(result.not_met),
     )
 
@@ -349,6 +357,7 @@ def required_lab_missing(facts: ParticipantFacts, *, protocol: Protocol, today: 
                 protocol,
                 ("cycle", f"{cycle.id}:{analyte}"),
                 REQUIRED_LAB_MISSING,
+                on=cycle.start_date,
                 cycle=cycle.number,
                 start=cycle.start_date.isoformat(),
                 analyte=analyte,

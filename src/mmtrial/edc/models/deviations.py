@@ -44,6 +44,9 @@ class Deviation(models.Model):
     )
     resolution = models.TextField(blank=True)
     detected_on = models.DateField()
+    occurred_on = models.DateField(
+        null=True, blank=True, help_text="when it happened (SDTM DVSTDTC); null: unknown"
+    )
     resolved_on = models.DateField(null=True, blank=True)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -99,6 +99,7 @@ def deviation_facts(participant_ids: Iterable[int]) -> list[FactsOf]:
             participant_id=participant.pk,
             enrolled=participant.enrolled_on is not None
             and participant.status not in _NOT_ENROLLED,
+            enrolled_on=participant.enrolled_on,
             screening=rules.ScreeningFacts(
                 id=screening.pk, values=screening.values or {}, answers=screening.answers or {}
             )
@@ -120,6 +121,7 @@ def deviation_facts(participant_ids: Iterable[int]) -> list[FactsOf]:
                     drug=d.drug,
                     cycle=d.cycle.number,
                     day=d.day,
+                    date=d.date,
                     planned_mg=d.planned_dose_mg,
                     taken_mg=d.taken_dose_mg,
                     status=d.status,

@@ -150,6 +150,7 @@ def deviations_recheck(*, participant_ids: Iterable[int], today: dt.date | None 
                                     description=finding.description,
                                     params=dict(finding.params),
                                     detected_on=today,
+                                    occurred_on=finding.day,
                                 ),
                                 participant,
                             )
@@ -247,6 +248,7 @@ def deviation_enter(
     source_model: str = "",
     source_pk: str = "",
     detected_on: dt.date | None = None,
+    occurred_on: dt.date | None = None,
 ) -> Deviation:
     """A deviation entered by hand (a monitor or data manager: the permission to open
     queries)."""
@@ -269,6 +271,7 @@ def deviation_enter(
             source_pk=str(source_pk or ""),
             description=description.strip(),
             detected_on=detected_on or _today(),
+            occurred_on=occurred_on,
             entered_by=user,
         )
         deviation.save()
@@ -359,6 +362,7 @@ def deviation_record_unblinding(*, unblinding, participant: Participant) -> Devi
             description=UNBLINDING.format(**params),
             params=params,
             detected_on=timezone.localtime(unblinding.at).date(),
+            occurred_on=timezone.localtime(unblinding.at).date(),
         )
         uow.audit(
             _event(
