@@ -668,11 +668,11 @@ def _after_commit_recheck(touched: Mapping[int, _Touched]) -> None:
     """The one hook after a unit's writes: once it commits, the participants whose records the
     deviation rules read were changed are re-checked (`edc.services.deviations`), in a unit
     of their own and a fixed number of queries."""
-    from mmtrial.edc.services.deviations import WATCHED_MODELS, deviations_recheck
+    from mmtrial.edc.services.deviations import WATCHED_MODELS, recheck_after_commit
 
-    ids = sorted(pk for pk, entry in touched.items() if entry.models & WATCHED_MODELS)
+    ids = [pk for pk, entry in touched.items() if entry.models & WATCHED_MODELS]
     if ids:
-        transaction.on_commit(lambda: deviations_recheck(participant_ids=ids))
+        recheck_after_commit(ids)
 
 
 def _invalidate_signatures(uow: UnitOfWork, touched: Mapping[int, _Touched]) -> None:

@@ -22,9 +22,11 @@ glossary (important protocol deviation).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import Counter
 from collections.abc import Iterable
 
+from django.db import transaction
 from django.utils import timezone
 
 from mmtrial.clinical.deviations import UNBLINDING, classify, find_deviations
@@ -49,6 +51,7 @@ __all__ = [
     "deviation_resolve",
     "deviations_recheck",
     "deviations_recheck_study",
+    "recheck_after_commit",
 ]
 
 DEVIATION_DESCRIPTION_REQUIRED = "Describe the deviation."
@@ -107,6 +110,28 @@ def _source(record: tuple[str, str], participant: Participant) -> tuple[str, str
     if model == "response_assessment_planned":
         return "participant", str(participant.pk)
     return model, key.split(":")[0]
+
+
+_pending = threading.local()
+
+
+def recheck_after_commit(participant_ids: Iterable[int]) -> None:
+    """Re-check these participants once the current transaction commits (`unit_of_work.flush`
+    calls it). The units of work of one transaction (a whole demo seeding, a view's several
+    services) share one re-check: the participants are gathered, and the first callback run
+    at commit takes them all (the others find nothing left). Participants gathered in a
+    transaction that rolled back are re-checked with the next one: harmless, the re-check
+    only brings deviations in line with the data."""
+    if getattr(_pending, "ids", None) is None:
+        _pending.ids = set()
+    _pending.ids.update(participant_ids)
+    transaction.on_commit(_drain, robust=True)
+
+
+def _drain() -> None:
+    ids, _pending.ids = getattr(_pending, "ids", None) or set(), set()
+    if ids:
+        deviations_recheck(participant_ids=ids)
 
 
 def deviations_recheck(*, participant_ids: Iterable[int], today: dt.date | None = None) -> Counter:
