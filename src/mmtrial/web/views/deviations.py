@@ -33,7 +33,7 @@ class DeviationFilterForm(forms.Form):
             ("", gettext_lazy("Any status")),
             ("open", gettext_lazy("Open")),
             ("resolved", gettext_lazy("Resolved")),
-            ("withdrawn", gettext_lazy("Withdrawn")),
+            ("withdrawn", gettext_lazy("Withdrawn: data corrected")),
         ],
     )
     important = forms.ChoiceField(
