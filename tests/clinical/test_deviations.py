@@ -229,3 +229,22 @@ def test_every_rule_and_the_unblinding_are_classed_in_both_protocol_files():
     for name in ("irdj.yaml", "tmm1.yaml"):
         protocol = load_protocol_file(folder / name)
         assert set(protocol.deviations.rules) == {*RULES, "unblinding"}, name
+
+
+def test_each_finding_is_dated_on_the_record_that_shows_it():
+    """The day SDTM DVSTDTC takes: the visit done, the planned assessment, the dose taken,
+    the cycle's day 1."""
+    f = facts(
+        visits=[VisitFacts(actual_date=D(2027, 4, 2), **C2D1)],
+        planned_assessments=[PLANNED],
+        doses=[dose(taken_mg=Decimal("15"), status="reduced")],
+        cycles=[cycle(anc_met=False)],
+        labs=ALL_LABS,
+    )
+    days = {x.rule: x.day for x in find_deviations(f, protocol=PROTOCOL, today=TODAY)}
+    assert days == {
+        "visit_out_of_window": D(2027, 4, 2),
+        "response_assessment_missed": PLANNED,
+        "dose_not_as_decided": D(2027, 4, 28),
+        "cycle_start_criteria_not_met": D(2027, 4, 26),
+    }

@@ -186,3 +186,36 @@ def test_safety_recheck_runs_every_rule_over_the_study_and_prints_counts():
     assert "0 new, 0 withdrawn, 0 reopened" in again.output
     bad = CliRunner().invoke(app, ["safety", "recheck", "--today", "soon"])
     assert bad.exit_code == 2
+
+
+def test_a_reduced_dose_with_its_reason_is_no_deviation(django_capture_on_commit_callbacks):
+    """irdj.yaml `dose_not_as_decided`: the dose form already refuses a reduced dose without a
+    reason (edc.services.doses), so the rule raises nothing for a dose recorded through it;
+    ixazomib planned 4 mg on C1D1 (regimen), taken 3 mg with the reason."""
+    from decimal import Decimal
+
+    from mmtrial.edc.models import DoseAdministration
+    from mmtrial.edc.services.treatment import dose_record
+
+    study = Study("DV7")
+    participant, cycle = started(study)
+    dose = DoseAdministration.objects.get(cycle=cycle, drug="ixazomib", day=1)
+    assert dose.planned_dose_mg == Decimal("4")
+    with pytest.raises(InputError, match="say why"):
+        dose_record(
+            user=study.coordinator,
+            dose_id=dose.pk,
+            status="reduced",
+            taken_dose_mg="3",
+            expected_version=dose.version,
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        dose_record(
+            user=study.coordinator,
+            dose_id=dose.pk,
+            status="reduced",
+            taken_dose_mg="3",
+            expected_version=dose.version,
+            reason="Nausea: the investigator reduced the dose",
+        )
+    assert not Deviation.objects.filter(participant=participant, rule="dose_not_as_decided")
