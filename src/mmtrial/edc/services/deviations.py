@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Iterable
 
@@ -288,7 +289,7 @@ def deviation_enter(
         deviation = Deviation(
             participant=participant,
             rule="",
-            record_key="",
+            record_key=f"manual:{uuid.uuid4().hex}",
             category=category.strip(),
             important=bool(important),
             detected_by=DetectedBy.MANUAL,
@@ -299,9 +300,8 @@ def deviation_enter(
             occurred_on=occurred_on,
             entered_by=user,
         )
+        deviation.full_clean()
         deviation.save()
-        deviation.record_key = f"manual:{deviation.pk}"
-        Deviation.objects.filter(pk=deviation.pk).update(record_key=deviation.record_key)
         uow.audit(
             _event(
                 deviation,
