@@ -319,3 +319,24 @@ def test_the_demo_package_has_no_error_and_its_warnings_say_why(sdtm_dir):
     for finding in report["findings"]:
         if finding["rule"] == "MMT-SD-011":  # an expected variable empty: its reason is given
             assert not finding["message"].endswith("no record has a value"), finding
+
+
+def test_dv_holds_each_deviation_not_withdrawn_with_its_coded_term_and_importance(sdtm_dir):
+    """SDTMIG 3.4 DV: the demo's visit out of window found by rule (irdj.yaml: "Visit
+    schedule", not important) dated on the visit, and the monitor's entry by hand."""
+    from mmtrial.edc.models import Deviation, Visit
+
+    dv, meta = read(sdtm_dir, "DV")
+    kept = Deviation.objects.exclude(status="withdrawn")
+    assert len(dv) == kept.count() >= 2
+    late = kept.get(rule="visit_out_of_window")
+    visit = Visit.objects.get(pk=late.source_pk)
+    row = dv[dv["DVREFID"] == str(late.pk)].iloc[0]
+    assert row["DVDECOD"] == "VISIT OUT OF WINDOW"
+    assert (row["DVCAT"], row["DVSCAT"]) == ("VISIT SCHEDULE", "NON-IMPORTANT")
+    assert row["DVSTDTC"] == visit.actual_date.isoformat()
+    assert row["EPOCH"] == "TREATMENT"
+    assert row["DOMAIN"] == "DV" and row["DVTERM"].startswith(f"Visit {visit.code} was done on")
+    manual = kept.get(detected_by="manual")
+    assert dv[dv["DVREFID"] == str(manual.pk)].iloc[0]["DVDECOD"] == "OTHER PROTOCOL DEVIATION"
+    assert meta.column_names[:4] == ["STUDYID", "DOMAIN", "USUBJID", "DVSEQ"]

@@ -111,3 +111,23 @@ def test_the_arms_for_analysis_wait_for_the_study_to_be_unblinded(study):
     study_unblind(user=study.admin, reason="database locked 2031-01-10")
     assert AuditEvent.objects.filter(action="study_unblind").count() == 1
     assert allocated_arm(user=study.blinded, participant=participants[0]) in ("IRD", "PRD")
+
+
+def test_an_emergency_unblinding_is_kept_as_an_important_deviation(study):
+    """Issue 16: the unblinding is also a deviation-class record (tmm1.yaml
+    deviations.rules.unblinding: category "Unblinding", important), pointing to the act."""
+    from mmtrial.edc.models import Deviation
+
+    randomization_key_create(user=study.admin)
+    [participant] = _enroll(study, 1)
+    emergency_unblind(user=study.investigator, participant_id=participant.pk, reason="anaphylaxis")
+    record = Unblinding.objects.get(kind="emergency")
+    [deviation] = Deviation.objects.filter(participant=participant)
+    assert (deviation.category, deviation.important, deviation.detected_by) == (
+        "Unblinding",
+        True,
+        "system",
+    )
+    assert (deviation.source_model, deviation.source_pk) == ("unblinding", str(record.pk))
+    assert "anaphylaxis" in deviation.description
+    assert AuditEvent.objects.filter(model="deviation", action="deviation_detect").count() == 1

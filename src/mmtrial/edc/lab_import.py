@@ -325,5 +325,9 @@ def _commit(record, checked, scratch, *, reason) -> int:
             )
         )
         for participant in participants.values():  # signed data changed by this file: KF-5
-            uow.touch(participant, f"central laboratory results imported ({record.file_name})")
+            uow.touch(
+                participant,
+                f"central laboratory results imported ({record.file_name})",
+                model=LabResult,
+            )
     return corrected

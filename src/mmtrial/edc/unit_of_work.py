@@ -16,7 +16,9 @@ diary: one locked read, the same checks row by row, one UPDATE) and `soft_delete
 - appends one batch of audit events at the end, in the same transaction (21 CFR 11.10(e)),
   so the audit chain head is held only for that final append;
 - invalidates each touched participant's valid signatures once (21 CFR 11.70), and opens the
-  edit checks' automatic queries.
+  edit checks' automatic queries;
+- once the transaction commits, re-checks the protocol deviations of the participants whose
+  visits, doses, labs, responses, cycles or screening changed (`edc.services.deviations`).
 
 Units nest: a service calling another joins the outer unit (a failed inner part is rolled
 back to its savepoint and its queued events dropped). Nothing is written half-way: an error
@@ -154,6 +156,7 @@ class RowChange:
 class _Touched:
     participant: Participant
     what: list[str] = field(default_factory=list)
+    models: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -230,7 +233,7 @@ class UnitOfWork:
             name: {"old": None, "new": getattr(instance, name)} for name in field_names(instance)
         }
         self._queue(_event("create", instance, participant, changes, reason, context))
-        self._touch(participant, f"{model_label(instance)} {instance.pk} created")
+        self._touch(participant, f"{model_label(instance)} {instance.pk} created", instance)
         self._flag(instance, participant, flags)
         return instance
 
@@ -260,7 +263,7 @@ class UnitOfWork:
             changes = {n: {"old": None, "new": getattr(instance, n)} for n in names}
             self._queue(_event("create", instance, participant, changes, reason, context))
             self._flag(instance, participant, found)
-        self._touch(participant, f"{len(instances)} {model_label(model)} records created")
+        self._touch(participant, f"{len(instances)} {model_label(model)} records created", model)
         return list(instances)
 
     def create_across(
@@ -283,7 +286,7 @@ class UnitOfWork:
             participant = participants[instance.participant_id]
             changes = {n: {"old": None, "new": getattr(instance, n)} for n in names}
             self._queue(_event("create", instance, participant, changes, reason, context))
-            self._touch(participant, f"{model_label(model)} records created")
+            self._touch(participant, f"{model_label(model)} records created", model)
         return list(instances)
 
     def insert_rows(
@@ -348,7 +351,7 @@ class UnitOfWork:
                 )
             )
             if not staged:
-                self._touch(participant, f"{label} records created")
+                self._touch(participant, f"{label} records created", model)
         return ids
 
     def publish_staged(self, model: type[models.Model], **where: Any) -> int:
@@ -426,7 +429,7 @@ class UnitOfWork:
             )
         current.version = expected_version + 1
         self._queue(_event("update", current, participant, changes, reason, context))
-        self._touch(participant, f"{model_label(current)} {current.pk} changed")
+        self._touch(participant, f"{model_label(current)} {current.pk} changed", current)
         self._flag(current, participant, flags)
         return current
 
@@ -508,7 +511,7 @@ class UnitOfWork:
         for instance, diff, change, flags in written:
             self._queue(_event("update", instance, participant, diff, change.reason, context))
             self._flag(instance, participant, flags)
-        self._touch(participant, f"{len(written)} {model_label(model)} records changed")
+        self._touch(participant, f"{len(written)} {model_label(model)} records changed", model)
         return [instance for instance, *_ in written]
 
     def soft_delete(
@@ -540,7 +543,7 @@ class UnitOfWork:
         instance.is_deleted, instance.version = True, expected_version + 1
         changes = {"is_deleted": {"old": False, "new": True}}
         self._queue(_event("delete", instance, participant, changes, reason, context))
-        self._touch(participant, f"{model_label(instance)} {instance.pk} deleted")
+        self._touch(participant, f"{model_label(instance)} {instance.pk} deleted", instance)
         return instance
 
     def set_locked(
@@ -569,17 +572,20 @@ class UnitOfWork:
         appended with the unit's batch."""
         self._events.append((spec, actor))
 
-    def touch(self, participant: Participant, what: str) -> None:
-        """A change to the participant's data made outside the row methods (rare)."""
-        self._touch(participant, what)
+    def touch(self, participant: Participant, what: str, *, model=None) -> None:
+        """A change to the participant's data made outside the row methods (rare); `model`
+        names the kind of record changed (for the deviation re-check)."""
+        self._touch(participant, what, model)
 
     # --- the end of the unit -------------------------------------------------------------------
 
     def _queue(self, spec: EventSpec) -> None:
         self._events.append((spec, None))
 
-    def _touch(self, participant: Participant, what: str) -> None:
+    def _touch(self, participant: Participant, what: str, model=None) -> None:
         entry = self._touched.setdefault(participant.pk, _Touched(participant))
+        if model is not None:
+            entry.models.add(model_label(model))
         if what not in entry.what:
             entry.what.append(what)
 
@@ -589,10 +595,10 @@ class UnitOfWork:
                 _Flag(participant, model_label(instance), str(instance.pk), name, text)
             )
 
-    def _mark(self) -> tuple[int, dict[int, list[str]], int]:
+    def _mark(self) -> tuple[int, dict[int, tuple[list[str], set[str]]], int]:
         return (
             len(self._events),
-            {pk: list(t.what) for pk, t in self._touched.items()},
+            {pk: (list(t.what), set(t.models)) for pk, t in self._touched.items()},
             len(self._flags),
         )
 
@@ -604,7 +610,7 @@ class UnitOfWork:
             if pk not in touched:
                 del self._touched[pk]
             else:
-                self._touched[pk].what = touched[pk]
+                self._touched[pk].what, self._touched[pk].models = touched[pk]
 
     def flush(self) -> None:
         """Open the edit checks' queries, invalidate signatures once per participant, and append
@@ -626,6 +632,7 @@ class UnitOfWork:
         touched, self._touched = self._touched, {}
         if touched:
             _invalidate_signatures(self, touched)
+            _after_commit_recheck(touched)
         events, self._events = self._events, []
         default = current_actor()
         start = 0
@@ -655,6 +662,17 @@ def _edit_check(instance: models.Model, changed: set[str] | None = None) -> list
     from mmtrial.edc.edit_checks import check  # the checks read the protocol and the models
 
     return check(instance, changed=changed)
+
+
+def _after_commit_recheck(touched: Mapping[int, _Touched]) -> None:
+    """The one hook after a unit's writes: once it commits, the participants whose records the
+    deviation rules read were changed are re-checked (`edc.services.deviations`), in a unit
+    of their own and a fixed number of queries."""
+    from mmtrial.edc.services.deviations import WATCHED_MODELS, recheck_after_commit
+
+    ids = [pk for pk, entry in touched.items() if entry.models & WATCHED_MODELS]
+    if ids:
+        recheck_after_commit(ids)
 
 
 def _invalidate_signatures(uow: UnitOfWork, touched: Mapping[int, _Touched]) -> None:

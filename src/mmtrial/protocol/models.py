@@ -531,6 +531,24 @@ class ReferenceResult(Strict):
 # --- the whole protocol ----------------------------------------------------------------------------
 
 
+class DeviationRule(Strict):
+    """How a deviation found by one rule is classed: its category and whether it is important
+    (ICH E3 section 10.2; ICH E6(R3) glossary, "important protocol deviation")."""
+
+    category: str = Field(min_length=1)
+    important: bool
+    source: Source
+
+
+class Deviations(Strict):
+    """Protocol deviations detected by rule (`clinical.deviations`): each rule's class, and the
+    laboratory tests required before each cycle start (within `renal.lab_window_days`)."""
+
+    rules: dict[str, DeviationRule] = Field(default_factory=dict)
+    required_labs: list[str] = Field(default_factory=list)
+    source: Source
+
+
 class Protocol(Strict):
     schema_version: Literal[1, 2]
     identification: Identification
@@ -555,6 +573,7 @@ class Protocol(Strict):
     populations: list[Population]
     endpoints: list[Endpoint] = Field(min_length=1)
     reference_results: list[ReferenceResult] = Field(default_factory=list)
+    deviations: Deviations | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:

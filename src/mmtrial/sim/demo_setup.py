@@ -219,12 +219,14 @@ def run_cohort(*, plans, sites, staff, users, console) -> list[str]:
     """Enter every participant's plan; returns what did not go as planned (for the console)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from mmtrial.sim.demo_dev import deviation_steps
     from mmtrial.sim.demo_runner import DemoRunner
 
     cutoff = plans[0].data_cutoff if plans else DATA_CUTOFF
     runner = DemoRunner(plans=plans, staff=staff, sites=sites, cutoff=cutoff)
     runner.schedule()
     _trust_steps(runner, plans, users)
+    deviation_steps(runner, plans)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     months: set[tuple[int, int]] = set()
     with Progress(*columns, console=console, transient=True) as progress:

@@ -15,6 +15,7 @@ from mmtrial.web.views import (
     auth,
     blinding,
     dashboard,
+    deviations,
     entry,
     participants,
     queries,
@@ -65,6 +66,13 @@ urlpatterns = [
     path("queries/<int:pk>/", queries.detail, name="query_detail"),
     path("audit/<str:model>/<str:object_pk>/", audit.record_audit, name="record_audit"),
     path("tokens/", api_tokens.token_page, name="api_tokens"),
+    path("deviations/", deviations.deviation_list_view, name="deviation_list"),
+    path(P + "deviations/new/", deviations.deviation_new, name="deviation_new"),
+    path(
+        "deviations/<int:dev_pk>/resolve/",
+        deviations.deviation_resolve_view,
+        name="deviation_resolve",
+    ),
     path("tokens/<int:token_id>/revoke/", api_tokens.token_revoke, name="api_token_revoke"),
     # The REST API authenticates with its own tokens (mmtrial.api.auth), not the session.
     path("api/v1/", api.urls),

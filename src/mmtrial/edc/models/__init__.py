@@ -15,6 +15,7 @@ from mmtrial.edc.models.assessments import (
     ResponseSummary,
 )
 from mmtrial.edc.models.audit import AuditChainHead, AuditEvent
+from mmtrial.edc.models.deviations import Deviation
 from mmtrial.edc.models.imports import LabImport, LabImportStatus
 from mmtrial.edc.models.people import Membership, Participant, Screening, Site, User
 from mmtrial.edc.models.randomization import Allocation, RandomizationKey, Unblinding
@@ -36,6 +37,7 @@ __all__ = [
     "CommandLineToken",
     "Cycle",
     "Death",
+    "Deviation",
     "DiseaseAssessment",
     "DoseAdministration",
     "EndOfTreatment",

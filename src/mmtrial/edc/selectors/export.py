@@ -23,6 +23,7 @@ from django.db.models import Q
 
 from mmtrial.edc.models import (
     AdverseEvent,
+    Deviation,
     DiseaseAssessment,
     DoseAdministration,
     FollowUpContact,
@@ -188,6 +189,24 @@ def _diseases(ids):
     )
 
 
+def _deviations(ids):
+    return (
+        Deviation.objects.filter(participant_id__in=ids)
+        .order_by("participant_id", "pk")
+        .values(
+            "pk",
+            "participant_id",
+            "rule",
+            "category",
+            "important",
+            "description",
+            "status",
+            "detected_on",
+            "occurred_on",
+        )
+    )
+
+
 EXPORT_KINDS = {
     "labs": _labs,
     "doses": _doses,
@@ -196,6 +215,7 @@ EXPORT_KINDS = {
     "responses": _responses,
     "contacts": _contacts,
     "disease_assessments": _diseases,
+    "deviations": _deviations,
 }
 
 

@@ -30,6 +30,7 @@ from mmtrial.edc.audit import EventSpec
 from mmtrial.edc.models import Allocation, Participant, RandomizationKey, Screening, Unblinding
 from mmtrial.edc.permissions import Action, authorize, can
 from mmtrial.edc.services._acting import actor_for
+from mmtrial.edc.services.deviations import deviation_record_unblinding
 from mmtrial.edc.services.participants import acting, participant_for, protocol_of
 from mmtrial.edc.unit_of_work import UnitOfWork, record_event, subject_label, writes
 from mmtrial.errors import InputError, PermissionDenied, ProtocolViolation
@@ -196,6 +197,8 @@ def emergency_unblind(*, user, participant_id: int, reason: str) -> str:
         ),
         actor=actor_for(user),
     )
+    # Issue 16: an emergency unblinding is also kept as a deviation-class record.
+    deviation_record_unblinding(unblinding=record, participant=participant)
     return _arm_of(allocation, protocol)
 
 

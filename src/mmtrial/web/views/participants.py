@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils.translation import get_language
 
 from mmtrial.edc.permissions import Action, can
+from mmtrial.edc.selectors.deviations import participant_deviations
 from mmtrial.edc.selectors.participants import participant_get, participant_list
 from mmtrial.edc.selectors.randomization import allocation_view
 from mmtrial.edc.selectors.sites import site_list
@@ -77,6 +78,8 @@ def participant_detail(request, pk: int):
         "can_query": can(request.user, Action.QUERY_OPEN, site_id),
         "can_lock": can(request.user, Action.LOCK, site_id),
         "can_decide_dose": can(request.user, Action.INVESTIGATOR_DECISION, site_id),
+        "deviations": participant_deviations(participant),
+        "can_resolve": can(request.user, Action.QUERY_CLOSE, site_id),
         **_allocation(request, participant),
     }
     return render(request, "web/participants/detail.html", context)
