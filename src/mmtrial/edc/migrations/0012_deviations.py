@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('edc', '0010_api_tokens'),
+        ('edc', '0011_participant_race_ethnicity'),
     ]
 
     operations = [
