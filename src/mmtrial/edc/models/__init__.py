@@ -4,6 +4,7 @@ Every clinical record carries `version` (optimistic concurrency) and is changed 
 `mmtrial.edc.services`, which writes the audit event in the same transaction.
 """
 
+from mmtrial.edc.models.accountability import DrugAccountability
 from mmtrial.edc.models.assessments import (
     AdverseEvent,
     Death,
@@ -38,6 +39,7 @@ __all__ = [
     "Death",
     "DiseaseAssessment",
     "DoseAdministration",
+    "DrugAccountability",
     "EndOfTreatment",
     "FollowUpContact",
     "LabImport",
