@@ -17,6 +17,7 @@ from mmtrial.cdisc.package import (
     no_progress,
     prepare_directory,
 )
+from mmtrial.cdisc.sdtm.da import build_da
 from mmtrial.cdisc.sdtm.dm import build_dm
 from mmtrial.cdisc.sdtm.ds import build_ds
 from mmtrial.cdisc.sdtm.ex_ae import build_ae, build_ex
@@ -34,6 +35,7 @@ __all__ = ["SDTM_DATASETS", "export_sdtm", "sdtm_chunk_rows"]
 SDTM_DATASETS = (
     "TA", "TE", "TI", "TS", "TV", "DM", "SV", "DS", "IE", "MH", "EX", "AE", "LB", "RS",
     "SUPPAE", "SUPPEX", "SUPPMH", "SUPPRS",
+    "DA",
 )  # fmt: skip
 MANAGED_FILES = (DEFINE_FILE, REPORT_MD, REPORT_JSON)
 
@@ -64,6 +66,7 @@ def sdtm_chunk_rows(
             s, records.get("labs", []), ctx, visit_codes=item.visit_codes, visit_on=item.visit_on
         )
         rows["SV"] += build_sv(s, records.get("visits", []), ctx)
+        rows["DA"] += build_da(s, records.get("accountability", []), ctx, visit_on=item.visit_on)
     return rows
 
 

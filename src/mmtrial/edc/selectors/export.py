@@ -25,6 +25,7 @@ from mmtrial.edc.models import (
     AdverseEvent,
     DiseaseAssessment,
     DoseAdministration,
+    DrugAccountability,
     FollowUpContact,
     LabResult,
     Participant,
@@ -186,6 +187,25 @@ def _diseases(ids):
     )
 
 
+def _accountability(ids):
+    return (
+        DrugAccountability.objects.filter(participant_id__in=ids, is_deleted=False)
+        .order_by("participant_id", "cycle_number", "drug", "pk")
+        .values(
+            "participant_id",
+            "cycle_number",
+            "drug",
+            "unit",
+            "dispensed_count",
+            "dispensed_on",
+            "returned_count",
+            "returned_on",
+            "lost_count",
+            "bottle_id",
+        )
+    )
+
+
 EXPORT_KINDS = {
     "labs": _labs,
     "doses": _doses,
@@ -194,6 +214,7 @@ EXPORT_KINDS = {
     "responses": _responses,
     "contacts": _contacts,
     "disease_assessments": _diseases,
+    "accountability": _accountability,
 }
 
 
