@@ -171,3 +171,29 @@ def test_a_locked_participant_refuses(nineteen_taken):
     participant_lock(user=study.data_manager, participant=participant, reason="database lock")
     with pytest.raises(LockedRecordError):
         _record(study, participant)
+
+
+def test_a_diary_correction_re_checks_the_count_and_closes_the_query(nineteen_taken):
+    study, participant = nineteen_taken
+    row = _record(study, participant, returned_count=1, returned_on=RETURNED_ON)  # 20 vs 19
+    (query,) = _queries(row)
+    assert query.status == QueryStatus.OPEN
+    cycle = participant.cycles.get(number=1)
+    _take_lenalidomide(study, participant, cycle, 20)  # day 20 was taken after all
+    query.refresh_from_db()
+    assert query.status == QueryStatus.CLOSED
+
+
+def test_a_diary_change_opens_the_query_when_the_count_no_longer_agrees(nineteen_taken):
+    from mmtrial.edc.services.treatment import dose_record
+
+    study, participant = nineteen_taken
+    row = _record(study, participant, returned_count=2, returned_on=RETURNED_ON)  # 19 = 19
+    assert not _queries(row).exists()
+    dose = DoseAdministration.objects.get(
+        cycle__participant=participant, drug="lenalidomide", day=20
+    )
+    dose_record(
+        user=study.coordinator, dose_id=dose.pk, status="taken", expected_version=dose.version
+    )  # 20 in the diary, 19 by the count
+    assert _queries(row).filter(status=QueryStatus.OPEN).count() == 1

@@ -4,7 +4,7 @@ site's participants' current cycle, `demo_runner.DOSES_SITE`) gets its capsule a
 A full cycle's supply is dispensed on the cycle's first day (units per dose x planned doses,
 from the protocol's strengths); on the day the diary is saved the site counts what is left:
 dispensed minus the units the diary records, so the count agrees with the doses. For the first
-of the demo site's participants one extra lenalidomide capsule is counted as returned: the count
+of the demo site's participants not signed or locked at the cut-off, one extra lenalidomide capsule is counted as returned: the count
 then disagrees with the diary by one, and the EDC opens its query.
 Writes go through `edc.services.accountability` only.
 """
@@ -23,6 +23,7 @@ __all__ = ["MISMATCH_DRUG", "schedule_accountability"]
 
 MISMATCH_DRUG = "lenalidomide"
 _GIVEN = (DoseStatus.TAKEN, DoseStatus.REDUCED)
+_TRUST = {"signed", "locked"}  # signed or locked at the cut-off: their queries must be closed
 
 
 def schedule_accountability(runner, plan, cycle_plan, cycle, *, day: dt.date, user_key: str):
@@ -31,7 +32,10 @@ def schedule_accountability(runner, plan, cycle_plan, cycle, *, day: dt.date, us
 
     if plan.site.code != DOSES_SITE or cycle_plan.number != plan.cycles[-1].number:
         return
-    first = min(p.index for p in runner.plans if p.site.code == DOSES_SITE)
+    first = min(
+        (p.index for p in runner.plans if p.site.code == DOSES_SITE and not _TRUST & set(p.roles)),
+        default=None,
+    )
     runner.push(
         day,
         Phase.DOSES,

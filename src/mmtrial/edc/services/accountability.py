@@ -35,6 +35,7 @@ __all__ = [
     "RETURNED_BEFORE_DISPENSED",
     "RETURNED_TOO_MANY",
     "accountability_facts",
+    "accountability_recheck",
     "accountability_record",
     "accountability_result",
 ]
@@ -222,3 +223,19 @@ def accountability_record(
     row.participant = participant
     _reconcile(row, cycle, participant, protocol)
     return row
+
+
+def accountability_recheck(*, participant: Participant, cycle: Cycle) -> None:
+    """The diary of `cycle` changed: compare each count of the cycle again (one query when the
+    cycle has none), opening or closing the mismatch query."""
+    rows = list(
+        DrugAccountability.objects.filter(
+            participant=participant, cycle_number=cycle.number, is_deleted=False
+        )
+    )
+    if not rows:
+        return
+    protocol = protocol_of(participant)
+    for row in rows:
+        row.participant = participant
+        _reconcile(row, cycle, participant, protocol)
