@@ -97,3 +97,40 @@ def test_another_sites_participant_is_not_found(login, users, sites):
     assert client.get(URL.format(pk=pk)).status_code == 404
     assert _post(client, pk).status_code == 404
     assert not DrugAccountability.objects.exists()
+
+
+def test_the_adherence_of_every_counted_cycle_is_listed(login, users, sites):
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    _take(client, pk, 19)
+    assert _post(client, pk, returned="2").status_code == 302
+    page = client.get(URL.format(pk=pk)).content.decode()
+    history = page[page.index('data-testid="acct-history"') :]
+    assert "19 / 21 (90.5%)" in history
+    assert "Agree" in history
+
+
+def test_the_page_reads_with_a_fixed_number_of_queries(login, users, sites):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    _take(client, pk, 19)
+    assert _post(client, pk, returned="2").status_code == 302
+    with CaptureQueriesContext(connection) as one:
+        client.get(URL.format(pk=pk))
+    for drug, count in (("ixazomib", "3"), ("dexamethasone", "40")):
+        response = client.post(
+            URL.format(pk=pk),
+            {
+                "drug": drug,
+                f"{drug}-dispensed_count": count,
+                f"{drug}-dispensed_on": C1D1.isoformat(),
+                f"{drug}-lost_count": "0",
+            },
+        )
+        assert response.status_code == 302
+    with CaptureQueriesContext(connection) as three:
+        client.get(URL.format(pk=pk))
+    assert len(three.captured_queries) == len(one.captured_queries)

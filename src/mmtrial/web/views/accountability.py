@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from mmtrial.edc.selectors.accountability import cycle_accountability
+from mmtrial.edc.selectors.accountability import cycle_accountability, participant_adherence
 from mmtrial.edc.services.accountability import accountability_record
 from mmtrial.web.accountability_forms import AccountabilityForm
 from mmtrial.web.errors import run_service
@@ -70,6 +70,11 @@ def accountability_edit(request, pk: int, number: int):
     return render(
         request,
         "web/entry/accountability.html",
-        {"participant": page.participant, "cycle": page.cycle, "rows": rows},
+        {
+            "participant": page.participant,
+            "cycle": page.cycle,
+            "rows": rows,
+            "history": participant_adherence(participant=page.participant),
+        },
         status=400 if form is not None else 200,
     )
