@@ -22,7 +22,15 @@ from mmtrial.errors import InputError
 __all__ = ["CHUNK_SUBJECTS", "ExportSource", "SubjectRecords", "load_source", "subject_chunks"]
 
 CHUNK_SUBJECTS = 250
-RECORD_KINDS = ("labs", "doses", "adverse_events", "visits", "responses", "deviations")
+RECORD_KINDS = (
+    "labs",
+    "doses",
+    "adverse_events",
+    "visits",
+    "responses",
+    "deviations",
+    "accountability",
+)
 NOTHING_TO_EXPORT = "nothing to export: no participant is enrolled{when}"
 
 

@@ -546,6 +546,22 @@ class Deviations(Strict):
 
     rules: dict[str, DeviationRule] = Field(default_factory=dict)
     required_labs: list[str] = Field(default_factory=list)
+
+
+class DispensingUnit(Strict):
+    """How one drug is dispensed: the unit counted (capsule or tablet) and its strengths."""
+
+    unit: Literal["capsule", "tablet"]
+    strengths_mg: list[Number] = Field(min_length=1)
+    source: Source
+
+
+class Accountability(Strict):
+    """Drug accountability (ICH E6(R3) investigational product): the units counted per drug
+    and how far the count may differ from the diary before a query is opened."""
+
+    units: dict[str, DispensingUnit] = Field(min_length=1, description="drug -> its unit")
+    mismatch_tolerance_units: Number = Field(default=Decimal(0), ge=0)
     source: Source
 
 
@@ -574,6 +590,7 @@ class Protocol(Strict):
     endpoints: list[Endpoint] = Field(min_length=1)
     reference_results: list[ReferenceResult] = Field(default_factory=list)
     deviations: Deviations | None = None
+    accountability: Accountability | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:
@@ -695,6 +712,9 @@ def _check_consistency(p: Protocol) -> list[tuple[str, str]]:
         if drug not in drugs:
             problems.append((path, f"unknown drug '{drug}' (known: {', '.join(sorted(drugs))})"))
 
+    if p.accountability is not None:
+        for drug in p.accountability.units:
+            known(f"accountability.units.{drug}", drug)
     for drug, entry in p.regimen.items():
         known(f"regimen.{drug}", drug)
         for i, day in enumerate(entry.days):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from mmtrial.edc.audit import DEMO_VIA, audit_actor, audit_stands_for
 from mmtrial.edc.models import DoseAdministration, Participant, Visit
 from mmtrial.edc.models.treatment import CycleStatus, DoseStatus, VisitStatus
+from mmtrial.sim.demo_acct import schedule_accountability
 from mmtrial.sim.demo_central_lab import CentralLabSteps
 from mmtrial.sim.plans import DATA_CUTOFF, CyclePlan, ParticipantPlan, Phase
 
@@ -276,6 +277,9 @@ class DemoRunner(CentralLabSteps):
                 "doses",
                 self._doses(plan, cycle_plan, cycle.pk),
                 coordinator,
+            )
+            schedule_accountability(
+                self, plan, cycle_plan, cycle, day=min(end, self.cutoff), user_key=coordinator
             )
 
     def _visit_code(self, plan: ParticipantPlan, code: str, weight_kg: float | None = None):

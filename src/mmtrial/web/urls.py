@@ -10,6 +10,7 @@ from django.views.i18n import set_language
 
 from mmtrial.api.app import api
 from mmtrial.web.views import (
+    accountability,
     api_tokens,
     audit,
     auth,
@@ -48,6 +49,11 @@ urlpatterns = [
     path(P + "cycles/new/", treatment.cycle_new, name="cycle_new"),
     path(P + "cycles/renal-decision/", treatment.renal_decision, name="renal_decision"),
     path(P + "cycles/<int:number>/doses/", treatment.doses_edit, name="doses_edit"),
+    path(
+        P + "cycles/<int:number>/accountability/",
+        accountability.accountability_edit,
+        name="accountability_edit",
+    ),
     path(P + "visits/<int:visit_pk>/", treatment.visit_edit, name="visit_edit"),
     path(P + "visits/<int:visit_pk>/lock/", sign_lock.visit_lock_view, name="visit_lock"),
     path(P + "adverse-events/new/", entry.ae_new, name="ae_new"),

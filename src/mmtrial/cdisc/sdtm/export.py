@@ -17,6 +17,7 @@ from mmtrial.cdisc.package import (
     no_progress,
     prepare_directory,
 )
+from mmtrial.cdisc.sdtm.da import build_da
 from mmtrial.cdisc.sdtm.dm import build_dm
 from mmtrial.cdisc.sdtm.ds import build_ds
 from mmtrial.cdisc.sdtm.dv import build_dv
@@ -36,6 +37,7 @@ SDTM_DATASETS = (
     "TA", "TE", "TI", "TS", "TV", "DM", "SV", "DS", "IE", "MH", "EX", "AE", "LB", "RS",
     "SUPPAE", "SUPPEX", "SUPPMH", "SUPPRS",
     "DV",
+    "DA",
 )  # fmt: skip
 MANAGED_FILES = (DEFINE_FILE, REPORT_MD, REPORT_JSON)
 
@@ -67,6 +69,7 @@ def sdtm_chunk_rows(
         )
         rows["SV"] += build_sv(s, records.get("visits", []), ctx)
         rows["DV"] += build_dv(s, records.get("deviations", []), ctx)
+        rows["DA"] += build_da(s, records.get("accountability", []), ctx, visit_on=item.visit_on)
     return rows
 
 

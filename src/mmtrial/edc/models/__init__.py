@@ -4,6 +4,7 @@ Every clinical record carries `version` (optimistic concurrency) and is changed 
 `mmtrial.edc.services`, which writes the audit event in the same transaction.
 """
 
+from mmtrial.edc.models.accountability import DrugAccountability
 from mmtrial.edc.models.assessments import (
     AdverseEvent,
     Death,
@@ -40,6 +41,7 @@ __all__ = [
     "Deviation",
     "DiseaseAssessment",
     "DoseAdministration",
+    "DrugAccountability",
     "EndOfTreatment",
     "FollowUpContact",
     "LabImport",

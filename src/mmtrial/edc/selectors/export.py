@@ -26,6 +26,7 @@ from mmtrial.edc.models import (
     Deviation,
     DiseaseAssessment,
     DoseAdministration,
+    DrugAccountability,
     FollowUpContact,
     LabResult,
     Participant,
@@ -207,6 +208,25 @@ def _deviations(ids):
     )
 
 
+def _accountability(ids):
+    return (
+        DrugAccountability.objects.filter(participant_id__in=ids, is_deleted=False)
+        .order_by("participant_id", "cycle_number", "drug", "pk")
+        .values(
+            "participant_id",
+            "cycle_number",
+            "drug",
+            "unit",
+            "dispensed_count",
+            "dispensed_on",
+            "returned_count",
+            "returned_on",
+            "lost_count",
+            "bottle_id",
+        )
+    )
+
+
 EXPORT_KINDS = {
     "labs": _labs,
     "doses": _doses,
@@ -216,6 +236,7 @@ EXPORT_KINDS = {
     "contacts": _contacts,
     "disease_assessments": _diseases,
     "deviations": _deviations,
+    "accountability": _accountability,
 }
 
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_noop as _noop
 from mmtrial.edc.models import Cycle, DoseAdministration
 from mmtrial.edc.models.treatment import DoseStatus
 from mmtrial.edc.permissions import Action
+from mmtrial.edc.services.accountability import accountability_recheck
 from mmtrial.edc.services.participants import acting, participant_for, protocol_of
 from mmtrial.edc.unit_of_work import RowChange, unit_of_work, writes
 from mmtrial.errors import InputError, NotFound
@@ -147,4 +148,6 @@ def cycle_doses_record(
             )
         )
     with unit_of_work() as uow:
-        return uow.update_many(participant, changes)
+        written = uow.update_many(participant, changes)
+        accountability_recheck(participant=participant, cycle=cycle)  # the count reads the diary
+        return written

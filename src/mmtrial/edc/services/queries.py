@@ -229,3 +229,23 @@ def query_close(
         new_status=QueryStatus.CLOSED,
         text=text,
     )
+
+
+@writes
+def query_close_automatic(*, query: Query, text: str) -> Query:
+    """Close an automatic query whose check no longer finds the problem (the data were
+    corrected); the audit event names whoever's correction resolved it. Manual queries are
+    closed only by a person (`query_close`)."""
+    if query.origin == QueryOrigin.MANUAL:
+        raise InputError(QUERY_AUTOMATIC_ONLY, {"field": "origin"})
+    query = _locked_query(query, None)
+    if query.status == QueryStatus.CLOSED:
+        return query
+    return _transition(
+        query,
+        user=None,
+        kind="close",
+        action="query_close",
+        new_status=QueryStatus.CLOSED,
+        text=_text(text),
+    )

@@ -49,6 +49,7 @@ from mmtrial.edc.models.treatment import CycleStatus, DoseStatus
 from mmtrial.edc.permissions import Action
 from mmtrial.edc.services._bulk import records_create_many
 from mmtrial.edc.services._records import record_create, record_update
+from mmtrial.edc.services.accountability import accountability_recheck
 from mmtrial.edc.services.doses import dose_values
 from mmtrial.edc.services.participants import acting, participant_for, protocol_of
 from mmtrial.edc.services.responses import response_derive
@@ -540,10 +541,12 @@ def dose_record(
     dose.cycle.participant = participant
     values = dose_values(dose, status=status, taken_dose_mg=taken_dose_mg, reason=reason)
     first_entry = dose.status == DoseStatus.PLANNED
-    return record_update(
+    written = record_update(
         dose,
         expected_version=expected_version,
         values=values,
         reason=reason,
         reason_required=not first_entry,
     )
+    accountability_recheck(participant=participant, cycle=dose.cycle)  # the count reads the diary
+    return written
