@@ -546,6 +546,7 @@ class Deviations(Strict):
 
     rules: dict[str, DeviationRule] = Field(default_factory=dict)
     required_labs: list[str] = Field(default_factory=list)
+    source: Source
 
 
 class DispensingUnit(Strict):
