@@ -568,8 +568,9 @@ def _qualitative(number, observation, mapping: _Mapping, problems) -> str:
     if concept is not None:
         for coding in concept.coding or []:
             found = mapping.qualitative.get(coding.system or "", {}).get(coding.code or "")
-            if found:
-                return found
+            if found:  # the text as reported when it says the same as the code
+                text = (concept.text or "").strip()
+                return text if text.lower() == found else found
         if concept.text:
             return concept.text.strip()
         return _codes(concept)  # not positive or negative: the check names it
