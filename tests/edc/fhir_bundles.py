@@ -86,7 +86,9 @@ def bundle(resources, *, bundle_id="central-2027-02") -> dict:
         "resourceType": "Bundle",
         "id": bundle_id,
         "type": "collection",
-        "entry": [{"fullUrl": f"urn:uuid:entry-{i}", "resource": r} for i, r in enumerate(resources)],
+        "entry": [
+            {"fullUrl": f"urn:uuid:entry-{i}", "resource": r} for i, r in enumerate(resources)
+        ],
     }
 
 

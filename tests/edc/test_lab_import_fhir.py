@@ -135,7 +135,7 @@ def test_a_changed_value_for_a_stored_accession_is_an_audited_correction(setup):
     study, first, second = setup
     rows = _demo_rows(first, second)
     _fhir(study, from_csv_rows(rows))
-    rows[0] = rows[0][:4] + ("1.30", "g/dL")
+    rows[0] = (*rows[0][:4], "1.30", "g/dL")
     report = _fhir(study, from_csv_rows(rows), name="central-2027-02-corrected.json")
     assert (report.created, report.corrected, report.unchanged) == (0, 1, 11)
     lab = LabResult.objects.get(accession="CL2027-000123", analyte="serum_m_protein")
@@ -209,7 +209,10 @@ def _bad_bundles(first):
         "wrong unit": ([mmol], [(1, "valueQuantity.code")]),
         "unknown participant": ([stranger], [(1, "subject")]),
         "no collection date": ([_one(first, effectiveDateTime=None)], [(1, "effectiveDateTime")]),
-        "a future date": ([_one(first, effectiveDateTime="2027-07-01")], [(1, "effectiveDateTime")]),
+        "a future date": (
+            [_one(first, effectiveDateTime="2027-07-01")],
+            [(1, "effectiveDateTime")],
+        ),
         "preliminary": ([_one(first, status="preliminary")], [(1, "status")]),
         "not FHIR R4": ([_one(first, status=None)], [(1, "resource")]),
         "IFE as a quantity": ([ife_quantity], [(1, "valueQuantity")]),
@@ -255,7 +258,10 @@ def test_the_unknown_loinc_and_wrong_unit_messages_say_what_is_accepted(setup):
         (b"", ""),
         (b"subject_id,accession\n", ""),
         (json.dumps({"resourceType": "Observation"}).encode(), "resourceType"),
-        (json.dumps({"resourceType": "Bundle", "type": "collection", "entry": []}).encode(), "entry"),
+        (
+            json.dumps({"resourceType": "Bundle", "type": "collection", "entry": []}).encode(),
+            "entry",
+        ),
         (json.dumps([1, 2]).encode(), ""),
     ],
     ids=["empty", "csv", "an observation", "no entries", "an array"],
