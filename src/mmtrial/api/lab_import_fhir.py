@@ -103,3 +103,14 @@ def lab_results_fhir_import(request):
         "unchanged": report.unchanged,
         "participants_rederived": report.participants_rederived,
     }
+
+
+def _before_the_record_routes() -> None:
+    """Django tries URL patterns in order and `/lab-results/{record_id}` (GET, PATCH) also
+    matches `/lab-results/fhir`, answering 405: this path must come first."""
+    path = "/lab-results/fhir"
+    operations = router.path_operations
+    router.path_operations = {path: operations.pop(path), **operations}
+
+
+_before_the_record_routes()
