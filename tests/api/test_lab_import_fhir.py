@@ -90,3 +90,15 @@ def test_the_route_is_in_the_openapi_document_with_its_bundle_body(api_as):
     operation = document["paths"][URL]["post"]
     assert operation["x-mmtrial-action"] == "import_labs"
     assert "application/fhir+json" in operation["requestBody"]["content"]
+
+
+def test_a_bundle_over_the_request_size_limit_is_a_problem_pointing_to_the_cli(
+    api_as, study, settings
+):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    data = from_csv_rows(_rows(study) * 10)
+    assert len(data) > 1000
+    response = _post(api_as("data_manager"), data)
+    assert response.status_code == 422, response.content
+    assert "mmtrial lab import FILE.json" in response.json()["text"]
+    assert LabResult.objects.filter(source="central").count() == 0
