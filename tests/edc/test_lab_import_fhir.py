@@ -216,6 +216,10 @@ def _bad_bundles(first):
         "preliminary": ([_one(first, status="preliminary")], [(1, "status")]),
         "not FHIR R4": ([_one(first, status=None)], [(1, "resource")]),
         "IFE as a quantity": ([ife_quantity], [(1, "valueQuantity")]),
+        "a huge value": (
+            [observation(first.subject_id, "CL1", "2027-02-08", "kappa_flc", "1e400", "mg/L")],
+            [(1, "value[x]")],
+        ),
         "two bad entries": (
             [good, _one(first, subject=None), creatinine],
             [(2, "subject"), (3, "code")],
@@ -226,7 +230,7 @@ def _bad_bundles(first):
 BAD = (
     "wrong resource type", "unknown LOINC", "missing subject", "wrong unit",
     "unknown participant", "no collection date", "a future date", "preliminary", "not FHIR R4",
-    "IFE as a quantity", "two bad entries",
+    "IFE as a quantity", "a huge value", "two bad entries",
 )  # fmt: skip
 
 

@@ -283,7 +283,7 @@ def _validation_problems(build: Callable[[], Any], number: int, prefix: str) -> 
         build()
     except FHIRValidationError as exc:
         return [
-            EntryProblem(number, path or "resource", message)
+            EntryProblem(number, path or ("resource" if number else "Bundle"), message)
             for path, message in _leaves(exc, prefix)
         ]
     except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
