@@ -276,7 +276,8 @@ def test_a_file_that_is_not_a_bundle_is_refused_as_the_bundle(setup, data, colum
     before = _counts()
     with pytest.raises(LabImportError) as caught:
         _fhir(study, data)
-    assert [(p.row, p.column) for p in caught.value.problems][0] == (0, column)
+    first = caught.value.problems[0]
+    assert (first.row, first.column) == (0, column)
     assert str(caught.value).startswith("central-2027-02.json: bundle")
     assert _counts() == before
 
