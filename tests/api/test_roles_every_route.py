@@ -53,6 +53,7 @@ BODIES = {
     "adverse_event_create": {"term": "Fatigue", "grade": 2, "start_date": "2027-01-13"},
     "adverse_event_update": {"grade": 2, "reason": "re-graded"},
     "query_answer": {"text": "Confirmed."},
+    "lab_results_fhir_import": {"resourceType": "Bundle", "type": "collection", "entry": []},
 }
 
 

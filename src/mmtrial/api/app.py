@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from ninja import NinjaAPI, Swagger
 
-from mmtrial.api import reads, tokens, writes  # noqa: F401 - writes adds to reads.router
+# writes and lab_import_fhir add their routes to reads.router
+from mmtrial.api import lab_import_fhir, reads, tokens, writes  # noqa: F401
 from mmtrial.api.auth import TokenAuth
 from mmtrial.api.problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
 from mmtrial.api.problems import install_handlers

@@ -1,4 +1,5 @@
-"""`mmtrial lab import FILE.csv [--user USERNAME] [--password-stdin]`: the central lab's results.
+"""`mmtrial lab import FILE.csv|FILE.json [--user USERNAME] [--password-stdin]`: the central
+lab's results, as CSV or as a FHIR R4 Bundle of Observations (a `.json` file).
 
 The importer authenticates (commands._auth: token file, `--password-stdin` or a prompt); the
 audit events name them and the operating-system account.
@@ -41,7 +42,9 @@ def register(root: typer.Typer) -> None:
 
     @lab.command("import")
     def import_(
-        file: str = typer.Argument(..., help="The central laboratory's CSV file."),
+        file: str = typer.Argument(
+            ..., help="The central laboratory's CSV file, or a FHIR R4 Bundle (.json)."
+        ),
         user: str = typer.Option(
             None,
             "--user",
@@ -58,6 +61,7 @@ def register(root: typer.Typer) -> None:
         from mmtrial.edc.audit import audit_actor
         from mmtrial.edc.cli_auth import os_account
         from mmtrial.edc.lab_import import LabImportError, lab_import_file
+        from mmtrial.edc.lab_import_fhir import lab_import_fhir_file
         from mmtrial.errors import MmtrialError
 
         importer, method = authenticated_user(user, password_stdin=password_stdin, option="--user")
@@ -88,7 +92,8 @@ def register(root: typer.Typer) -> None:
         try:
             acting = audit_actor(importer, via="cli", os_account=os_account(), auth=method)
             with acting, progress:
-                report = lab_import_file(user=importer, path=file, **kwargs)
+                read = lab_import_fhir_file if file.lower().endswith(".json") else lab_import_file
+                report = read(user=importer, path=file, **kwargs)
         except LabImportError as exc:
             for problem in exc.problems:
                 typer.echo(str(problem))

@@ -159,6 +159,10 @@ def convert(
             raise LabValueError("value", exc.extra.get("problem", exc.message)) from None
     else:
         converted = number * factor
+    # LabResult.value holds 10 digits before the point; checked before quantize too, which
+    # cannot give 1e400 four decimal places (decimal.InvalidOperation)
+    if converted.adjusted() >= 10:
+        raise LabValueError("value", f"{text} {unit} is too large to be a lab value")
     stored = converted.quantize(STORED_PLACES, rounding=ROUND_HALF_EVEN)
     if stored.adjusted() >= 10:  # LabResult.value holds 10 digits before the point
         raise LabValueError("value", f"{text} {unit} is too large to be a lab value")

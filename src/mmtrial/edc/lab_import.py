@@ -64,6 +64,7 @@ __all__ = [
     "LabImportError",
     "RowProblem",
     "lab_import",
+    "lab_import_checked",
     "lab_import_file",
     "lab_import_stream",
 ]
@@ -143,13 +144,35 @@ def lab_import_stream(
     ImportRunningError when another import is running; PermissionDenied when the user may not
     import laboratory results.
     """
+    return lab_import_checked(
+        user=user,
+        file_name=file_name,
+        check=lambda name, day, scratch: check_stream(user, stream, name, day, scratch),
+        today=today,
+        on_progress=on_progress,
+        batch_rows=batch_rows,
+    )
+
+
+def lab_import_checked(
+    *,
+    user,
+    file_name: str,
+    check: Callable[[str, dt.date, Scratch], CheckedFile],
+    today: dt.date | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> ImportReport:
+    """The import of every file format: `check(name, today, scratch)` reads and checks the
+    file (a CSV stream, a FHIR bundle: `edc.lab_import_fhir`) into the scratch store or raises
+    LabImportError; then the one write path above (lock, stage, commit, re-derive)."""
     authorize(user, Action.IMPORT_LABS)
     name = Path(file_name).name
     today = today or latest_calendar_date()
     with acting_as(user), import_lock():
         recover_interrupted(_yield_to_sites)
         with Scratch() as scratch:
-            checked = check_stream(user, stream, name, today, scratch)
+            checked = check(name, today, scratch)
             return _write(
                 user, checked, scratch, name=name, on_progress=on_progress, batch_rows=batch_rows
             )

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import BinaryIO
@@ -35,6 +35,7 @@ __all__ = [
     "CheckedRow",
     "LabImportError",
     "RowProblem",
+    "check_rows",
     "check_stream",
     "unchanged",
 ]
@@ -252,24 +253,53 @@ def check_stream(
         index = _header(reader, file_name)
     except UnicodeDecodeError:
         raise LabImportError(file_name, [_NOT_UTF8]) from None
-    check = _Checker(user, index, today, scratch)
-    raw: list[tuple[int, list[str]]] = []
-    seen_rows = 0
-    try:
+    seen = [0]
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
         for number, fields in enumerate(reader, start=1):
             if not any(f.strip() for f in fields):
                 continue  # a blank line is not a row
-            raw.append((number, fields))
-            seen_rows += 1
-            if len(raw) >= chunk_rows:
-                check.chunk(raw)
-                raw = []
+            seen[0] += 1
+            yield number, fields
+
+    try:
+        found = check_rows(
+            user, rows(), file_name, today, scratch, index=index, chunk_rows=chunk_rows
+        )
     except csv.Error as exc:
         raise LabImportError(
-            file_name, [RowProblem(seen_rows + 1, "", f"not valid CSV ({exc})")]
+            file_name, [RowProblem(seen[0] + 1, "", f"not valid CSV ({exc})")]
         ) from None
     except UnicodeDecodeError:
         raise LabImportError(file_name, [_NOT_UTF8]) from None
+    found.sha256 = hashing.sha256.hexdigest()
+    return found
+
+
+def check_rows(
+    user,
+    rows: Iterable[tuple[int, list[str]]],
+    file_name: str,
+    today: dt.date,
+    scratch: Scratch,
+    *,
+    index: dict[str, int] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> CheckedFile:
+    """Check rows given as `(number, values)`, the values in `index` order (default: COLUMNS),
+    `chunk_rows` at a time: the one check of every import format (a CSV file's lines, a FHIR
+    bundle's Observations). The rows to write go to `scratch`; raises LabImportError listing
+    the problems when any row is wrong. The caller sets the checksum (`sha256`)."""
+    index = index or {name: i for i, name in enumerate(COLUMNS)}
+    check = _Checker(user, index, today, scratch)
+    raw: list[tuple[int, list[str]]] = []
+    seen_rows = 0
+    for number, fields in rows:
+        raw.append((number, fields))
+        seen_rows += 1
+        if len(raw) >= chunk_rows:
+            check.chunk(raw)
+            raw = []
     if raw:
         check.chunk(raw)
     if not seen_rows:
@@ -278,7 +308,6 @@ def check_stream(
         raise LabImportError(file_name, check.problems, total=check.problem_count)
     found = check.found
     found.rows = seen_rows
-    found.sha256 = hashing.sha256.hexdigest()
     return found
 
 
