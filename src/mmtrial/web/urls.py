@@ -16,6 +16,7 @@ from mmtrial.web.views import (
     blinding,
     dashboard,
     entry,
+    kri,
     participants,
     queries,
     screening,
@@ -66,6 +67,7 @@ urlpatterns = [
     path("audit/<str:model>/<str:object_pk>/", audit.record_audit, name="record_audit"),
     path("tokens/", api_tokens.token_page, name="api_tokens"),
     path("tokens/<int:token_id>/revoke/", api_tokens.token_revoke, name="api_token_revoke"),
+    path("central-monitoring/", kri.kri_page, name="central_monitoring"),
     # The REST API authenticates with its own tokens (mmtrial.api.auth), not the session.
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

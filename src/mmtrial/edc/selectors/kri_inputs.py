@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from mmtrial.analysis.kri import KriInputs
+from mmtrial.analysis.enrollment_forecast import EnrollmentForecast, forecast_enrollment
+from mmtrial.analysis.kri import KriInputs, KriReport, site_kris
 from mmtrial.clinical.ctcae import CtcaeInputError, grade_lab
 from mmtrial.edc.models import (
     AdverseEvent,
@@ -42,7 +43,14 @@ from mmtrial.edc.models.trust import QueryStatus
 from mmtrial.edc.permissions import ALL_SITES, Action, sites_allowed
 from mmtrial.protocol.models import Protocol
 
-__all__ = ["EnrollmentInputs", "enrollment_inputs", "kri_inputs", "kri_sites_visible"]
+__all__ = [
+    "EnrollmentInputs",
+    "enrollment_inputs",
+    "kri_inputs",
+    "kri_sites_visible",
+    "study_enrollment_forecast",
+    "study_kris",
+]
 
 # An end of treatment for these reasons is the disease's course, not a discontinuation.
 NOT_DISCONTINUATION = frozenset({"progression", "death"})
@@ -254,3 +262,33 @@ def enrollment_inputs() -> EnrollmentInputs:
     ).values_list("site_id", "enrolled_on"):
         dates[codes[site_id]].append(enrolled_on)
     return EnrollmentInputs(enrollment_dates=dates, site_opened={})
+
+
+# The forecast's simulation seed: the same data give the same forecast on every page.
+FORECAST_SEED = 15
+
+
+def study_kris(*, protocol: Protocol, as_of: dt.date) -> KriReport | None:
+    """Every site's KRIs as of `as_of`; None when the protocol file sets no central monitoring."""
+    if protocol.central_monitoring is None:
+        return None
+    inputs, sites = kri_inputs(protocol=protocol, as_of=as_of)
+    return site_kris(inputs, settings=protocol.central_monitoring, as_of=as_of, sites=sites)
+
+
+def study_enrollment_forecast(*, protocol: Protocol, as_of: dt.date) -> EnrollmentForecast | None:
+    """The enrollment forecast as of `as_of`; None without a planned sample size in the protocol
+    file or before the first enrollment."""
+    if protocol.enrollment is None:
+        return None
+    inputs = enrollment_inputs()
+    if not any(inputs.enrollment_dates.values()):
+        return None
+    return forecast_enrollment(
+        enrollment_dates=inputs.enrollment_dates,
+        planned=protocol.enrollment.planned_participants,
+        closure_months=protocol.study_closure.months_after_last_enrollment,
+        as_of=as_of,
+        site_opened=inputs.site_opened,
+        seed=FORECAST_SEED,
+    )

@@ -14,6 +14,7 @@ from mmtrial.edc.selectors.queries import query_inbox
 from mmtrial.edc.selectors.visits import visits_due
 from mmtrial.web.labels import LABELS
 from mmtrial.web.query_context import query_contexts
+from mmtrial.web.views.kri import enrollment_forecast_context
 
 # How far back the dashboard looks for visits still due after their window closed.
 OVERDUE_LOOKBACK_DAYS = 120
@@ -54,4 +55,5 @@ def dashboard(request):
         "status_rows": status_rows,
         "participant_total": sum(by_status.values()),
     }
+    context.update(enrollment_forecast_context(request))
     return render(request, "web/dashboard.html", context)
