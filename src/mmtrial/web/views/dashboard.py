@@ -14,7 +14,6 @@ from mmtrial.edc.selectors.queries import query_inbox
 from mmtrial.edc.selectors.visits import visits_due
 from mmtrial.web.labels import LABELS
 from mmtrial.web.query_context import query_contexts
-from mmtrial.web.views.kri import enrollment_forecast_context
 
 # How far back the dashboard looks for visits still due after their window closed.
 OVERDUE_LOOKBACK_DAYS = 120
@@ -55,5 +54,7 @@ def dashboard(request):
         "status_rows": status_rows,
         "participant_total": sum(by_status.values()),
     }
+    from mmtrial.web.views.kri import enrollment_forecast_context  # pandas, only when drawn
+
     context.update(enrollment_forecast_context(request))
     return render(request, "web/dashboard.html", context)

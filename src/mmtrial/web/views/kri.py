@@ -12,19 +12,6 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from mmtrial.analysis.kri import METRICS
-from mmtrial.analysis.plots_kri import (
-    closure_note,
-    enrollment_figure,
-    figure_svg,
-    funnel_figure,
-    kri_text,
-)
-from mmtrial.edc.selectors.kri_inputs import (
-    kri_sites_visible,
-    study_enrollment_forecast,
-    study_kris,
-)
 from mmtrial.protocol.loader import load_protocol
 
 
@@ -35,6 +22,7 @@ def _lang() -> str:
 def _figure(fig) -> str:
     from matplotlib import rc_context
 
+    from mmtrial.analysis.plots_kri import figure_svg
     from mmtrial.analysis.report import font_settings
     from mmtrial.errors import MmtrialError
 
@@ -51,6 +39,19 @@ def _rate(value: float) -> str:
 
 
 def kri_page(request):
+    from mmtrial.analysis.kri import METRICS
+    from mmtrial.analysis.plots_kri import (
+        closure_note,
+        enrollment_figure,
+        funnel_figure,
+        kri_text,
+    )
+    from mmtrial.edc.selectors.kri_inputs import (
+        kri_sites_visible,
+        study_enrollment_forecast,
+        study_kris,
+    )
+
     protocol = load_protocol()
     today = timezone.localdate()
     visible = kri_sites_visible(request.user)
@@ -125,6 +126,9 @@ def kri_page(request):
 def enrollment_forecast_context(request) -> dict:
     """The dashboard's enrollment plot, for the roles that see every site (sponsor, monitor,
     data manager); empty for site staff."""
+    from mmtrial.analysis.plots_kri import closure_note, enrollment_figure
+    from mmtrial.edc.selectors.kri_inputs import kri_sites_visible, study_enrollment_forecast
+
     if kri_sites_visible(request.user) is not None:
         return {}
     protocol = load_protocol()
