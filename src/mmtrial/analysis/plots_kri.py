@@ -47,6 +47,11 @@ STRINGS = {
     "planned": {"en": "Planned ({n})", "ja": "目標症例数（{n}）"},
     "cumulative": {"en": "Participants enrolled (cumulative)", "ja": "累積登録数"},
     "date": {"en": "Date", "ja": "日付"},
+    "kri_section": {"en": "Central monitoring", "ja": "中央モニタリング"},
+    "kri_table": {
+        "en": "Key risk indicators by site ((!) amber, (!!) red flag)",
+        "ja": "施設別の主要リスク指標（(!) 黄、(!!) 赤）",
+    },
     "closure_note": {
         "en": "Last enrollment {last} ({low} to {high}); study closure {closure}",
         "ja": "最終登録 {last}（{low}〜{high}）、試験終了 {closure}",

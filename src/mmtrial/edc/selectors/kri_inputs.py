@@ -292,3 +292,14 @@ def study_enrollment_forecast(*, protocol: Protocol, as_of: dt.date) -> Enrollme
         site_opened=inputs.site_opened,
         seed=FORECAST_SEED,
     )
+
+
+def study_operations(*, protocol: Protocol, as_of: dt.date):
+    """The report's central monitoring input (`analysis.report_kri.OperationsInput`)."""
+    from mmtrial.analysis.report_kri import OperationsInput
+
+    return OperationsInput(
+        kris=study_kris(protocol=protocol, as_of=as_of),
+        settings=protocol.central_monitoring,
+        forecast=study_enrollment_forecast(protocol=protocol, as_of=as_of),
+    )
