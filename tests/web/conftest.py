@@ -8,6 +8,8 @@ import functools
 import pytest
 from django.utils import timezone
 
+import mmtrial.analysis.plots_kri  # noqa: F401  pandas and matplotlib, imported before the study clock (they hang under it)
+
 PASSWORD = "correct horse battery staple"
 
 

@@ -29,6 +29,7 @@ from mmtrial.analysis.profiles import (
     derive_mprotein_change,
     derive_swimmer,
 )
+from mmtrial.analysis.report_kri import OperationsInput, central_monitoring_pages
 from mmtrial.analysis.report_swimmer import derive_swimmer_to_data_cut
 from mmtrial.analysis.report_two_arm import TwoArmInput
 from mmtrial.analysis.summary import efficacy_summary
@@ -124,6 +125,7 @@ def report_pages(
     lang: str = "en",
     two_arm: TwoArmInput | None = None,
     study: Identification | None = None,
+    operations: OperationsInput | None = None,
 ) -> list[ReportPage]:
     """Every page of the report, in order; drawing is deferred until the page is rendered.
 
@@ -220,6 +222,8 @@ def report_pages(
         pages.append(_skipped(ex_title, text("no_adex", lang), lang))
     if two_arm is not None:
         pages.extend(_two_arm_pages(data, two_arm, lang))
+    if operations is not None:  # central monitoring and the enrollment forecast (the database)
+        pages.extend(central_monitoring_pages(operations, lang))
     return pages
 
 
@@ -300,11 +304,12 @@ def build_report(
     progress: bool = False,
     two_arm: TwoArmInput | None = None,
     study: Identification | None = None,
+    operations: OperationsInput | None = None,
 ) -> list[str]:
     """Render the report to `pdf_path` and/or `html_path`; returns the page titles in order.
 
     `study`: the study named on the title page (default: the deployment's protocol)."""
-    pages = report_pages(data, lang=lang, two_arm=two_arm, study=study)
+    pages = report_pages(data, lang=lang, two_arm=two_arm, study=study, operations=operations)
     sections: list[str] = []
     with rc_context(font_settings(lang)), _progress(progress, len(pages), lang) as advance:
         pdf = (

@@ -330,6 +330,16 @@ def render_two_arm(compared: dict[str, Any]) -> None:
     console.print(table)
 
 
+def _operations():
+    """Central monitoring and the enrollment forecast, read from the study database today."""
+    from django.utils import timezone
+
+    from mmtrial.edc.selectors.kri_inputs import study_operations
+    from mmtrial.protocol.loader import load_protocol
+
+    return study_operations(protocol=load_protocol(), as_of=timezone.localdate())
+
+
 def report(
     out: Path | None = typer.Option(None, "--out", help="Write the report as PDF to this file."),
     html: Path | None = typer.Option(None, "--html", help="Write the report as HTML to this file."),
@@ -356,10 +366,14 @@ def report(
         data = load_adam(adam, _data_cut(data_cut))
         from mmtrial.analysis.report import build_report
 
-        two_arm = None
+        two_arm = operations = None
         if adam is None:
             two_arm = _arms_of(data, by=by, password_stdin=password_stdin)
-        build_report(data, pdf_path=out, html_path=html, lang=lang, progress=True, two_arm=two_arm)
+            operations = _operations()
+        build_report(
+            data, pdf_path=out, html_path=html, lang=lang, progress=True, two_arm=two_arm,
+            operations=operations,
+        )  # fmt: skip
     except (MmtrialError, ValueError) as exc:
         fail(str(exc))
     except OSError as exc:

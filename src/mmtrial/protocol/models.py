@@ -360,6 +360,39 @@ class StudyClosure(Strict):
     source: Source
 
 
+# --- central monitoring and the enrollment forecast (issue 15, items 4 and 5) --------------------
+
+
+class KriThreshold(Strict):
+    """A key risk indicator's flags: a site is amber when its funnel-plot z-score passes
+    `z_amber`, red past `z_red` (the high side; the low side too when `two_sided`)."""
+
+    z_amber: float = Field(gt=0)
+    z_red: float = Field(gt=0)
+    two_sided: bool = False
+    basis: Source
+
+
+class CentralMonitoring(Strict):
+    """Site-level key risk indicators (ICH E6(R3) risk-based quality management; the gsm
+    KRI metric set). Thresholds keyed by metric id (`analysis.kri.METRICS`); a metric left out
+    is computed and shown but never flagged."""
+
+    thresholds: dict[str, KriThreshold]
+    query_open_days: int = Field(gt=0)
+    entry_lag_days: int = Field(gt=0)
+    lab_grade_at_least: int = Field(ge=1, le=5)
+    ae_grade_at_least: int = Field(default=1, ge=1, le=5)
+    source: Source
+
+
+class EnrollmentPlan(Strict):
+    """The planned sample size, which the enrollment forecast counts down to."""
+
+    planned_participants: int = Field(gt=0)
+    source: Source
+
+
 # --- eligibility ---------------------------------------------------------------------------------
 
 
@@ -592,6 +625,8 @@ class Protocol(Strict):
     reference_results: list[ReferenceResult] = Field(default_factory=list)
     deviations: Deviations | None = None
     accountability: Accountability | None = None
+    central_monitoring: CentralMonitoring | None = None
+    enrollment: EnrollmentPlan | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:

@@ -7,6 +7,7 @@ Sites and accounts are created as the operator at the server's shell (`SYSTEM_OP
 from __future__ import annotations
 
 from mmtrial.sim.archetypes import SITES
+from mmtrial.sim.demo_kri import add_kri_outlier
 from mmtrial.sim.plans import DATA_CUTOFF, ParticipantPlan, Phase
 
 __all__ = ["create_sites_and_users", "run_cohort"]
@@ -247,4 +248,5 @@ def run_cohort(*, plans, sites, staff, users, console) -> list[str]:
 
         runner.on_step = advance
         runner.run()
+    add_kri_outlier(runner)
     return runner.problems

@@ -18,6 +18,7 @@ from mmtrial.web.views import (
     dashboard,
     deviations,
     entry,
+    kri,
     participants,
     queries,
     screening,
@@ -80,6 +81,7 @@ urlpatterns = [
         name="deviation_resolve",
     ),
     path("tokens/<int:token_id>/revoke/", api_tokens.token_revoke, name="api_token_revoke"),
+    path("central-monitoring/", kri.kri_page, name="central_monitoring"),
     # The REST API authenticates with its own tokens (mmtrial.api.auth), not the session.
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

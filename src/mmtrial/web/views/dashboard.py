@@ -54,4 +54,7 @@ def dashboard(request):
         "status_rows": status_rows,
         "participant_total": sum(by_status.values()),
     }
+    from mmtrial.web.views.kri import enrollment_forecast_context  # pandas, only when drawn
+
+    context.update(enrollment_forecast_context(request))
     return render(request, "web/dashboard.html", context)
