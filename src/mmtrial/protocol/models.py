@@ -345,6 +345,24 @@ class StudyClosure(Strict):
     source: Source
 
 
+class ReferenceLimits(Strict):
+    """A laboratory's limits of normal for one analyte, in the analyte's stored unit."""
+
+    unit: str
+    lln: float | None = Field(default=None, gt=0)
+    uln: float | None = Field(default=None, gt=0)
+
+
+class Safety(Strict):
+    """Expedited safety reporting: the SAE reporting clock (ICH E2A; ICH E6(R3)), and the
+    limits of normal the lab-based adverse event suggestions grade against (CTCAE v5.0)."""
+
+    sae_report_hours: int = Field(gt=0)
+    source: Source
+    lab_reference_limits: dict[str, ReferenceLimits] = Field(default_factory=dict)
+    lab_reference_limits_source: str = ""
+
+
 # --- eligibility ---------------------------------------------------------------------------------
 
 
@@ -540,6 +558,7 @@ class Protocol(Strict):
     populations: list[Population]
     endpoints: list[Endpoint] = Field(min_length=1)
     reference_results: list[ReferenceResult] = Field(default_factory=list)
+    safety: Safety | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:
