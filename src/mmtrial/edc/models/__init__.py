@@ -17,8 +17,8 @@ from mmtrial.edc.models.assessments import (
 from mmtrial.edc.models.audit import AuditChainHead, AuditEvent
 from mmtrial.edc.models.imports import LabImport, LabImportStatus
 from mmtrial.edc.models.people import Membership, Participant, Screening, Site, User
-from mmtrial.edc.models.safety import SaeReport, SaeReportKind
 from mmtrial.edc.models.randomization import Allocation, RandomizationKey, Unblinding
+from mmtrial.edc.models.safety import SaeReport, SaeReportKind
 from mmtrial.edc.models.security import (
     ApiToken,
     CommandLineToken,
@@ -51,10 +51,10 @@ __all__ = [
     "QueryMessage",
     "RandomizationKey",
     "RenalDoseDecision",
-    "SaeReport",
-    "SaeReportKind",
     "ResponseAssessment",
     "ResponseSummary",
+    "SaeReport",
+    "SaeReportKind",
     "Screening",
     "SecurityPolicy",
     "Signature",
