@@ -8,13 +8,34 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch
 
+from mmtrial.clinical.ae_suggestions import ANALYTE_TERMS, AeSuggestion, LabValue, ae_suggestions
 from mmtrial.clinical.sae_clock import SaeClock, sae_clock
-from mmtrial.edc.models import AdverseEvent, Query, SaeReport, SaeReportKind
+from mmtrial.clinical.toxicity_terms import ctcae_terms
+from mmtrial.edc.models import AdverseEvent, LabResult, Query, SaeReport, SaeReportKind
 from mmtrial.edc.models.trust import QueryOrigin
 from mmtrial.edc.permissions import Action, scope_to_sites
 from mmtrial.protocol import load_protocol
 
-__all__ = ["SaeRow", "sae_list"]
+__all__ = ["SaeRow", "ae_lab_suggestions", "ctcae_term_names", "sae_list"]
+
+
+def ctcae_term_names() -> list[str]:
+    """Every CTCAE v5.0 term, alphabetically (the AE form's searchable list)."""
+    return sorted(t.term for t in ctcae_terms().values())
+
+
+def ae_lab_suggestions(*, participant) -> list[AeSuggestion]:
+    """Lab-based AE terms suggested from the participant's recorded values (one query)."""
+    values = [
+        LabValue(analyte, value, unit, collected_on)
+        for analyte, value, unit, collected_on in LabResult.objects.filter(
+            participant=participant,
+            is_deleted=False,
+            analyte__in=list(ANALYTE_TERMS),
+            value__isnull=False,
+        ).values_list("analyte", "value", "unit", "collected_on")
+    ]
+    return ae_suggestions(values=values, protocol=load_protocol(participant.protocol_version))
 
 
 @dataclass(frozen=True)

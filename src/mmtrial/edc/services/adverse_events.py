@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
 
 from mmtrial.clinical.toxicity_terms import ctcae_term, normalize
 from mmtrial.edc.models import AdverseEvent, DoseAdministration
@@ -55,6 +58,8 @@ AWARE_AT_REQUIRED = (
     "aware at: give the date and time the site became aware of the serious adverse event"
 )
 AWARE_AT_NAIVE = "aware at: the date and time needs its time zone"
+AWARE_AT_FUTURE = "aware at: {value} is in the future"
+AWARE_AT_BEFORE_ONSET = "aware at: {value} is before the event started ({start})"
 OUTCOME_UNKNOWN = "outcome: {value!r} is not a CDISC outcome ({known})"
 ACTION_UNKNOWN = "actions.{drug}: {value!r} is not a CDISC action taken ({known})"
 DOSE_LINK_UNKNOWN = (
@@ -195,6 +200,19 @@ def _seriousness(values: dict[str, Any], criteria: list[str] | None) -> None:
         raise InputError(AWARE_AT_REQUIRED, {"field": "aware_at"})
 
 
+def _check_awareness(participant, aware_at: dt.datetime | None, start: dt.date) -> None:
+    if aware_at is None:
+        return
+    if aware_at > timezone.now():
+        raise InputError(AWARE_AT_FUTURE.format(value=aware_at.isoformat()), {"field": "aware_at"})
+    local = aware_at.astimezone(ZoneInfo(participant.site.timezone)).date()
+    if local < start:
+        raise InputError(
+            AWARE_AT_BEFORE_ONSET.format(value=aware_at.isoformat(), start=start),
+            {"field": "aware_at"},
+        )
+
+
 def _check_dates(participant, start: dt.date, end: dt.date | None) -> None:
     if start < participant.consent_date:
         raise InputError(
@@ -258,6 +276,7 @@ def ae_record(
     )
     _seriousness(values, seriousness)
     _check_dates(participant, start_date, end_date)
+    _check_awareness(participant, values["aware_at"], start_date)
     return record_create(AdverseEvent(participant=participant, **values))
 
 
@@ -291,5 +310,11 @@ def ae_update(
     _check_dates(
         participant, cleaned.get("start_date", ae.start_date), cleaned.get("end_date", ae.end_date)
     )
+    if "aware_at" in cleaned or "start_date" in cleaned:
+        _check_awareness(
+            participant,
+            cleaned.get("aware_at", ae.aware_at),
+            cleaned.get("start_date", ae.start_date),
+        )
     ae.participant = participant
     return record_update(ae, expected_version=expected_version, values=cleaned, reason=reason)
