@@ -164,3 +164,20 @@ def test_seriousness_can_be_added_later_with_a_reason():
         aware_at=AWARE,
     )
     assert changed.serious and changed.sae_life_threatening and changed.aware_at == AWARE
+
+
+def test_sae_check_opens_the_overdue_query_once_and_lists_the_clocks():
+    from typer.testing import CliRunner
+
+    from mmtrial.cli import app
+
+    study = Study()
+    participant, _ = started(study)
+    ae = _sae(study, participant)  # aware 2027-01-20; the test clock is years later
+    first = CliRunner().invoke(app, ["safety", "sae-check"])
+    assert first.exit_code == 1, first.output
+    assert "Platelet count decreased (grade 4): overdue" in first.output
+    assert "1 serious adverse events, 1 overdue; 1 queries opened now" in first.output
+    second = CliRunner().invoke(app, ["safety", "sae-check"])
+    assert "1 overdue; 0 queries opened now" in second.output
+    assert Query.objects.filter(object_pk=str(ae.pk), origin=QueryOrigin.SAE_OVERDUE).count() == 1

@@ -52,7 +52,8 @@ def sae_list(*, user, now: dt.datetime, site_id: int | None = None) -> list[SaeR
     events = AdverseEvent.objects.filter(serious=True, is_deleted=False).select_related(
         "participant__site"
     )
-    events = scope_to_sites(events, user, Action.VIEW, site_field="participant__site_id")
+    if user is not None:  # None: a system step (the CLI's sae-check) sees every site
+        events = scope_to_sites(events, user, Action.VIEW, site_field="participant__site_id")
     if site_id is not None:
         events = events.filter(participant__site_id=site_id)
     events = events.prefetch_related(
