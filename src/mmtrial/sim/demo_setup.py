@@ -220,6 +220,7 @@ def run_cohort(*, plans, sites, staff, users, console) -> list[str]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from mmtrial.sim.demo_runner import DemoRunner
+    from mmtrial.sim.demo_sae import seed_demo_sae
 
     cutoff = plans[0].data_cutoff if plans else DATA_CUTOFF
     runner = DemoRunner(plans=plans, staff=staff, sites=sites, cutoff=cutoff)
@@ -245,4 +246,5 @@ def run_cohort(*, plans, sites, staff, users, console) -> list[str]:
 
         runner.on_step = advance
         runner.run()
+    runner.problems += seed_demo_sae(cutoff=cutoff)
     return runner.problems
