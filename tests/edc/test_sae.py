@@ -181,3 +181,25 @@ def test_sae_check_opens_the_overdue_query_once_and_lists_the_clocks():
     second = CliRunner().invoke(app, ["safety", "sae-check"])
     assert "1 overdue; 0 queries opened now" in second.output
     assert Query.objects.filter(object_pk=str(ae.pk), origin=QueryOrigin.SAE_OVERDUE).count() == 1
+
+
+def test_the_analysis_reads_the_coded_term_and_the_verbatim_without_one():
+    from mmtrial.edc.selectors.analysis import analysis_source
+
+    study = Study()
+    participant, _ = started(study)
+    _sae(study, participant, ctcae_term="platelet_count_decreased", term="血小板減少")
+    _sae(study, participant, ctcae_term="Platelet count decreased", term="PLT low", grade=3)
+    ae_record(
+        user=study.coordinator,
+        participant_id=participant.pk,
+        term="Hiccups after dexamethasone",
+        grade=1,
+        start_date=C1D1 + dt.timedelta(days=3),
+    )
+    adae = analysis_source().adverse_events
+    assert sorted(adae["AEDECOD"]) == [
+        "Hiccups after dexamethasone",
+        "Platelet count decreased",
+        "Platelet count decreased",
+    ]
