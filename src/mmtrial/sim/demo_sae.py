@@ -23,11 +23,15 @@ SEVERE = 3
 
 
 def _participants(site):
-    from mmtrial.edc.models import Participant
+    """Two participants on treatment whose data are neither signed nor locked (an entry would
+    invalidate the demo's signature)."""
+    from mmtrial.edc.models import Participant, Signature
 
+    signed = Signature.objects.values("participant_id")
     return list(
         Participant.objects.filter(site=site, locked=False, status="on_treatment")
         .exclude(cycles=None)
+        .exclude(pk__in=signed)
         .order_by("pk")[:2]
     )
 
@@ -42,11 +46,12 @@ def _coded(participant) -> tuple[str, int]:
 
 
 def seed_demo_sae(*, cutoff: dt.date, now: dt.datetime | None = None) -> list[str]:
-    """Enter the demo's two SAEs; returns what could not be entered (for the console)."""
+    """Enter the demo's two SAEs (as the coordinator, via the demo, each event dated the study
+    day it stands for); returns what could not be entered (for the console)."""
     from django.utils import timezone
 
+    from mmtrial.edc.audit import DEMO_VIA, audit_actor, audit_stands_for
     from mmtrial.edc.models import Membership, Site
-    from mmtrial.edc.services.adverse_events import ae_record
     from mmtrial.edc.services.sae_reports import sae_overdue_queries, sae_report_record
     from mmtrial.sim.archetypes import SITES
 
@@ -59,7 +64,7 @@ def seed_demo_sae(*, cutoff: dt.date, now: dt.datetime | None = None) -> list[st
     )
     participants = _participants(site)
     if membership is None or len(participants) < 2:
-        return ["demo SAE: no coordinator or fewer than two participants on treatment at JP-01"]
+        return []  # a partial cohort (quick tests) has too few participants there: no SAE
     user = membership.user
     tz = ZoneInfo(site.timezone)
     reported_on = max(
@@ -68,13 +73,45 @@ def seed_demo_sae(*, cutoff: dt.date, now: dt.datetime | None = None) -> list[st
     term, grade = _coded(participants[0])
     # Aware late in the evening (Tokyo): the 24 hours run into the next local day.
     aware = dt.datetime.combine(reported_on, dt.time(21, 30), tzinfo=tz)
-    first = ae_record(
+    with audit_actor(user, via=DEMO_VIA), audit_stands_for(reported_on):
+        first = _first(user, participants[0], term, grade, reported_on, aware)
+    with audit_actor(user, via=DEMO_VIA), audit_stands_for(reported_on + dt.timedelta(days=1)):
+        sae_report_record(
+            user=user,
+            ae_id=first.pk,
+            kind="initial",
+            sent_at=aware + dt.timedelta(hours=18),
+            summary="Initial SAE report: event, grade, hospitalisation, study drugs interrupted.",
+        )
+    follow_up = aware + dt.timedelta(days=FOLLOW_UP_AFTER_DAYS)
+    with audit_actor(user, via=DEMO_VIA), audit_stands_for(follow_up.date()):
+        sae_report_record(
+            user=user,
+            ae_id=first.pk,
+            kind="follow_up",
+            sent_at=follow_up,
+            summary="Follow-up: counts recovering, discharged.",
+        )
+    # The second: aware on the cut-off day in the morning, or just now when that is later.
+    aware_second = min(dt.datetime.combine(cutoff, dt.time(8, 0), tzinfo=tz), now)
+    start_second = aware_second.astimezone(tz).date()
+    with audit_actor(user, via=DEMO_VIA), audit_stands_for(start_second):
+        _second(user, participants[1], start_second, aware_second)
+    with audit_actor(None, via=DEMO_VIA):
+        sae_overdue_queries(now=now)
+    return []
+
+
+def _first(user, participant, term, grade, start, aware):
+    from mmtrial.edc.services.adverse_events import ae_record
+
+    return ae_record(
         user=user,
-        participant_id=participants[0].pk,
+        participant_id=participant.pk,
         term=f"{term} (hospitalised)",
         ctcae_term=term,
         grade=grade,
-        start_date=reported_on,
+        start_date=start,
         seriousness=["hospitalization"],
         aware_at=aware,
         outcome="RECOVERING/RESOLVING",
@@ -87,36 +124,22 @@ def seed_demo_sae(*, cutoff: dt.date, now: dt.datetime | None = None) -> list[st
         action_taken="dose_held",
         nonhematologic=term == FALLBACK_TERM,
     )
-    sae_report_record(
+
+
+def _second(user, participant, start, aware):
+    from mmtrial.edc.services.adverse_events import ae_record
+
+    return ae_record(
         user=user,
-        ae_id=first.pk,
-        kind="initial",
-        sent_at=aware + dt.timedelta(hours=18),
-        summary="Initial SAE report: event, grade, hospitalisation, study drugs interrupted.",
-    )
-    sae_report_record(
-        user=user,
-        ae_id=first.pk,
-        kind="follow_up",
-        sent_at=aware + dt.timedelta(days=FOLLOW_UP_AFTER_DAYS),
-        summary="Follow-up: counts recovering, discharged.",
-    )
-    # The second: aware on the cut-off day in the morning, or just now when that is later.
-    aware_second = min(dt.datetime.combine(cutoff, dt.time(8, 0), tzinfo=tz), now)
-    start_second = aware_second.astimezone(tz).date()
-    ae_record(
-        user=user,
-        participant_id=participants[1].pk,
+        participant_id=participant.pk,
         term="Pneumonia, admitted",
         ctcae_term="Lung infection",
         grade=SEVERE,
-        start_date=start_second,
+        start_date=start,
         seriousness=["hospitalization"],
-        aware_at=aware_second,
+        aware_at=aware,
         outcome="NOT RECOVERED/NOT RESOLVED",
         attribution={"ixazomib": False, "lenalidomide": True, "dexamethasone": True},
         actions={"lenalidomide": "DRUG INTERRUPTED", "dexamethasone": "DRUG INTERRUPTED"},
         action_taken="dose_held",
     )
-    sae_overdue_queries(now=now)
-    return []
