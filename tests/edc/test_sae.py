@@ -203,3 +203,23 @@ def test_the_analysis_reads_the_coded_term_and_the_verbatim_without_one():
         "Platelet count decreased",
         "Platelet count decreased",
     ]
+
+
+def test_an_action_is_linked_to_the_participants_own_dose_records_only():
+    from mmtrial.edc.models import DoseAdministration
+
+    study = Study()
+    participant, cycle = started(study)
+    other, _ = started(study, "SCR-002")
+    lenalidomide = DoseAdministration.objects.filter(cycle=cycle, drug="lenalidomide").order_by(
+        "day"
+    )
+    held = [d.pk for d in lenalidomide[:2]]
+    ae = _sae(study, participant, dose_links={"lenalidomide": held})
+    assert ae.dose_links == {"lenalidomide": sorted(held)}
+    foreign = DoseAdministration.objects.filter(cycle__participant=other).first()
+    with pytest.raises(InputError, match="is not one of this participant's"):
+        _sae(study, participant, dose_links={foreign.drug: [foreign.pk]})
+    ixazomib = DoseAdministration.objects.filter(cycle=cycle, drug="ixazomib").first()
+    with pytest.raises(InputError, match="lenalidomide doses"):
+        _sae(study, participant, dose_links={"lenalidomide": [ixazomib.pk]})
