@@ -336,7 +336,10 @@ class _Builder:
 
 
 def _drug_pattern(qnam: str) -> str:
-    return "AEREL{drug}" if qnam.startswith("AEREL") else qnam
+    for prefix in ("AEREL", "AEACN"):
+        if qnam.startswith(prefix):
+            return prefix + "{drug}"
+    return qnam
 
 
 def write_define(

@@ -34,6 +34,7 @@ __all__ = [
     "ctcae_term",
     "ctcae_terms",
     "grade_bounds",
+    "grade_choices",
     "grade_implies",
     "normalize",
     "place_term",
@@ -156,3 +157,15 @@ def grade_implies(term: str, grade: int, condition: LabCondition) -> bool | None
         below = lower >= threshold if condition.operator == "<" else lower > threshold
         return False if below else None
     return None
+
+
+def grade_choices(key: str) -> list[tuple[int, str]]:
+    """The grades CTCAE v5.0 defines for a term, with their definitions, lowest first.
+
+    Platelet count decreased: grades 1-4 (no grade 5); Anemia: 1-5; Nausea: 1-3. Empty for a
+    key that is not a CTCAE v5.0 term.
+    """
+    term = ctcae_term(key)
+    if term is None:
+        return []
+    return sorted(term.grades.items())

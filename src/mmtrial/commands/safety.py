@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="Safety and trial operations.", no_args_is_help=True)
+app = typer.Typer(
+    help="Safety and trial operations: deviations by rule, SAE reporting clocks.",
+    no_args_is_help=True,
+)
 
 
 def register(root: typer.Typer) -> None:

@@ -393,6 +393,24 @@ class EnrollmentPlan(Strict):
     source: Source
 
 
+class ReferenceLimits(Strict):
+    """A laboratory's limits of normal for one analyte, in the analyte's stored unit."""
+
+    unit: str
+    lln: float | None = Field(default=None, gt=0)
+    uln: float | None = Field(default=None, gt=0)
+
+
+class Safety(Strict):
+    """Expedited safety reporting: the SAE reporting clock (ICH E2A; ICH E6(R3)), and the
+    limits of normal the lab-based adverse event suggestions grade against (CTCAE v5.0)."""
+
+    sae_report_hours: int = Field(gt=0)
+    source: Source
+    lab_reference_limits: dict[str, ReferenceLimits] = Field(default_factory=dict)
+    lab_reference_limits_source: str = ""
+
+
 # --- eligibility ---------------------------------------------------------------------------------
 
 
@@ -627,6 +645,7 @@ class Protocol(Strict):
     accountability: Accountability | None = None
     central_monitoring: CentralMonitoring | None = None
     enrollment: EnrollmentPlan | None = None
+    safety: Safety | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:

@@ -222,6 +222,7 @@ def run_cohort(*, plans, sites, staff, users, console) -> list[str]:
 
     from mmtrial.sim.demo_dev import deviation_steps
     from mmtrial.sim.demo_runner import DemoRunner
+    from mmtrial.sim.demo_sae import seed_demo_sae
 
     cutoff = plans[0].data_cutoff if plans else DATA_CUTOFF
     runner = DemoRunner(plans=plans, staff=staff, sites=sites, cutoff=cutoff)
@@ -249,4 +250,5 @@ def run_cohort(*, plans, sites, staff, users, console) -> list[str]:
         runner.on_step = advance
         runner.run()
     add_kri_outlier(runner)
+    runner.problems += seed_demo_sae(cutoff=cutoff)
     return runner.problems

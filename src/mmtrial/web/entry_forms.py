@@ -7,10 +7,15 @@ whether the reason is needed and whether the version is current.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from django import forms
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from mmtrial.clinical.toxicity_terms import ctcae_term, grade_choices, normalize
 from mmtrial.edc.lab_analytes import ANALYTES, IFE_VALUES
+from mmtrial.edc.services.adverse_events import SERIOUSNESS
 from mmtrial.web.forms import DATE_WIDGET, ReasonField, VersionedForm
 from mmtrial.web.labels import choices, label
 
@@ -232,30 +237,121 @@ AE_ACTIONS = [
 ]
 
 
+AE_SERIOUSNESS = [
+    ("death", _("Results in death")),
+    ("life_threatening", _("Is life-threatening")),
+    ("hospitalization", _("Requires or prolongs hospitalisation")),
+    ("disability", _("Persistent or significant disability/incapacity")),
+    ("congenital_anomaly", _("Congenital anomaly/birth defect")),
+    ("other_important", _("Other important medical event")),
+]
+AE_OUTCOMES = [
+    ("", "---------"),
+    ("RECOVERED/RESOLVED", _("Recovered/resolved")),
+    ("RECOVERING/RESOLVING", _("Recovering/resolving")),
+    ("NOT RECOVERED/NOT RESOLVED", _("Not recovered/not resolved")),
+    ("RECOVERED/RESOLVED WITH SEQUELAE", _("Recovered/resolved with sequelae")),
+    ("FATAL", _("Fatal")),
+    ("UNKNOWN", _("Unknown")),
+]
+AE_ACN = [
+    ("", "---------"),
+    ("DOSE NOT CHANGED", _("Dose not changed")),
+    ("DOSE REDUCED", _("Dose reduced")),
+    ("DRUG INTERRUPTED", _("Drug interrupted")),
+    ("DRUG WITHDRAWN", _("Drug withdrawn")),
+    ("NOT APPLICABLE", _("Not applicable")),
+    ("UNKNOWN", _("Unknown")),
+]
+CTCAE_TERM_UNKNOWN = _("“%(term)s” is not a CTCAE v5.0 term: choose one from the list.")
+AWARE_AT_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def ctcae_grade_choices(term: str) -> list[tuple[int, str]]:
+    """The grades CTCAE v5.0 defines for `term` with their text; 1-5 for an uncoded term."""
+    choices = grade_choices(normalize(term or ""))
+    if not choices:
+        return [(g, str(g)) for g in range(1, 6)]
+    return [(g, f"{g}: {text}") for g, text in choices]
+
+
 class AdverseEventForm(VersionedForm):
-    term = forms.CharField(label=_("Adverse event (term)"), max_length=200)
-    ctcae_term = forms.CharField(label=_("CTCAE v5 term"), max_length=200, required=False)
-    grade = forms.TypedChoiceField(
-        label=_("CTCAE grade"), coerce=int, choices=[(g, str(g)) for g in range(1, 6)]
+    term = forms.CharField(label=_("Adverse event (verbatim term)"), max_length=200)
+    ctcae_term = forms.CharField(
+        label=_("CTCAE v5 term"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"list": "ctcae-terms", "autocomplete": "off"}),
+        help_text=_("Type to search the CTCAE v5.0 terms; the MedDRA code is kept with it."),
     )
+    grade = forms.TypedChoiceField(label=_("CTCAE grade"), coerce=int, choices=[])
     start_date = forms.DateField(label=_("Start date"), widget=DATE_WIDGET)
     end_date = forms.DateField(label=_("End date"), widget=DATE_WIDGET, required=False)
-    serious = forms.BooleanField(label=_("Serious adverse event"), required=False)
+    seriousness = forms.MultipleChoiceField(
+        label=_("Seriousness criteria (ICH E2A)"),
+        choices=AE_SERIOUSNESS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Serious if any criterion is met."),
+    )
+    aware_at = forms.DateTimeField(
+        label=_("Site became aware of the serious event"),
+        required=False,
+        widget=AWARE_AT_WIDGET,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        help_text=_("Local time at the site; the SAE report is due within the protocol's hours."),
+    )
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=AE_OUTCOMES, required=False)
     nonhematologic = forms.BooleanField(label=_("Non-hematologic"), required=False, initial=True)
     with_pain = forms.BooleanField(label=_("With pain"), required=False)
     action_taken = forms.ChoiceField(label=_("Action taken"), choices=AE_ACTIONS)
     led_to_discontinuation = forms.BooleanField(label=_("Led to discontinuation"), required=False)
     reason = ReasonField()
 
-    def __init__(self, *args, drugs=(), **kwargs):
+    def __init__(self, *args, drugs=(), site_tz: str = "Asia/Tokyo", **kwargs):
         super().__init__(*args, **kwargs)
         self.drugs = list(drugs)
+        self.site_tz = site_tz
+        term = (self.data.get("ctcae_term") if self.is_bound else None) or self.initial.get(
+            "ctcae_term", ""
+        )
+        self.fields["grade"].choices = ctcae_grade_choices(term)
+        self.fields["ctcae_term"].widget.attrs.update(
+            {
+                "hx-get": reverse("ae_grade_options"),
+                "hx-trigger": "change",
+                "hx-target": "#id_grade",
+                "hx-swap": "innerHTML",
+            }
+        )
         for drug in self.drugs:
+            name = label(drug, "drug")
             self.fields[f"related_{drug}"] = forms.BooleanField(
-                label=_("Related to %(drug)s") % {"drug": label(drug, "drug")}, required=False
+                label=_("Related to %(drug)s") % {"drug": name}, required=False
+            )
+            self.fields[f"action_{drug}"] = forms.ChoiceField(
+                label=_("Action taken with %(drug)s") % {"drug": name},
+                choices=AE_ACN,
+                required=False,
             )
         # The reason for change stays last on the page.
         self.fields["reason"] = self.fields.pop("reason")
+
+    def clean_ctcae_term(self):
+        text = (self.cleaned_data.get("ctcae_term") or "").strip()
+        if text:
+            coded = ctcae_term(normalize(text))
+            if coded is None:
+                raise forms.ValidationError(CTCAE_TERM_UNKNOWN, params={"term": text})
+            return coded.term
+        return text
+
+    def clean_aware_at(self):
+        value = self.cleaned_data.get("aware_at")
+        if value is None:
+            return None
+        # The browser sends the site's wall-clock time; it is stored with the site's zone.
+        return value.replace(tzinfo=None).replace(tzinfo=ZoneInfo(self.site_tz))
 
     def service_values(self) -> dict:
         data = self.cleaned_data
@@ -267,18 +363,23 @@ class AdverseEventForm(VersionedForm):
                 "grade",
                 "start_date",
                 "end_date",
-                "serious",
                 "nonhematologic",
                 "with_pain",
                 "action_taken",
                 "led_to_discontinuation",
+                "aware_at",
             )
         }
+        values["seriousness"] = list(data.get("seriousness") or [])
+        values["outcome"] = data.get("outcome") or ""
         values["attribution"] = {drug: bool(data.get(f"related_{drug}")) for drug in self.drugs}
+        values["actions"] = {
+            drug: data[f"action_{drug}"] for drug in self.drugs if data.get(f"action_{drug}")
+        }
         return values
 
     @staticmethod
-    def initial_from(ae) -> dict:
+    def initial_from(ae, *, site_tz: str = "Asia/Tokyo") -> dict:
         initial = {
             name: getattr(ae, name)
             for name in (
@@ -287,7 +388,7 @@ class AdverseEventForm(VersionedForm):
                 "grade",
                 "start_date",
                 "end_date",
-                "serious",
+                "outcome",
                 "nonhematologic",
                 "with_pain",
                 "action_taken",
@@ -295,8 +396,13 @@ class AdverseEventForm(VersionedForm):
                 "version",
             )
         }
+        initial["seriousness"] = [c for c, flag in SERIOUSNESS.items() if getattr(ae, flag)]
+        if ae.aware_at is not None:
+            initial["aware_at"] = ae.aware_at.astimezone(ZoneInfo(site_tz)).replace(tzinfo=None)
         for drug, related in (ae.attribution or {}).items():
             initial[f"related_{drug}"] = related
+        for drug, action in (ae.actions or {}).items():
+            initial[f"action_{drug}"] = action
         return initial
 
 

@@ -21,6 +21,7 @@ from mmtrial.web.views import (
     kri,
     participants,
     queries,
+    safety_sae,
     screening,
     sign_lock,
     treatment,
@@ -82,6 +83,13 @@ urlpatterns = [
     ),
     path("tokens/<int:token_id>/revoke/", api_tokens.token_revoke, name="api_token_revoke"),
     path("central-monitoring/", kri.kri_page, name="central_monitoring"),
+    path("safety/sae/", safety_sae.sae_clocks, name="sae_clocks"),
+    path("safety/ae-grades/", safety_sae.ae_grade_options, name="ae_grade_options"),
+    path(
+        P + "adverse-events/<int:ae_pk>/sae-report/",
+        safety_sae.sae_report_new,
+        name="sae_report_new",
+    ),
     # The REST API authenticates with its own tokens (mmtrial.api.auth), not the session.
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

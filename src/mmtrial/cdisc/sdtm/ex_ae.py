@@ -152,9 +152,13 @@ def build_ae(
             )  # fmt: skip
         end = event["end_date"] if event["end_date"] and event["end_date"] <= ctx.cut else None
         attribution = event["attribution"] or {}
-        action = AE_ACTIONS_CDISC.get(event["action_taken"])
-        if event["led_to_discontinuation"]:
-            action = AE_ACTIONS_CDISC["treatment_discontinued"]
+        actions = {
+            drug: value
+            for drug, value in (event.get("actions") or {}).items()
+            if drug in ctx.protocol.drugs
+        }
+        action = _action(event, actions)
+        code = event.get("meddra_code") or None
         rows.append(
             {
                 "STUDYID": ctx.studyid,
@@ -162,11 +166,16 @@ def build_ae(
                 "USUBJID": subject.usubjid,
                 "AESEQ": seq,
                 "AETERM": term,
+                "AELLT": decod if code else None,
+                "AELLTCD": int(code) if code else None,
                 "AEDECOD": decod,
+                "AEPTCD": None,  # not derivable without MedDRA (define.xml comment)
                 "AEBODSYS": soc,
                 "AESER": ny.term("Y" if event["serious"] else "N").value,
                 "AEACN": ct.value("ACN", action) if action else None,
                 "AEREL": _relationship(any(attribution.values())) if attribution else None,
+                "AEOUT": ct.value("OUT", event["outcome"]) if event.get("outcome") else None,
+                **_seriousness(event, ny),
                 "AETOXGR": str(event["grade"]),
                 "EPOCH": derive_var_epoch(
                     start, first_dose=subject.first_dose, end_of_treatment=subject.eot_date
@@ -191,4 +200,41 @@ def build_ae(
                              _relationship(bool(related)), origin="Collected",
                              evaluator=ct.value("EVAL", "INVESTIGATOR"))
                 )  # fmt: skip
+        for drug, value in actions.items():
+            supp.append(
+                supp_row(ctx, "AE", subject.usubjid, "AESEQ", seq, f"AEACN{drug[:3].upper()}",
+                         ct.value("ACN", value), origin="Collected")
+            )  # fmt: skip
     return rows, supp
+
+
+# ICH E2A seriousness criteria: SDTM flag -> AdverseEvent field.
+SERIOUSNESS_FLAGS = {
+    "AESCONG": "sae_congenital_anomaly",
+    "AESDISAB": "sae_disability",
+    "AESDTH": "sae_death",
+    "AESHOSP": "sae_hospitalization",
+    "AESLIFE": "sae_life_threatening",
+    "AESMIE": "sae_other_important",
+}
+
+
+def _seriousness(event: dict[str, Any], ny) -> dict[str, str | None]:
+    """Y/N per ICH E2A criterion; empty for a serious event recorded before the criteria were
+    collected (none flagged), where N would contradict AESER = Y."""
+    flags = {name: bool(event.get(field)) for name, field in SERIOUSNESS_FLAGS.items()}
+    if event["serious"] and not any(flags.values()):
+        return dict.fromkeys(flags)
+    return {name: ny.term("Y" if flag else "N").value for name, flag in flags.items()}
+
+
+def _action(event: dict[str, Any], actions: dict[str, str]) -> str | None:
+    """AEACN (MT.AEACN): the drugs' common action, MULTIPLE when they differ; else the form's
+    single action of older records."""
+    if actions:
+        distinct = set(actions.values())
+        return distinct.pop() if len(distinct) == 1 else "MULTIPLE"
+    action = AE_ACTIONS_CDISC.get(event["action_taken"])
+    if event["led_to_discontinuation"]:
+        action = AE_ACTIONS_CDISC["treatment_discontinued"]
+    return action

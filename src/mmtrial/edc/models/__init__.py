@@ -20,6 +20,7 @@ from mmtrial.edc.models.deviations import Deviation
 from mmtrial.edc.models.imports import LabImport, LabImportStatus
 from mmtrial.edc.models.people import Membership, Participant, Screening, Site, User
 from mmtrial.edc.models.randomization import Allocation, RandomizationKey, Unblinding
+from mmtrial.edc.models.safety import SaeReport, SaeReportKind
 from mmtrial.edc.models.security import (
     ApiToken,
     CommandLineToken,
@@ -56,6 +57,8 @@ __all__ = [
     "RenalDoseDecision",
     "ResponseAssessment",
     "ResponseSummary",
+    "SaeReport",
+    "SaeReportKind",
     "Screening",
     "SecurityPolicy",
     "Signature",

@@ -104,6 +104,17 @@ class ResponseSummary(ClinicalRecord):
     engine_version = models.CharField(max_length=32)
 
 
+class AeOutcome(models.TextChoices):
+    """CDISC controlled terminology OUT (outcome of event)."""
+
+    RECOVERED = "RECOVERED/RESOLVED", "Recovered/resolved"
+    RECOVERING = "RECOVERING/RESOLVING", "Recovering/resolving"
+    NOT_RECOVERED = "NOT RECOVERED/NOT RESOLVED", "Not recovered/not resolved"
+    SEQUELAE = "RECOVERED/RESOLVED WITH SEQUELAE", "Recovered/resolved with sequelae"
+    FATAL = "FATAL", "Fatal"
+    UNKNOWN = "UNKNOWN", "Unknown"
+
+
 class AdverseEvent(ClinicalRecord):
     participant = models.ForeignKey(
         Participant, on_delete=models.PROTECT, related_name="adverse_events"
@@ -119,11 +130,40 @@ class AdverseEvent(ClinicalRecord):
     attribution = models.JSONField(default=dict, blank=True, help_text="{drug: related true/false}")
     action_taken = models.CharField(max_length=40, blank=True)
     led_to_discontinuation = models.BooleanField(default=False)
+    # Coded term (CTCAE v5.0, its MedDRA LLT code); `term` keeps the verbatim text.
+    meddra_code = models.CharField(max_length=12, blank=True)
+    # ICH E2A seriousness criteria; `serious` is true iff one of them is (older records: as entered).
+    sae_death = models.BooleanField(default=False)
+    sae_life_threatening = models.BooleanField(default=False)
+    sae_hospitalization = models.BooleanField(default=False)
+    sae_disability = models.BooleanField(default=False)
+    sae_congenital_anomaly = models.BooleanField(default=False)
+    sae_other_important = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=40, blank=True, choices=AeOutcome.choices)
+    actions = models.JSONField(default=dict, blank=True, help_text="{drug: CDISC ACN term}")
+    dose_links = models.JSONField(
+        default=dict, blank=True, help_text="{drug: [dose administration ids the action caused]}"
+    )
+    aware_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the site became aware of the serious event"
+    )
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(grade__gte=1, grade__lte=5), name="edc_ae_grade_1_5"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(serious=True)
+                | models.Q(
+                    sae_death=False,
+                    sae_life_threatening=False,
+                    sae_hospitalization=False,
+                    sae_disability=False,
+                    sae_congenital_anomaly=False,
+                    sae_other_important=False,
+                ),
+                name="edc_ae_criterion_means_serious",
             ),
             models.CheckConstraint(
                 condition=models.Q(end_date__isnull=True)

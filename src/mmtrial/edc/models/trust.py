@@ -16,6 +16,7 @@ class QueryOrigin(models.TextChoices):
     MANUAL = "manual", "Raised by a person"
     EDIT_CHECK = "edit_check", "Edit check"
     RESPONSE_DISAGREEMENT = "response_disagreement", "Derived and investigator response differ"
+    SAE_OVERDUE = "sae_overdue", "SAE report overdue"
 
 
 class Query(models.Model):

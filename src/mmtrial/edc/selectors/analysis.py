@@ -52,6 +52,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Max, QuerySet
 
 from mmtrial.clinical import imwg
+from mmtrial.clinical.toxicity_terms import ctcae_term, normalize
 from mmtrial.edc.models import (
     AdverseEvent,
     Cycle,
@@ -231,6 +232,7 @@ class _Gathered:
                 "attribution",
                 "start_date",
                 "end_date",
+                "meddra_code",
             )
         )
 
@@ -304,6 +306,16 @@ def _responses(gathered: _Gathered, *, cut: dt.date, first_dose, usubjid):
     return by_subject, imwg.assess_many(by_subject.items())
 
 
+def _coded_term(ae: dict) -> str:
+    """The CTCAE v5.0 term as CTCAE writes it ("platelet_count_decreased" and "Platelet count
+    decreased" are one term); a term outside CTCAE as entered; the verbatim for an event
+    recorded without a CTCAE term."""
+    if not ae["ctcae_term"]:
+        return ae["term"]
+    coded = ctcae_term(normalize(ae["ctcae_term"]))
+    return coded.term if coded is not None else ae["ctcae_term"]
+
+
 def _adverse_events(gathered: _Gathered, *, cut: dt.date, first_dose, usubjid) -> list[dict]:
     rows = []
     for ae in gathered.adverse_events:
@@ -321,7 +333,7 @@ def _adverse_events(gathered: _Gathered, *, cut: dt.date, first_dose, usubjid) -
             {
                 "USUBJID": usubjid[pk],
                 "AETERM": ae["term"],
-                "AEDECOD": ae["ctcae_term"] or ae["term"],
+                "AEDECOD": _coded_term(ae),
                 "AETOXGR": ae["grade"],
                 "AESER": "Y" if ae["serious"] else "N",
                 "AEACN": action,

@@ -154,6 +154,15 @@ def _adverse_events(ids):
             "attribution",
             "start_date",
             "end_date",
+            "meddra_code",
+            "sae_death",
+            "sae_life_threatening",
+            "sae_hospitalization",
+            "sae_disability",
+            "sae_congenital_anomaly",
+            "sae_other_important",
+            "outcome",
+            "actions",
         )
     )
 

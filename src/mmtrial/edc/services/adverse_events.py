@@ -1,22 +1,70 @@
 """Adverse events: term, CTCAE v5 grade 1-5, dates, seriousness, attribution per drug, action.
 
 The dose rules read them at the next cycle start (`treatment.cycle_facts`); nothing is decided
-here.
+here. Coding: a `ctcae_term` that is a CTCAE v5.0 term carries its MedDRA LLT code into
+`meddra_code`, and its grade must be one the term defines. Seriousness (ICH E2A): when the
+criteria are given, the event is serious iff one of them holds, and the site's awareness (a
+date and time with its zone) is required: the SAE reporting clock starts from it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from mmtrial.edc.models import AdverseEvent
+from django.utils import timezone
+
+from mmtrial.clinical.toxicity_terms import ctcae_term, normalize
+from mmtrial.edc.models import AdverseEvent, DoseAdministration
+from mmtrial.edc.models.assessments import AeOutcome
 from mmtrial.edc.permissions import Action
 from mmtrial.edc.services._records import record_create, record_update
 from mmtrial.edc.services.participants import acting, participant_for, protocol_of
 from mmtrial.edc.unit_of_work import writes
 from mmtrial.errors import InputError, NotFound
 
-__all__ = ["ACTIONS", "ae_record", "ae_update"]
+__all__ = [
+    "ACN",
+    "ACTIONS",
+    "SERIOUSNESS",
+    "ae_record",
+    "ae_update",
+]
+
+# CDISC controlled terminology ACN (action taken with study treatment), per drug.
+ACN = (
+    "DOSE NOT CHANGED",
+    "DOSE REDUCED",
+    "DRUG INTERRUPTED",
+    "DRUG WITHDRAWN",
+    "NOT APPLICABLE",
+    "UNKNOWN",
+)
+# ICH E2A seriousness criteria -> the AdverseEvent flag that stores each.
+SERIOUSNESS = {
+    "death": "sae_death",
+    "life_threatening": "sae_life_threatening",
+    "hospitalization": "sae_hospitalization",
+    "disability": "sae_disability",
+    "congenital_anomaly": "sae_congenital_anomaly",
+    "other_important": "sae_other_important",
+}
+SERIOUS_NEEDS_CRITERION = (
+    "serious: name at least one seriousness criterion (death, life-threatening, "
+    "hospitalisation, disability, congenital anomaly, other important medical event)"
+)
+AWARE_AT_REQUIRED = (
+    "aware at: give the date and time the site became aware of the serious adverse event"
+)
+AWARE_AT_NAIVE = "aware at: the date and time needs its time zone"
+AWARE_AT_FUTURE = "aware at: {value} is in the future"
+AWARE_AT_BEFORE_ONSET = "aware at: {value} is before the event started ({start})"
+OUTCOME_UNKNOWN = "outcome: {value!r} is not a CDISC outcome ({known})"
+ACTION_UNKNOWN = "actions.{drug}: {value!r} is not a CDISC action taken ({known})"
+DOSE_LINK_UNKNOWN = (
+    "dose links.{drug}: dose record {pk} is not one of this participant's {drug} doses"
+)
 
 ACTIONS = (
     "none",
@@ -39,6 +87,10 @@ _EDITABLE = (
     "attribution",
     "action_taken",
     "led_to_discontinuation",
+    "outcome",
+    "actions",
+    "dose_links",
+    "aware_at",
 )
 
 
@@ -78,7 +130,87 @@ def _clean(participant, values: dict[str, Any]) -> dict[str, Any]:
         )
     if "term" in cleaned and not str(cleaned["term"]).strip():
         raise InputError("term: required", {"field": "term"})
+    if cleaned.get("ctcae_term"):
+        coded = ctcae_term(normalize(cleaned["ctcae_term"]))
+        if coded is not None:
+            cleaned["meddra_code"] = coded.meddra_code
+            if "grade" in cleaned and cleaned["grade"] not in coded.grades:
+                defined = ", ".join(str(g) for g in sorted(coded.grades))
+                raise InputError(
+                    f"grade: CTCAE v5.0 defines no grade {cleaned['grade']} for {coded.term} "
+                    f"(its grades: {defined})",
+                    {"field": "grade"},
+                )
+    elif "ctcae_term" in cleaned:
+        cleaned["meddra_code"] = ""
+    if cleaned.get("outcome") and cleaned["outcome"] not in AeOutcome.values:
+        raise InputError(
+            OUTCOME_UNKNOWN.format(value=cleaned["outcome"], known=", ".join(AeOutcome.values)),
+            {"field": "outcome"},
+        )
+    drugs = protocol_of(participant).drugs
+    for drug, action in (cleaned.get("actions") or {}).items():
+        if drug not in drugs:
+            raise InputError(
+                f"actions: unknown drug {drug!r} (known: {', '.join(drugs)})", {"field": "actions"}
+            )
+        if action not in ACN:
+            raise InputError(
+                ACTION_UNKNOWN.format(drug=drug, value=action, known=", ".join(ACN)),
+                {"field": "actions"},
+            )
+    links = cleaned.get("dose_links") or {}
+    if links:
+        wanted = {int(pk) for pks in links.values() for pk in pks}
+        found = dict(
+            DoseAdministration.objects.filter(
+                pk__in=wanted, cycle__participant=participant, is_deleted=False
+            ).values_list("pk", "drug")
+        )
+        for drug, pks in links.items():
+            for pk in pks:
+                if found.get(int(pk)) != drug:
+                    raise InputError(
+                        DOSE_LINK_UNKNOWN.format(drug=drug, pk=pk), {"field": "dose_links"}
+                    )
+        cleaned["dose_links"] = {drug: sorted(int(pk) for pk in pks) for drug, pks in links.items()}
+    aware_at = cleaned.get("aware_at")
+    if aware_at is not None and (aware_at.tzinfo is None or aware_at.utcoffset() is None):
+        raise InputError(AWARE_AT_NAIVE, {"field": "aware_at"})
     return cleaned
+
+
+def _seriousness(values: dict[str, Any], criteria: list[str] | None) -> None:
+    """Set the ICH E2A flags and `serious` from `criteria` (None: legacy, `serious` as given)."""
+    if criteria is None:
+        return
+    unknown = set(criteria) - set(SERIOUSNESS)
+    if unknown:
+        raise InputError(
+            f"seriousness: unknown criterion {sorted(unknown)[0]!r} "
+            f"(known: {', '.join(SERIOUSNESS)})",
+            {"field": "seriousness"},
+        )
+    if values.get("serious") and not criteria:
+        raise InputError(SERIOUS_NEEDS_CRITERION, {"field": "seriousness"})
+    for criterion, flag in SERIOUSNESS.items():
+        values[flag] = criterion in criteria
+    values["serious"] = bool(criteria)
+    if values["serious"] and values.get("aware_at") is None:
+        raise InputError(AWARE_AT_REQUIRED, {"field": "aware_at"})
+
+
+def _check_awareness(participant, aware_at: dt.datetime | None, start: dt.date) -> None:
+    if aware_at is None:
+        return
+    if aware_at > timezone.now():
+        raise InputError(AWARE_AT_FUTURE.format(value=aware_at.isoformat()), {"field": "aware_at"})
+    local = aware_at.astimezone(ZoneInfo(participant.site.timezone)).date()
+    if local < start:
+        raise InputError(
+            AWARE_AT_BEFORE_ONSET.format(value=aware_at.isoformat(), start=start),
+            {"field": "aware_at"},
+        )
 
 
 def _check_dates(participant, start: dt.date, end: dt.date | None) -> None:
@@ -108,8 +240,17 @@ def ae_record(
     nonhematologic: bool = True,
     with_pain: bool = False,
     led_to_discontinuation: bool = False,
+    seriousness: list[str] | None = None,
+    outcome: str = "",
+    actions: dict[str, str] | None = None,
+    dose_links: dict[str, list[int]] | None = None,
+    aware_at: dt.datetime | None = None,
 ) -> AdverseEvent:
-    """Record an adverse event (first entry: no reason needed)."""
+    """Record an adverse event (first entry: no reason needed).
+
+    `seriousness` lists the ICH E2A criteria met (keys of SERIOUSNESS); given, it decides
+    `serious`. `actions` is {drug: ACN term}; `dose_links` {drug: [dose administration ids]}.
+    """
     participant = participant_for(
         user=user, participant_id=participant_id, action=Action.ENTER_DATA
     )
@@ -127,16 +268,28 @@ def ae_record(
             attribution=attribution or {},
             action_taken=action_taken,
             led_to_discontinuation=led_to_discontinuation,
+            outcome=outcome,
+            actions=actions or {},
+            dose_links=dose_links or {},
+            aware_at=aware_at,
         ),
     )
+    _seriousness(values, seriousness)
     _check_dates(participant, start_date, end_date)
+    _check_awareness(participant, values["aware_at"], start_date)
     return record_create(AdverseEvent(participant=participant, **values))
 
 
 @acting
 @writes
 def ae_update(
-    *, user, ae_id: int, expected_version: int, reason: str, **values: Any
+    *,
+    user,
+    ae_id: int,
+    expected_version: int,
+    reason: str,
+    seriousness: list[str] | None = None,
+    **values: Any,
 ) -> AdverseEvent:
     """Change an adverse event (e.g. its end date or grade); a reason for change is required."""
     ae = AdverseEvent.objects.filter(pk=ae_id, is_deleted=False).first()
@@ -148,9 +301,20 @@ def ae_update(
         )
     except NotFound:
         raise NotFound(AE_NOT_FOUND.format(pk=ae_id), {"id": ae_id}) from None
+    if "ctcae_term" not in values and "grade" in values and ae.ctcae_term:
+        values = {**values, "ctcae_term": ae.ctcae_term}
     cleaned = _clean(participant, values)
+    if seriousness is not None:
+        cleaned.setdefault("aware_at", ae.aware_at)
+        _seriousness(cleaned, seriousness)
     _check_dates(
         participant, cleaned.get("start_date", ae.start_date), cleaned.get("end_date", ae.end_date)
     )
+    if "aware_at" in cleaned or "start_date" in cleaned:
+        _check_awareness(
+            participant,
+            cleaned.get("aware_at", ae.aware_at),
+            cleaned.get("start_date", ae.start_date),
+        )
     ae.participant = participant
     return record_update(ae, expected_version=expected_version, values=cleaned, reason=reason)

@@ -132,3 +132,12 @@ def service_message(value) -> str:
     from mmtrial.web.errors import translate_message
 
     return translate_message(str(value)) if value not in (None, "") else ""
+
+
+@register.filter
+def sae_hours(value) -> str:
+    """A time left as "5 h 03 min"."""
+    if value in (None, ""):
+        return ""
+    hours, rest = divmod(value, dt.timedelta(hours=1))
+    return f"{hours} h {rest // dt.timedelta(minutes=1):02d} min"

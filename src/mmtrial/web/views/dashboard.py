@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from mmtrial.edc.selectors.participants import participant_list
 from mmtrial.edc.selectors.queries import query_inbox
+from mmtrial.edc.selectors.sae import sae_list
 from mmtrial.edc.selectors.visits import visits_due
 from mmtrial.web.labels import LABELS
 from mmtrial.web.query_context import query_contexts
@@ -53,6 +54,9 @@ def dashboard(request):
         "query_contexts": query_contexts(shown_queries),
         "status_rows": status_rows,
         "participant_total": sum(by_status.values()),
+        "sae_open": [
+            r for r in sae_list(user=request.user, now=timezone.now()) if r.clock and r.clock.open
+        ],
     }
     from mmtrial.web.views.kri import enrollment_forecast_context  # pandas, only when drawn
 

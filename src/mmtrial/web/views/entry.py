@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from mmtrial.edc.selectors.participants import participant_get
+from mmtrial.edc.selectors.sae import ae_lab_suggestions, ctcae_term_names
 from mmtrial.edc.selectors.timeline import participant_timeline
 from mmtrial.edc.services.adverse_events import ae_record, ae_update
 from mmtrial.edc.services.disease import disease_assessment_record, disease_assessment_update
@@ -189,10 +190,23 @@ def investigator_response(request, pk: int):
     )
 
 
+def _ae_page(request, participant, form, title):
+    """The AE form with the CTCAE term list and the lab-based suggestions."""
+    return form_page(
+        request,
+        "web/entry/ae_form.html",
+        participant,
+        form,
+        title=title,
+        ctcae_terms=ctcae_term_names(),
+        suggestions=ae_lab_suggestions(participant=participant),
+    )
+
+
 def ae_new(request, pk: int):
     participant = participant_get(user=request.user, pk=pk)
     drugs = list(protocol_of(participant).drugs)
-    form = AdverseEventForm(request.POST or None, drugs=drugs)
+    form = AdverseEventForm(request.POST or None, drugs=drugs, site_tz=participant.site.timezone)
     if request.method == "POST" and form.is_valid():
         saved = run_service(
             form,
@@ -202,7 +216,7 @@ def ae_new(request, pk: int):
         )
         if saved is not None:
             return saved_redirect(request, participant, _("Adverse event saved."))
-    return form_page(request, "web/entry/form.html", participant, form, title=_("Adverse event"))
+    return _ae_page(request, participant, form, _("Adverse event"))
 
 
 def _record_page(request, pk: int, *, form_class, service, saved: str, title: str):
@@ -253,8 +267,12 @@ def ae_edit(request, pk: int, ae_pk: int):
     participant = timeline.participant
     ae = from_timeline(timeline, "adverse_events", ae_pk)
     drugs = list(protocol_of(participant).drugs)
+    site_tz = participant.site.timezone
     form = AdverseEventForm(
-        request.POST or None, drugs=drugs, initial=AdverseEventForm.initial_from(ae)
+        request.POST or None,
+        drugs=drugs,
+        site_tz=site_tz,
+        initial=AdverseEventForm.initial_from(ae, site_tz=site_tz),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -270,9 +288,7 @@ def ae_edit(request, pk: int, ae_pk: int):
         )
         if saved is not None:
             return saved_redirect(request, participant, _("Adverse event saved."))
-    return form_page(
-        request, "web/entry/form.html", participant, form, title=_("Correct an adverse event")
-    )
+    return _ae_page(request, participant, form, _("Correct an adverse event"))
 
 
 def disease_edit(request, pk: int, assessment_pk: int):
