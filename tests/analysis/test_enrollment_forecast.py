@@ -86,3 +86,22 @@ def test_no_enrollment_yet_cannot_be_forecast():
             enrollment_dates={"A": []}, planned=3, closure_months=CLOSURE_MONTHS,
             as_of=dt.date(2026, 6, 1),
         )  # fmt: skip
+
+
+def test_a_plan_far_beyond_the_rate_so_far_is_not_forecast():
+    """Two participants in a year with 720 to go: about 360 years at that rate, beyond any
+    useful forecast (and any date pandas holds), so it is refused, not drawn."""
+    import datetime as dt
+
+    import pytest
+
+    from mmtrial.analysis.enrollment_forecast import ForecastNotEstimable, forecast_enrollment
+
+    with pytest.raises(ForecastNotEstimable, match="720 participants"):
+        forecast_enrollment(
+            enrollment_dates={"A": [dt.date(2026, 1, 1), dt.date(2026, 12, 1)]},
+            planned=722,
+            closure_months=24,
+            as_of=dt.date(2026, 12, 31),
+            seed=1,
+        )

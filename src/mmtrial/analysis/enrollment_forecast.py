@@ -44,6 +44,13 @@ __all__ = ["EnrollmentForecast", "forecast_enrollment"]
 
 JEFFREYS_SHAPE = 0.5
 BAND_POINTS = 60  # dates at which the forecast band is drawn
+# Beyond this the rate so far says nothing useful about the end of enrollment (and dates pass
+# what pandas can hold): the forecast is refused as not estimable rather than drawn.
+HORIZON_DAYS_MAX = 100 * 365
+
+
+class ForecastNotEstimable(ValueError):
+    """The enrollment so far is too slow for the plan: no forecast within HORIZON_DAYS_MAX."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,11 @@ def forecast_enrollment(
     remaining = planned - enrolled
     wait_days = rng.gamma(remaining, 1 / total_rate)
     q_low, q_mid, q_high = np.quantile(wait_days, [low_q, 0.5, high_q])
+    if not q_high <= HORIZON_DAYS_MAX:
+        raise ForecastNotEstimable(
+            f"at the enrollment rate so far, the remaining {remaining} participants would take "
+            f"more than {HORIZON_DAYS_MAX // 365} years: no forecast"
+        )
 
     def on(day_offset: float) -> dt.date:
         return as_of + dt.timedelta(days=math.ceil(day_offset))

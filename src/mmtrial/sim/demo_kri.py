@@ -2,7 +2,7 @@
 
 The cohort's adverse events are spread evenly, so no site would stand out on the KRI page. At
 one site (OUTLIER_SITE) a coordinator records, for each participant on study, a mild adverse
-event (grade 1: fatigue, nausea, diarrhoea, constipation, insomnia, in turn) every
+event (grade 1: fatigue, nausea, diarrhea, constipation, insomnia, in turn, coded in CTCAE v5.0) every
 `EVERY_DAYS` days from the first dose to the data cut-off, entered the day it started, through
 the adverse event service like any other entry. Its AE rate is then several times the study's,
 and the KRI page flags it.
@@ -21,7 +21,8 @@ __all__ = ["add_kri_outlier"]
 
 OUTLIER_SITE = "JP-03"
 EVERY_DAYS = 10
-MILD_TERMS = ("Fatigue", "Nausea", "Diarrhoea", "Constipation", "Insomnia")
+# CTCAE v5.0 terms, chosen from the coded list as the AE form offers them.
+MILD_TERMS = ("Fatigue", "Nausea", "Diarrhea", "Constipation", "Insomnia")
 
 
 def add_kri_outlier(runner) -> None:
@@ -43,6 +44,7 @@ def add_kri_outlier(runner) -> None:
                         user=user,
                         participant_id=runner.participant_ids[plan.index],
                         term=MILD_TERMS[n % len(MILD_TERMS)],
+                        ctcae_term=MILD_TERMS[n % len(MILD_TERMS)],
                         grade=1,
                         start_date=day,
                     )

@@ -24,7 +24,11 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from mmtrial.analysis.enrollment_forecast import EnrollmentForecast, forecast_enrollment
+from mmtrial.analysis.enrollment_forecast import (
+    EnrollmentForecast,
+    ForecastNotEstimable,
+    forecast_enrollment,
+)
 from mmtrial.analysis.kri import KriInputs, KriReport, site_kris
 from mmtrial.clinical.ctcae import CtcaeInputError, grade_lab
 from mmtrial.edc.models import (
@@ -293,20 +297,23 @@ def study_kris(*, protocol: Protocol, as_of: dt.date) -> KriReport | None:
 
 def study_enrollment_forecast(*, protocol: Protocol, as_of: dt.date) -> EnrollmentForecast | None:
     """The enrollment forecast as of `as_of`; None without a planned sample size in the protocol
-    file or before the first enrollment."""
+    file, before the first enrollment, or when enrollment is too slow for a forecast."""
     if protocol.enrollment is None:
         return None
     inputs = enrollment_inputs()
     if not any(inputs.enrollment_dates.values()):
         return None
-    return forecast_enrollment(
-        enrollment_dates=inputs.enrollment_dates,
-        planned=protocol.enrollment.planned_participants,
-        closure_months=protocol.study_closure.months_after_last_enrollment,
-        as_of=as_of,
-        site_opened=inputs.site_opened,
-        seed=FORECAST_SEED,
-    )
+    try:
+        return forecast_enrollment(
+            enrollment_dates=inputs.enrollment_dates,
+            planned=protocol.enrollment.planned_participants,
+            closure_months=protocol.study_closure.months_after_last_enrollment,
+            as_of=as_of,
+            site_opened=inputs.site_opened,
+            seed=FORECAST_SEED,
+        )
+    except ForecastNotEstimable:
+        return None
 
 
 def study_operations(*, protocol: Protocol, as_of: dt.date):
