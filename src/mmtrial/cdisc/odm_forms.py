@@ -74,13 +74,15 @@ FORMS: dict[str, FormSpec] = {
         FormSpec("endoftreatment", "End of treatment", "投与終了"),
         FormSpec("followupcontact", "Follow-up contact", "追跡調査"),
         FormSpec("death", "Death", "死亡"),
+        FormSpec("drugaccountability", "Drug accountability", "治験薬管理"),
+        FormSpec("saereport", "SAE report to the sponsor", "重篤な有害事象の報告"),
     )
 }
 
 #: The forms of each study event, in the order a casebook shows them.
 EVENT_FORMS: dict[str, tuple[str, ...]] = {
     SCREENING.oid: ("participant", "screening"),
-    CYCLE.oid: ("cycle", "visit", "doseadministration"),
+    CYCLE.oid: ("cycle", "visit", "doseadministration", "drugaccountability"),
     END_OF_TREATMENT.oid: ("endoftreatment", "visit"),
     FOLLOW_UP.oid: ("followupcontact", "visit", "death"),
     COMMON.oid: (
@@ -89,6 +91,7 @@ EVENT_FORMS: dict[str, tuple[str, ...]] = {
         "responseassessment",
         "responsesummary",
         "adverseevent",
+        "saereport",
     ),
 }
 
@@ -114,6 +117,8 @@ def placement(
         if event == CYCLE.oid:
             return event, str(row.get("cycle_number") or 0)
         return event, None
+    if model == "drugaccountability":
+        return CYCLE.oid, str(row.get("cycle_number") or 0)
     if model == "endoftreatment":
         return END_OF_TREATMENT.oid, None
     if model in ("followupcontact", "death"):
