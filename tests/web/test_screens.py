@@ -393,3 +393,39 @@ def test_the_why_column_is_written_in_japanese_from_the_result_not_its_english(l
     assert _why(page, "INC-ANC").replace(",", "") == (
         "Absolute neutrophil count (/mm3) is 800 /mm3; needs at least 1000 /mm3"
     )
+
+
+def test_stored_codes_on_the_timeline_are_words_in_japanese(login, users, sites):
+    """Issue 12: lab value "positive", AE action "none" and the end-of-treatment reason are
+    shown as the catalogue's words, not as the stored codes."""
+    from mmtrial.edc.models import AdverseEvent, Participant
+    from mmtrial.edc.services.adverse_events import ae_record
+    from mmtrial.edc.services.follow_up import end_of_treatment_record
+
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    from tests.web.flow import C1D1
+
+    enter_labs(client, pk, C1D1 + dt.timedelta(days=7), serum_ife="positive")
+    ae_record(
+        user=users["coordinator"],
+        participant_id=pk,
+        term="Nausea",
+        ctcae_term="Nausea",
+        grade=1,
+        start_date=C1D1 + dt.timedelta(days=3),
+        action_taken="dose_held",
+    )
+    assert AdverseEvent.objects.filter(participant_id=pk).exists()
+    end_of_treatment_record(
+        user=users["coordinator"],
+        participant_id=pk,
+        last_dose_date=C1D1 + dt.timedelta(days=20),
+        reason="progressive_disease",
+    )
+    assert Participant.objects.get(pk=pk).status != "on_treatment"
+    client.cookies["django_language"] = "ja"
+    page = client.get(f"/participants/{pk}/").content.decode()
+    labs = page[page.index('data-testid="lab-table"') :]
+    assert "陽性" in labs[: labs.index("</table>")]
+    assert "dose_held" not in page and "progressive_disease" not in page
