@@ -429,3 +429,16 @@ def test_stored_codes_on_the_timeline_are_words_in_japanese(login, users, sites)
     labs = page[page.index('data-testid="lab-table"') :]
     assert "陽性" in labs[: labs.index("</table>")]
     assert "dose_held" not in page and "progressive_disease" not in page
+
+
+def test_the_study_title_is_the_protocol_files_in_the_users_language(login, users, sites):
+    from mmtrial.protocol import load_protocol
+
+    ident = load_protocol().identification
+    client = login(users["coordinator"])
+    client.cookies["django_language"] = "ja"
+    page = client.get("/participants/").content.decode()
+    assert _testid(page, "protocol-title") == ident.title_ja
+    client.cookies["django_language"] = "en"
+    page = client.get("/participants/").content.decode()
+    assert _testid(page, "protocol-title") == ident.title

@@ -53,6 +53,10 @@ class Identification(Strict):
         None, description="One line under the report title; title if absent"
     )
     subtitle_ja: str | None = None
+    title_ja: str | None = Field(None, description="The title in Japanese (pages in Japanese)")
+
+    def display_title(self, lang: str) -> str:
+        return self.title_ja if lang == "ja" and self.title_ja else self.title
 
     def display_name(self) -> str:
         return self.acronym or self.study_id

@@ -71,6 +71,15 @@ def get_item(mapping, key):
         return None
 
 
+@register.filter
+def study_title(identification) -> str:
+    """The protocol's title in the page's language (`title_ja` on Japanese pages)."""
+    from django.utils.translation import get_language
+
+    lang = "ja" if (get_language() or "").startswith("ja") else "en"
+    return identification.display_title(lang)
+
+
 @register.simple_tag
 def protocol_identification():
     """The current protocol's identification (title, version) for page footers."""
