@@ -442,3 +442,22 @@ def test_the_study_title_is_the_protocol_files_in_the_users_language(login, user
     client.cookies["django_language"] = "en"
     page = client.get("/participants/").content.decode()
     assert _testid(page, "protocol-title") == ident.title
+
+
+def test_the_dose_decision_and_cycle_start_criteria_read_in_japanese(login, users, sites):
+    """Issue 12 item 2: the decision's summary is written from its fields (cycle, doses) and
+    the criteria from the protocol file's text_ja; the English engine text stays for English."""
+    client = login(users["coordinator"])
+    pk = treated(client, sites["A"])
+    client.cookies["django_language"] = "ja"
+    page = client.get(f"/participants/{pk}/").content.decode()
+    reasons = re.search(r'data-testid="decision-reasons">(.*?)</ul>', page, re.S).group(1)
+    # Starting doses: ixazomib 4 mg, dexamethasone 40 mg; lenalidomide 10 mg because the flow's
+    # participant (female, 72 years, 60 kg, creatinine 1.0 mg/dL) has a Cockcroft-Gault CrCl of
+    # (140 - 72) x 60 / (72 x 1.0) x 0.85 = 48 mL/min: REVLIMID USPI 2.6, 30-60 mL/min -> 10 mg.
+    assert "サイクル1開始：イキサゾミブ 4 mg、レナリドミド 10 mg、デキサメタゾン 40 mg。" in reasons
+    assert "the cycle starts" not in reasons
+    assert "好中球数 1,000/mm3以上" in page
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/participants/{pk}/").content.decode()
+    assert "the cycle starts: ixazomib 4 mg" in page

@@ -195,6 +195,7 @@ class LabCondition(Strict):
 class CycleStartCriterion(Strict):
     id: str
     text: str
+    text_ja: str | None = None
     lab: LabCondition | None = None
     nonhematologic_grade_at_most: int | None = Field(default=None, ge=0, le=5)
     or_baseline: bool = False
