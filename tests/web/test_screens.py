@@ -457,6 +457,8 @@ def test_the_dose_decision_and_cycle_start_criteria_read_in_japanese(login, user
     # (140 - 72) x 60 / (72 x 1.0) x 0.85 = 48 mL/min: REVLIMID USPI 2.6, 30-60 mL/min -> 10 mg.
     assert "サイクル1開始：イキサゾミブ 4 mg、レナリドミド 10 mg、デキサメタゾン 40 mg。" in reasons
     assert "the cycle starts" not in reasons
+    # rule ids and source tags behind a disclosure, not in the sentence
+    assert '<details class="source"><summary>出典</summary>cycle_decision' in reasons
     assert "好中球数 1,000/mm3以上" in page
     client.cookies["django_language"] = "en"
     page = client.get(f"/participants/{pk}/").content.decode()
