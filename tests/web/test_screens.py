@@ -456,10 +456,14 @@ def test_the_dose_decision_and_cycle_start_criteria_read_in_japanese(login, user
     # participant (female, 72 years, 60 kg, creatinine 1.0 mg/dL) has a Cockcroft-Gault CrCl of
     # (140 - 72) x 60 / (72 x 1.0) x 0.85 = 48 mL/min: REVLIMID USPI 2.6, 30-60 mL/min -> 10 mg.
     assert "サイクル1開始：イキサゾミブ 4 mg、レナリドミド 10 mg、デキサメタゾン 40 mg。" in reasons
-    assert "the cycle starts" not in reasons
+    assert "the cycle starts" not in reasons and "starts at" not in reasons
+    assert "イキサゾミブは4 mgで開始。" in reasons
+    # REVLIMID USPI 2.6: 10 mg below 60 mL/min instead of the usual 25 mg
+    assert "レナリドミドは腎機能に応じた用量10 mgで開始（通常は25 mg）。" in reasons
     # rule ids and source tags behind a disclosure, not in the sentence
     assert '<details class="source"><summary>出典</summary>cycle_decision' in reasons
     assert "好中球数 1,000/mm3以上" in page
+    assert "7日以内のクレアチニン値によるクレアチニンクリアランス" in page  # renal.lab_window_days
     client.cookies["django_language"] = "en"
     page = client.get(f"/participants/{pk}/").content.decode()
     assert "the cycle starts: ixazomib 4 mg" in page

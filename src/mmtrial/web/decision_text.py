@@ -10,11 +10,12 @@ from typing import Any
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from mmtrial.clinical.dosing import DECISION_RULE
+from mmtrial.clinical.dosing import DECISION_RULE, RENAL_LAB_WINDOW
+from mmtrial.clinical.renal_dosing import RENAL_START_RULE, STARTING_DOSE_RULE
 from mmtrial.protocol.models import Protocol
 from mmtrial.web.labels import label
 
-__all__ = ["criterion_text", "reason_text"]
+__all__ = ["change_text", "criterion_text", "reason_text"]
 
 
 def _get(obj: Any, name: str, default=None):
@@ -69,17 +70,69 @@ def _summary(decision) -> str:
     ) % {"cycle": cycle}
 
 
-def reason_text(reason, decision) -> str:
-    """The reason's text in the page's language where it can be written from the decision;
-    the engine's English text otherwise."""
-    if _get(reason, "rule") == DECISION_RULE and not (get_language() or "").startswith("en"):
+def _starting(drug: str, dose) -> str:
+    return _("%(drug)s starts at %(dose)s.") % {"drug": label(drug, "drug"), "dose": _mg(dose)}
+
+
+def _renal_start(values: dict, protocol: Protocol) -> str:
+    start = protocol.renal.start
+    params = {
+        "crcl": values.get("crcl_ml_min"),
+        "below": values.get("crcl_below_ml_min"),
+        "drug": label(start.drug, "drug"),
+        "dose": _mg(values.get("dose_mg")),
+        "usual": _mg(protocol.regimen[start.drug].dose),
+    }
+    crcl, below = params["crcl"], params["below"]
+    if crcl is not None and below is not None and float(crcl) < float(below):
+        return (
+            _(
+                "CrCl %(crcl)s mL/min is below %(below)s mL/min: %(drug)s starts at the renal "
+                "dose %(dose)s (instead of %(usual)s)."
+            )
+            % params
+        )
+    return _("CrCl %(crcl)s mL/min is not below %(below)s mL/min: %(drug)s starts at %(dose)s.") % (
+        params
+    )
+
+
+def reason_text(reason, decision, protocol: Protocol | None = None) -> str:
+    """The reason's text in the page's language where it can be written from its values or
+    the decision; the engine's English text otherwise."""
+    if (get_language() or "").startswith("en"):
+        return _get(reason, "text")
+    rule, values = _get(reason, "rule"), _get(reason, "values") or {}
+    if rule == DECISION_RULE:
         return _summary(decision)
+    if rule == STARTING_DOSE_RULE and "drug" in values and "dose_mg" in values:
+        return _starting(values["drug"], values["dose_mg"])
+    if rule == RENAL_START_RULE and protocol is not None and "dose_mg" in values:
+        return _renal_start(values, protocol)
     return _get(reason, "text")
+
+
+def change_text(change) -> str:
+    """A starting-dose change in the page's language; the engine's text for the others."""
+    if not (get_language() or "").startswith("en"):
+        kind, drug, dose = _get(change, "kind"), _get(change, "drug"), _get(change, "to_mg")
+        if kind == "start" and dose is not None:
+            return _starting(drug, dose)
+        if kind == "renal_start" and dose is not None:
+            return _("%(drug)s starts at the renal dose %(dose)s.") % {
+                "drug": label(drug, "drug"),
+                "dose": _mg(dose),
+            }
+    return _get(change, "text")
 
 
 def criterion_text(check, protocol: Protocol) -> str:
     """A cycle-start criterion as the protocol file words it, in Japanese on Japanese pages."""
     if (get_language() or "").startswith("ja"):
+        if _get(check, "id") == RENAL_LAB_WINDOW:
+            return _("Creatinine clearance from a creatinine at most %(days)s days old") % {
+                "days": protocol.renal.lab_window_days
+            }
         for criterion in protocol.cycle_start.criteria:
             if criterion.id == _get(check, "id") and criterion.text_ja:
                 return criterion.text_ja

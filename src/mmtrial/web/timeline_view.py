@@ -96,15 +96,17 @@ def cycle_calendars(cycles, doses) -> list[CycleCalendar]:
 
 def _decision(cycle, decision: dict) -> Decision:
     from mmtrial.protocol import load_protocol
-    from mmtrial.web.decision_text import criterion_text, reason_text
+    from mmtrial.web.decision_text import change_text, criterion_text, reason_text
 
     protocol = load_protocol()
     return Decision(
         cycle=cycle,
         decision=decision.get("decision", ""),
         doses_mg=decision.get("doses_mg") or {},
-        changes=decision.get("changes") or [],
-        reasons=[{**r, "text": reason_text(r, decision)} for r in decision.get("reasons") or []],
+        changes=[{**c, "text": change_text(c)} for c in decision.get("changes") or []],
+        reasons=[
+            {**r, "text": reason_text(r, decision, protocol)} for r in decision.get("reasons") or []
+        ],
         criteria=[
             {**c, "text": criterion_text(c, protocol)}
             for c in decision.get("cycle_start_criteria") or []
