@@ -80,6 +80,20 @@ def study_title(identification) -> str:
     return identification.display_title(lang)
 
 
+@register.filter
+def deviation_text(deviation) -> str:
+    from mmtrial.web.deviation_text import deviation_text as text
+
+    return text(deviation)
+
+
+@register.filter
+def deviation_category(category: str) -> str:
+    from mmtrial.web.deviation_text import category_text
+
+    return category_text(category)
+
+
 @register.simple_tag
 def protocol_identification():
     """The current protocol's identification (title, version) for page footers."""
