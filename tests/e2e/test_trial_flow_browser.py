@@ -35,7 +35,6 @@ WORDS = {
         "start": "start the cycle",
         "reasons_heading": "Why",
     },
-    # the two screening texts come with locale-pending/ui1.json (filled in at merge)
     "ja": {
         "eligible": "適格",
         "in_progress": "スクリーニング中：未入力の値があります",

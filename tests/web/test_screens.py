@@ -306,7 +306,7 @@ def test_a_refused_action_is_a_styled_403_that_says_why(login, users, sites):
 
 
 def test_the_error_pages_are_in_the_users_language(login, users, sites):
-    """Needs the catalogue filled from locale-pending/ui1.json (done at merge)."""
+    """Both error pages in Japanese, from the catalogue."""
     from django.utils import translation
 
     client = login(users["coordinator"])

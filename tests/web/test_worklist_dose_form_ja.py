@@ -1,5 +1,4 @@
-"""The worklist and the cycle's dose form in Japanese (issue 12 items 4-5). Needs the catalogue
-filled from locale-pending/ui2.json (done by the lead at merge)."""
+"""The worklist and the cycle's dose form in Japanese (issue 12 items 4-5)."""
 
 from __future__ import annotations
 
