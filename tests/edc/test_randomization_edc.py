@@ -131,3 +131,36 @@ def test_an_emergency_unblinding_is_kept_as_an_important_deviation(study):
     assert (deviation.source_model, deviation.source_pk) == ("unblinding", str(record.pk))
     assert "anaphylaxis" in deviation.description
     assert AuditEvent.objects.filter(model="deviation", action="deviation_detect").count() == 1
+
+
+@pytest.fixture
+def minimising(monkeypatch, tmp_path):
+    """tmm1.yaml with Taves' deterministic minimisation (p = 1) instead of permuted blocks."""
+    text = (PROTOCOLS_DIR / "tmm1.yaml").read_text(encoding="utf-8")
+    text = text.replace("method: stratified_permuted_blocks", "method: minimisation", 1)
+    text = text.replace("  block_multiples: [1, 2]\n", "  probability_best: 1\n", 1)
+    path = tmp_path / "tmm1-minimisation.yaml"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("MMTRIAL_PROTOCOL_FILE", str(path))
+
+
+def test_minimisation_allocates_in_one_sequence_and_keeps_every_level_balanced(study, minimising):
+    """Pocock-Simon minimisation with p = 1 (Taves 1974): each allocation goes to the arm that
+    makes the sum over factors of the arms' difference smallest, so within one stratum (all
+    three factors the same) the two arms never differ by more than one."""
+    randomization_key_create(user=study.admin)
+    first = _enroll(study, 5)
+    other = {"prior_lines": 2, "pi_exposed": True, "iss_stage": 3}
+    second = [study.enrolled(f"SCR-B{i:02d}", values=other) for i in range(4)]
+    allocations = list(Allocation.objects.order_by("position"))
+    assert [a.position for a in allocations] == list(range(1, 10))  # one study-wide sequence
+    arms = [allocated_arm(user=study.unblinded, participant=p) for p in first + second]
+    for group in (arms[:5], arms[5:]):
+        for n in range(1, len(group) + 1):
+            assert abs(group[:n].count("IRD") - group[:n].count("PRD")) <= 1, group
+    # the analysis sees the same arms from one replay of the sequence
+    by_pk = arms_for_analysis(user=study.unblinded)
+    assert [by_pk[p.pk] for p in first + second] == arms
+    assert allocated_arm(user=study.blinded, participant=first[0]) is None
+    for event in AuditEvent.objects.filter(model="allocation"):
+        assert "IRD" not in f"{event.changes} {event.reason}"

@@ -72,6 +72,20 @@ BROKEN = {
         _replace_once('ratio: "1:1"', 'ratio: "2:1:1"'),
         "randomization.ratio: '2:1:1' needs one positive whole number per arm (2)",
     ),
+    "minimisation without its probability": (
+        _replace_once("method: stratified_permuted_blocks", "method: minimisation"),
+        "randomization.probability_best: minimisation needs the probability of the best arm",
+    ),
+    "minimisation no better than chance": (
+        _replace_once(
+            "method: stratified_permuted_blocks", "method: minimisation\n  probability_best: 0.5"
+        ),
+        "randomization.probability_best: 0.5 is not above 1/2 (chance) and at most 1",
+    ),
+    "permuted blocks without block sizes": (
+        _replace_once("  block_multiples: [1, 2]\n", ""),
+        "randomization.block_multiples: permuted blocks need block sizes",
+    ),
 }
 
 

@@ -544,12 +544,19 @@ class Stratum(Strict):
 
 
 class Randomization(Strict):
-    method: Literal["stratified_permuted_blocks"]
+    method: Literal["stratified_permuted_blocks", "minimisation"]
     ratio: str = Field(description="allocation ratio over the arms in file order, e.g. 1:1")
-    block_multiples: list[int] = Field(
+    block_multiples: list[int] | None = Field(
+        default=None,
         min_length=1,
-        description="block sizes as multiples of the ratio's sum, chosen at random per block "
-        "(concealed: varied sizes keep the next allocation unguessable)",
+        description="stratified_permuted_blocks: block sizes as multiples of the ratio's sum, "
+        "chosen at random per block (concealed: varied sizes keep the next allocation "
+        "unguessable)",
+    )
+    probability_best: Decimal | None = Field(
+        default=None,
+        description="minimisation: the probability of the arm that minimises the imbalance "
+        "(Pocock and Simon 1975; 1 is Taves' deterministic minimisation)",
     )
     strata: list[Stratum] = Field(default_factory=list)
     source: Source
@@ -733,9 +740,29 @@ def _check_arms(p: Protocol) -> list[tuple[str, str]]:
                         f"'{r.ratio}' needs one positive whole number per arm ({len(p.arms)})",
                     )
                 )
-        for i, multiple in enumerate(r.block_multiples):
+        if r.method == "stratified_permuted_blocks" and not r.block_multiples:
+            problems.append(("randomization.block_multiples", "permuted blocks need block sizes"))
+        for i, multiple in enumerate(r.block_multiples or []):
             if multiple < 1:
                 problems.append((f"randomization.block_multiples[{i}]", f"{multiple} is not >= 1"))
+        if r.method == "minimisation":
+            p_best = r.probability_best
+            if p_best is None:
+                problems.append(
+                    (
+                        "randomization.probability_best",
+                        "minimisation needs the probability of the best arm (e.g. 0.8)",
+                    )
+                )
+            elif not Decimal(1) / len(p.arms) < p_best <= 1:
+                problems.append(
+                    (
+                        "randomization.probability_best",
+                        f"{p_best} is not above 1/{len(p.arms)} (chance) and at most 1",
+                    )
+                )
+            if not r.strata:
+                problems.append(("randomization.strata", "minimisation needs at least one factor"))
         known = _screening_variables(p)
         for i, stratum in enumerate(r.strata):
             if stratum.variable not in known:

@@ -20,6 +20,7 @@ import secrets
 
 from django.utils import timezone
 
+from mmtrial.clinical.minimisation import replay
 from mmtrial.clinical.randomization import (
     allocation_slots,
     kit_code,
@@ -34,6 +35,7 @@ from mmtrial.edc.services.deviations import deviation_record_unblinding
 from mmtrial.edc.services.participants import acting, participant_for, protocol_of
 from mmtrial.edc.unit_of_work import UnitOfWork, record_event, subject_label, writes
 from mmtrial.errors import InputError, PermissionDenied, ProtocolViolation
+from mmtrial.protocol.loader import load_protocol
 
 __all__ = [
     "allocate",
@@ -94,7 +96,11 @@ def allocate(uow: UnitOfWork, participant: Participant, *, on, protocol) -> Allo
     screening = Screening.objects.filter(participant=participant, is_deleted=False).first()
     values = dict(screening.values) if screening else {}
     stratum = stratum_of(values, protocol=protocol)
-    taken = Allocation.objects.filter(stratum_key=stratum.key).count()
+    if protocol.randomization.method == "minimisation":
+        # one sequence over the study: each allocation depends on every earlier one
+        taken = Allocation.objects.count()
+    else:
+        taken = Allocation.objects.filter(stratum_key=stratum.key).count()
     position = taken + 1
     return uow.create(
         Allocation(
@@ -113,7 +119,34 @@ def study_is_unblinded() -> bool:
     return Unblinding.objects.filter(kind="study").exists()
 
 
+def _levels(stratum_key: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in stratum_key.split("|") if part)
+
+
+def _minimisation_arms(protocol, upto: int | None = None) -> dict[int, str]:
+    """{participant pk: arm id} of the allocations (up to sequence `upto`), replayed from the
+    seed in sequence order (clinical.minimisation)."""
+    key = RandomizationKey.objects.get()
+    rows = Allocation.objects.order_by("position").values_list(
+        "participant_id", "position", "stratum_key"
+    )
+    if upto is not None:
+        rows = rows.filter(position__lte=upto)
+    rows = list(rows)
+    r = protocol.randomization
+    arms = replay(
+        seed=key.seed,
+        allocations=[(position, _levels(stratum_key)) for _pk, position, stratum_key in rows],
+        arms=[arm.id for arm in protocol.arms],
+        weights=r.weights(),
+        probability_best=r.probability_best,
+    )
+    return {pk: arm for (pk, _position, _key), arm in zip(rows, arms, strict=True)}
+
+
 def _arm_of(allocation: Allocation, protocol) -> str:
+    if protocol.randomization.method == "minimisation":
+        return _minimisation_arms(protocol, upto=allocation.position)[allocation.participant_id]
     key = RandomizationKey.objects.get()
     slots = allocation_slots(
         seed=key.seed,
@@ -155,6 +188,11 @@ def arms_for_analysis(*, user) -> dict[int, str]:
             "and the randomization administrator see them.",
             {"action": Action.VIEW_ALLOCATION.value},
         )
+    protocol = load_protocol()
+    if protocol.randomized and protocol.randomization.method == "minimisation":
+        every = _minimisation_arms(protocol)  # one replay, not one per participant
+        kept = Allocation.objects.filter(is_deleted=False).values_list("participant_id", flat=True)
+        return {pk: every[pk] for pk in kept}
     out = {}
     for allocation in Allocation.objects.filter(is_deleted=False).select_related("participant"):
         out[allocation.participant_id] = _arm_of(allocation, protocol_of(allocation.participant))
