@@ -1,7 +1,8 @@
 """The project's structural conformance check of a written package (run on every export).
 
-It reads the package back from disk, as a reviewer's tool would: every XPT file with pyreadstat
-(in chunks, so memory stays bounded) and define.xml with the Define-XML 2.1 schema (odmlib's
+It reads the package back from disk, as a reviewer's tool would: every XPT file with pandas'
+XPORT reader (`mmtrial.cdisc.xpt_read`: not the library that wrote the headers; in chunks, so
+memory stays bounded) and define.xml with the Define-XML 2.1 schema (odmlib's
 bundled XSDs; ARM 1.0 for ADaM). Rules and their ids are in `mmtrial.cdisc.findings.RULES`.
 What it does not check (the full CDISC/FDA rule sets) is left to CDISC's rules engine; see
 docs/cdisc.md for how it ran on this package.
@@ -133,7 +134,7 @@ class _DatasetCheck:
             )
         if len(meta.file_label or "") > 40:
             self.add("MMT-XPT-003", f"dataset label of {len(meta.file_label)} characters")
-        types = meta.readstat_variable_types
+        types = meta.variable_types
         for var, label in zip(meta.column_names, meta.column_labels, strict=False):
             if not _NAME.match(var):
                 self.add("MMT-XPT-002", f"variable name {var!r} is not a SAS V5 name", variable=var)
@@ -253,13 +254,11 @@ class _DatasetCheck:
 
 
 def _read(path: Path, check: _DatasetCheck) -> None:
-    import pyreadstat
+    from mmtrial.cdisc.xpt_read import read_xpt
 
-    _frame, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+    meta, frames = read_xpt(path, chunksize=READ_CHUNK, expected=check.facts.records)
     check.metadata(meta)
-    for frame, _meta in pyreadstat.read_file_in_chunks(
-        pyreadstat.read_xport, str(path), chunksize=READ_CHUNK
-    ):
+    for frame in frames:
         check.rows(frame)
 
 
@@ -354,7 +353,7 @@ def check_package(
                               subjects=None if name == subject_dataset else subjects)  # fmt: skip
         try:
             _read(path, check)
-        except Exception as exc:  # pyreadstat's own errors for a damaged file
+        except Exception as exc:  # the reader's errors for a damaged file
             findings.add(
                 "MMT-XPT-005", f"cannot be read back: {type(exc).__name__}: {exc}", dataset=name
             )
