@@ -72,6 +72,11 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def _as_text(value: Any) -> str | None:
+    """A value that is neither text nor None as text (NaN is missing)."""
+    return None if _is_missing(value) else str(value) or None
+
+
 class XptDatasetWriter:
     """Writes one dataset of a package; see the module docstring for the steps."""
 
@@ -136,7 +141,7 @@ class XptDatasetWriter:
     def _text_column(self, name: str, values: list[Any], rows: list[dict[str, Any]]) -> list:
         """Text values of one variable: checked column-wise (fast path: all ASCII and short)."""
         out = [
-            None if _is_missing(v) else (v if isinstance(v, str) else str(v)) or None
+            (v or None) if v.__class__ is str else None if v is None else _as_text(v)
             for v in values
         ]
         present = [v for v in out if v is not None]
@@ -156,43 +161,43 @@ class XptDatasetWriter:
         """Check, convert and spool one chunk (the variables of the spec, in its order)."""
         if not rows:
             return
-        columns: dict[str, list[Any]] = {}
+        columns: dict[str, np.ndarray] = {}
         vlm_by = self.spec.vlm_by
         keys = [tuple(str(row.get(k) or "") for k in vlm_by) for row in rows] if vlm_by else None
         for var in self.spec.variables:
-            raw = [row.get(var.name) for row in rows]
-            facts = self._facts[var.name]
+            name = var.name
+            raw = [row.get(name) for row in rows]
+            facts = self._facts[name]
             if var.numeric:
-                column = self._number_column(var, raw)
-                present = [not math.isnan(v) for v in column]
+                numbers = np.array(self._number_column(var, raw), dtype=np.float64)
+                present = ~np.isnan(numbers)
+                facts.populated += int(np.count_nonzero(present))
+                columns[name] = numbers
+                column: list[Any] = numbers.tolist() if keys is not None and var.vlm else []
             else:
-                column = self._text_column(var.name, raw, rows)
-                present = [v is not None for v in column]
+                column = self._text_column(name, raw, rows)
                 texts = [v for v in column if v is not None]
+                present = [v is not None for v in column] if keys is not None and var.vlm else []
+                facts.populated += len(texts)
                 if texts:
-                    longest = max(map(len, texts))
-                    facts.max_bytes = max(facts.max_bytes, longest)
-                    if var.name in self.coded:
+                    facts.max_bytes = max(facts.max_bytes, max(map(len, texts)))
+                    if name in self.coded:
                         facts.values.update(texts)
                     if var.type in ("date", "partialDate") and min(map(len, texts)) < len(
                         "YYYY-MM-DD"
                     ):
                         facts.partial_dates = True
-            columns[var.name] = np.array(column, dtype=np.float64) if var.numeric else column
-            facts.populated += sum(present)
+                columns[name] = text_bytes(column)
             if keys is not None and var.vlm:
                 for key, value, here in zip(keys, column, present, strict=True):
                     if not here:
                         continue
-                    sub = self._vlm[key][var.name]
+                    sub = self._vlm[key][name]
                     sub.populated += 1
                     if not var.numeric:
                         sub.max_bytes = max(sub.max_bytes, len(value))
                         if var.codelist:
                             sub.values.add(value)
-        for var in self.spec.variables:
-            if not var.numeric:
-                columns[var.name] = text_bytes(columns[var.name])
         path = Path(self._tmp.name) / f"chunk{len(self._chunks):05d}.pkl"
         with path.open("wb") as handle:
             pickle.dump(columns, handle, protocol=pickle.HIGHEST_PROTOCOL)
