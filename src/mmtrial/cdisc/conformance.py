@@ -16,6 +16,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mmtrial.cdisc.findings import Findings
 from mmtrial.cdisc.sdtm.ie_mh import criterion_codes
 from mmtrial.cdisc.sdtm.subjects import StudyContext
@@ -168,28 +170,24 @@ class _DatasetCheck:
                 continue
             column = frame[var.name]
             if var.numeric:
-                missing = column.isna().tolist()
-                values = None
+                missing = column.isna().to_numpy()
+                uniques = None
             else:
-                values = column.tolist()
-                missing = [v is None or v == "" or v != v for v in values]
-            if var.core == "Req" and any(missing):
-                self.empty_required[var.name] += [
-                    u for u, m in zip(usubjids, missing, strict=True) if m
-                ]
-            if values is None:
+                missing = (column.isna() | column.eq("")).to_numpy()
+                uniques = set(column.unique().tolist()) - {"", None}
+            if var.core == "Req" and missing.any():
+                self.empty_required[var.name] += [usubjids[i] for i in np.flatnonzero(missing)]
+            if uniques is None:
                 continue
-            for value in set(values) - {"", None}:
+            for value in uniques:
                 if not isinstance(value, str):
                     continue
                 if not value.isascii():
-                    first = usubjids[values.index(value)]
                     self.add("MMT-TXT-001", "non-ASCII text in the file",
-                             variable=var.name, usubjid=first)  # fmt: skip
+                             variable=var.name, usubjid=_first(usubjids, column, value))  # fmt: skip
                 if var.type in ("date", "partialDate") and not _ISO_DATE.match(value):
-                    first = usubjids[values.index(value)]
                     self.add("MMT-SD-006", f"{value!r} is not an ISO 8601 date",
-                             variable=var.name, usubjid=first)  # fmt: skip
+                             variable=var.name, usubjid=_first(usubjids, column, value))  # fmt: skip
                 allowed = self.allowed.get(var.name)
                 if allowed is None:
                     continue
@@ -251,6 +249,11 @@ class _DatasetCheck:
                     f"expected variable has no value on any record: {why}",
                     variable=var.name,
                 )
+
+
+def _first(usubjids: list[str], column, value: str) -> str:
+    """The USUBJID of the first record of the chunk whose `column` holds `value`."""
+    return usubjids[int(np.flatnonzero(column.to_numpy() == value)[0])]
 
 
 def _read(path: Path, check: _DatasetCheck) -> None:

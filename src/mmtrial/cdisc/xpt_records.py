@@ -45,8 +45,9 @@ def ibm_doubles(values: np.ndarray) -> np.ndarray:
     # x = 1.f * 2**e = (1.f * 2**(e mod 4) / 16) * 16**(e div 4 + 1)
     shift = (exponent & 3).astype(np.uint64)
     ibm_exponent = ((exponent >> 2) + _IBM_BIAS + 1).astype(np.uint64)
-    words = (((ibm_exponent | (sign << np.uint64(7))) << np.uint64(56))) | (significand << shift)
-    words[exponent <= _LOWEST_EXPONENT - 1] = 0  # zero, -0.0, subnormals and underflow
+    words = ((ibm_exponent | (sign << np.uint64(7))) << np.uint64(56)) | (significand << shift)
+    # zero, -0.0, subnormals and underflow
+    words[exponent < _LOWEST_EXPONENT] = 0
     over = exponent > _HIGHEST_EXPONENT
     words[over] = np.uint64(_LARGEST_IBM) | (sign[over] << np.uint64(63))
     words[np.isnan(x)] = MISSING_NUMBER
