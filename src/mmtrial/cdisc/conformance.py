@@ -1,7 +1,8 @@
 """The project's structural conformance check of a written package (run on every export).
 
-It reads the package back from disk, as a reviewer's tool would: every XPT file with pyreadstat
-(in chunks, so memory stays bounded) and define.xml with the Define-XML 2.1 schema (odmlib's
+It reads the package back from disk, as a reviewer's tool would: every XPT file with pandas'
+XPORT reader (`mmtrial.cdisc.xpt_read`: not the library that wrote the headers; in chunks, so
+memory stays bounded) and define.xml with the Define-XML 2.1 schema (odmlib's
 bundled XSDs; ARM 1.0 for ADaM). Rules and their ids are in `mmtrial.cdisc.findings.RULES`.
 What it does not check (the full CDISC/FDA rule sets) is left to CDISC's rules engine; see
 docs/cdisc.md for how it ran on this package.
@@ -14,6 +15,8 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from mmtrial.cdisc.findings import Findings
 from mmtrial.cdisc.sdtm.ie_mh import criterion_codes
@@ -133,7 +136,7 @@ class _DatasetCheck:
             )
         if len(meta.file_label or "") > 40:
             self.add("MMT-XPT-003", f"dataset label of {len(meta.file_label)} characters")
-        types = meta.readstat_variable_types
+        types = meta.variable_types
         for var, label in zip(meta.column_names, meta.column_labels, strict=False):
             if not _NAME.match(var):
                 self.add("MMT-XPT-002", f"variable name {var!r} is not a SAS V5 name", variable=var)
@@ -167,28 +170,24 @@ class _DatasetCheck:
                 continue
             column = frame[var.name]
             if var.numeric:
-                missing = column.isna().tolist()
-                values = None
+                missing = column.isna().to_numpy()
+                uniques = None
             else:
-                values = column.tolist()
-                missing = [v is None or v == "" or v != v for v in values]
-            if var.core == "Req" and any(missing):
-                self.empty_required[var.name] += [
-                    u for u, m in zip(usubjids, missing, strict=True) if m
-                ]
-            if values is None:
+                missing = (column.isna() | column.eq("")).to_numpy()
+                uniques = set(column.unique().tolist()) - {"", None}
+            if var.core == "Req" and missing.any():
+                self.empty_required[var.name] += [usubjids[i] for i in np.flatnonzero(missing)]
+            if uniques is None:
                 continue
-            for value in set(values) - {"", None}:
+            for value in uniques:
                 if not isinstance(value, str):
                     continue
                 if not value.isascii():
-                    first = usubjids[values.index(value)]
                     self.add("MMT-TXT-001", "non-ASCII text in the file",
-                             variable=var.name, usubjid=first)  # fmt: skip
+                             variable=var.name, usubjid=_first(usubjids, column, value))  # fmt: skip
                 if var.type in ("date", "partialDate") and not _ISO_DATE.match(value):
-                    first = usubjids[values.index(value)]
                     self.add("MMT-SD-006", f"{value!r} is not an ISO 8601 date",
-                             variable=var.name, usubjid=first)  # fmt: skip
+                             variable=var.name, usubjid=_first(usubjids, column, value))  # fmt: skip
                 allowed = self.allowed.get(var.name)
                 if allowed is None:
                     continue
@@ -252,14 +251,17 @@ class _DatasetCheck:
                 )
 
 
-def _read(path: Path, check: _DatasetCheck) -> None:
-    import pyreadstat
+def _first(usubjids: list[str], column, value: str) -> str:
+    """The USUBJID of the first record of the chunk whose `column` holds `value`."""
+    return usubjids[int(np.flatnonzero(column.to_numpy() == value)[0])]
 
-    _frame, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+
+def _read(path: Path, check: _DatasetCheck) -> None:
+    from mmtrial.cdisc.xpt_read import read_xpt
+
+    meta, frames = read_xpt(path, chunksize=READ_CHUNK, expected=check.facts.records)
     check.metadata(meta)
-    for frame, _meta in pyreadstat.read_file_in_chunks(
-        pyreadstat.read_xport, str(path), chunksize=READ_CHUNK
-    ):
+    for frame in frames:
         check.rows(frame)
 
 
@@ -354,7 +356,7 @@ def check_package(
                               subjects=None if name == subject_dataset else subjects)  # fmt: skip
         try:
             _read(path, check)
-        except Exception as exc:  # pyreadstat's own errors for a damaged file
+        except Exception as exc:  # the reader's errors for a damaged file
             findings.add(
                 "MMT-XPT-005", f"cannot be read back: {type(exc).__name__}: {exc}", dataset=name
             )

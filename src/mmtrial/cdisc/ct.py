@@ -15,8 +15,10 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Codelist", "Term", "Terminology", "terminology"]
+__all__ = ["SAFE_LOADER", "Codelist", "Term", "Terminology", "terminology"]
 
+#: libyaml's safe loader when PyYAML was built with it (same documents, a tenth of the time)
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DATA_FILE = "controlled_terminology.yaml"
 CTCAE_SOC_FILE = "ctcae_soc.yaml"
 
@@ -103,7 +105,7 @@ def _codelist(key: str, raw: dict[str, Any]) -> Codelist:
 
 def _read(name: str) -> dict[str, Any]:
     text = resources.files("mmtrial.cdisc").joinpath("data", name).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=SAFE_LOADER)
 
 
 @functools.cache

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from mmtrial.cdisc.ct import SAFE_LOADER
+
 __all__ = [
     "DatasetSpec",
     "MethodSpec",
@@ -178,7 +180,7 @@ def _qualifier(raw: dict[str, Any]) -> QualifierSpec:
 def package_spec(package: str) -> PackageSpec:
     """The spec of the "sdtm" or "adam" package, read once."""
     text = resources.files("mmtrial.cdisc").joinpath("data", f"{package}_spec.yaml")
-    raw = yaml.safe_load(text.read_text(encoding="utf-8"))
+    raw = yaml.load(text.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     methods = {
         oid: MethodSpec(
             oid=oid,

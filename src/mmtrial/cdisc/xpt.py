@@ -1,18 +1,17 @@
 """SAS transport (XPT) version 5 files written in chunks, with memory bounded by one chunk.
 
-pyreadstat (`write_xport(..., file_format_version=5)`) encodes every byte of the file; this
-module only decides what it is given and joins the chunks:
-
 1. `write(rows)` checks and converts one chunk (text ASCII and <= 200 bytes, numbers as float,
-   ADaM dates as SAS day numbers) and spools it to a temporary file; the longest value of each
-   character variable is remembered.
-2. `close()` writes each spooled chunk with pyreadstat, with a first "sentinel" row whose
-   character values have the dataset's final lengths, so every chunk file has the same header
-   and record layout; the final file is the first chunk's header, then each chunk's records
-   without its sentinel, then blanks to the next 80-byte boundary (the V5 record padding).
+   ADaM dates as SAS day numbers) and spools it, as numpy arrays, to a temporary file; the
+   longest value of each character variable is remembered.
+2. `close()` has pyreadstat (`write_xport(..., file_format_version=5)`) write the file's
+   headers, from one "sentinel" record whose character values have the dataset's final
+   lengths; each spooled chunk's records are then encoded a column at a time
+   (`mmtrial.cdisc.xpt_records`: pyreadstat converts each value in Python, which was most of
+   the export's time) and appended, then blanks to the next 80-byte boundary (the V5 padding).
 
 A V5 member header does not carry the number of observations, which is what makes the join
-exact; `mmtrial.cdisc.conformance` reads every file back with pyreadstat.
+exact; `mmtrial.cdisc.conformance` reads every file back with another implementation (pandas'
+XPORT reader), and the tests compare the bytes with pyreadstat's own whole-file write.
 """
 
 from __future__ import annotations
@@ -26,8 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mmtrial.cdisc.findings import Findings
 from mmtrial.cdisc.spec import DatasetSpec
+from mmtrial.cdisc.xpt_records import record_block, text_bytes
 
 __all__ = ["MAX_TEXT_BYTES", "DatasetFacts", "XptDatasetWriter", "sas_days"]
 
@@ -68,6 +70,11 @@ class DatasetFacts:
 
 def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _as_text(value: Any) -> str | None:
+    """A value that is neither text nor None as text (NaN is missing)."""
+    return None if _is_missing(value) else str(value) or None
 
 
 class XptDatasetWriter:
@@ -134,7 +141,7 @@ class XptDatasetWriter:
     def _text_column(self, name: str, values: list[Any], rows: list[dict[str, Any]]) -> list:
         """Text values of one variable: checked column-wise (fast path: all ASCII and short)."""
         out = [
-            None if _is_missing(v) else (v if isinstance(v, str) else str(v)) or None
+            (v or None) if v.__class__ is str else None if v is None else _as_text(v)
             for v in values
         ]
         present = [v for v in out if v is not None]
@@ -154,35 +161,38 @@ class XptDatasetWriter:
         """Check, convert and spool one chunk (the variables of the spec, in its order)."""
         if not rows:
             return
-        columns: dict[str, list[Any]] = {}
+        columns: dict[str, np.ndarray] = {}
         vlm_by = self.spec.vlm_by
         keys = [tuple(str(row.get(k) or "") for k in vlm_by) for row in rows] if vlm_by else None
         for var in self.spec.variables:
-            raw = [row.get(var.name) for row in rows]
-            facts = self._facts[var.name]
+            name = var.name
+            raw = [row.get(name) for row in rows]
+            facts = self._facts[name]
             if var.numeric:
-                column = self._number_column(var, raw)
-                present = [not math.isnan(v) for v in column]
+                numbers = np.array(self._number_column(var, raw), dtype=np.float64)
+                present = ~np.isnan(numbers)
+                facts.populated += int(np.count_nonzero(present))
+                columns[name] = numbers
+                column: list[Any] = numbers.tolist() if keys is not None and var.vlm else []
             else:
-                column = self._text_column(var.name, raw, rows)
-                present = [v is not None for v in column]
+                column = self._text_column(name, raw, rows)
                 texts = [v for v in column if v is not None]
+                present = [v is not None for v in column] if keys is not None and var.vlm else []
+                facts.populated += len(texts)
                 if texts:
-                    longest = max(map(len, texts))
-                    facts.max_bytes = max(facts.max_bytes, longest)
-                    if var.name in self.coded:
+                    facts.max_bytes = max(facts.max_bytes, max(map(len, texts)))
+                    if name in self.coded:
                         facts.values.update(texts)
                     if var.type in ("date", "partialDate") and min(map(len, texts)) < len(
                         "YYYY-MM-DD"
                     ):
                         facts.partial_dates = True
-            columns[var.name] = column
-            facts.populated += sum(present)
+                columns[name] = text_bytes(column)
             if keys is not None and var.vlm:
                 for key, value, here in zip(keys, column, present, strict=True):
                     if not here:
                         continue
-                    sub = self._vlm[key][var.name]
+                    sub = self._vlm[key][name]
                     sub.populated += 1
                     if not var.numeric:
                         sub.max_bytes = max(sub.max_bytes, len(value))
@@ -227,44 +237,45 @@ class XptDatasetWriter:
         import pandas as pd
         import pyreadstat
 
-        labels = {v.name: v.label for v in self.spec.variables}
-        formats = {v.name: v.display_format for v in self.spec.variables if v.display_format}
+        variables = self.spec.variables
         sentinel = self._sentinel()
-        record_length = sum(8 if v.numeric else len(sentinel[v.name]) for v in self.spec.variables)
-        part = Path(self._tmp.name) / "part.xpt"
+        widths = [8 if v.numeric else len(sentinel[v.name]) for v in variables]
+        record_length = sum(widths)
+        header = Path(self._tmp.name) / "header.xpt"
+        frame = pd.DataFrame({v.name: [sentinel[v.name]] for v in variables})
+        for var in variables:
+            frame[var.name] = frame[var.name].astype("float64" if var.numeric else object)
+        formats = {v.name: v.display_format for v in variables if v.display_format}
+        pyreadstat.write_xport(
+            frame,
+            str(header),
+            file_label=self.spec.label,
+            column_labels={v.name: v.label for v in variables},
+            table_name=self.spec.name,
+            file_format_version=5,
+            variable_format=formats or None,
+        )
+        data = header.read_bytes()
+        start = data.index(_OBS_HEADER) + RECORD
+        if len(data) != start + record_length + (-record_length) % RECORD:
+            raise RuntimeError(f"{self.spec.name}: unexpected XPT record layout")
         written = 0
         with target.open("wb") as out:
-            for index, (chunk_path, count) in enumerate(self._chunks):
+            out.write(data[:start])
+            for chunk_path, count in self._chunks:
                 with chunk_path.open("rb") as handle:
                     columns = pickle.load(handle)
-                frame = pd.DataFrame(
-                    {name: ([sentinel[name], *values]) for name, values in columns.items()},
-                    columns=list(columns),
-                )
-                for var in self.spec.variables:
-                    frame[var.name] = frame[var.name].astype("float64" if var.numeric else object)
-                pyreadstat.write_xport(
-                    frame,
-                    str(part),
-                    file_label=self.spec.label,
-                    column_labels=labels,
-                    table_name=self.spec.name,
-                    file_format_version=5,
-                    variable_format=formats or None,
-                )
-                data = part.read_bytes()
-                start = data.index(_OBS_HEADER) + RECORD
-                if index == 0:
-                    out.write(data[:start])
-                body = data[start + record_length : start + record_length * (1 + count)]
-                if len(body) != record_length * count:
-                    raise RuntimeError(f"{self.spec.name}: unexpected XPT record layout")
+                layout = [
+                    (columns[v.name], width, v.numeric)
+                    for v, width in zip(variables, widths, strict=True)
+                ]
+                body = record_block(layout, count)
                 out.write(body)
                 written += len(body)
                 chunk_path.unlink()
             padding = (-written) % RECORD
             out.write(b" " * padding)
-        part.unlink(missing_ok=True)
+        header.unlink()
 
 
 def _record_id(spec: DatasetSpec, row: dict[str, Any]) -> str:

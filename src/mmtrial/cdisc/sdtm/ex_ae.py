@@ -40,6 +40,8 @@ def build_ex(
     rows, supp = [], []
     groups: set[str] = set()
     ny = ctx.ct.codelist("NY")
+    unit = ctx.ct.value("UNIT", DOSE_UNIT)
+    names: dict[str, tuple[str, str | None]] = {}  # drug -> EXTRT, EXROUTE (once per subject)
     for dose in doses:
         if dose["date"] > end:
             continue
@@ -69,7 +71,10 @@ def build_ex(
         group = (
             f"C{dose['cycle']}-{drug[:3].upper()}-ASSUMED" if dose["status"] == _PLANNED else None
         )
-        route = ctx.protocol.drugs[drug].route.upper() if drug in ctx.protocol.drugs else None
+        if drug not in names:
+            names[drug] = _treatment(drug, ctx)
+        treatment, route = names[drug]
+        day, study_day = iso(dose["date"]), derive_var_dy(dose["date"], rfstdt=subject.first_dose)
         rows.append(
             {
                 "STUDYID": ctx.studyid,
@@ -78,19 +83,19 @@ def build_ex(
                 "EXSEQ": seq,
                 "EXGRPID": group,
                 "EXSPID": spid,
-                "EXTRT": ctx.drug_name(drug) if drug in ctx.protocol.drugs else drug.upper(),
+                "EXTRT": treatment,
                 "EXDOSE": float(mg),
-                "EXDOSU": ctx.ct.value("UNIT", DOSE_UNIT),
+                "EXDOSU": unit,
                 "EXDOSFRM": None,
-                "EXROUTE": ctx.ct.value("ROUTE", route) if route else None,
+                "EXROUTE": route,
                 "EXADJ": adjust,
                 "EPOCH": derive_var_epoch(
                     dose["date"], first_dose=subject.first_dose, end_of_treatment=subject.eot_date
                 ),
-                "EXSTDTC": iso(dose["date"]),
-                "EXENDTC": iso(dose["date"]),
-                "EXSTDY": derive_var_dy(dose["date"], rfstdt=subject.first_dose),
-                "EXENDY": derive_var_dy(dose["date"], rfstdt=subject.first_dose),
+                "EXSTDTC": day,
+                "EXENDTC": day,
+                "EXSTDY": study_day,
+                "EXENDY": study_day,
             }
         )
         if group is not None and group not in groups:
@@ -100,6 +105,14 @@ def build_ex(
                          ny.term("Y").value, origin="Derived")
             )  # fmt: skip
     return rows, supp
+
+
+def _treatment(drug: str, ctx: StudyContext) -> tuple[str, str | None]:
+    """EXTRT and EXROUTE of a drug (a drug the protocol does not name: its code, no route)."""
+    if drug not in ctx.protocol.drugs:
+        return drug.upper(), None
+    route = ctx.protocol.drugs[drug].route.upper()
+    return ctx.drug_name(drug), ctx.ct.value("ROUTE", route) if route else None
 
 
 def _relationship(related: bool) -> str:

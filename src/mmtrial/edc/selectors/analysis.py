@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +77,8 @@ __all__ = ["AE_ACTIONS_CDISC", "analysis_source"]
 
 DEATH_CAUSE_PD = "progressive_disease"
 DOSE_DECISION_REDUCE = "reduce"  # clinical.dosing DoseChange.kind
+#: dose rows fetched at a time: memory holds one batch, not the study's 1.4 M doses of 10,000
+DOSE_CHUNK = 20000
 
 #: EDC action taken -> CDISC AEACN (NCI C66767); "other" has no CDISC term and stays empty.
 AE_ACTIONS_CDISC = {
@@ -189,21 +192,12 @@ class _Gathered:
             for change in changes or []
             if change.get("kind") == DOSE_DECISION_REDUCE
         }
-        self.doses = list(
-            DoseAdministration.objects.filter(
-                cycle__participant__in=enrolled,
-                is_deleted=False,
-                cycle__is_deleted=False,
-                cycle__status__in=[CycleStatus.STARTED, CycleStatus.COMPLETED],
-            ).values_list(
-                "cycle__participant_id",
-                "cycle__number",
-                "drug",
-                "date",
-                "status",
-                "planned_dose_mg",
-                "taken_dose_mg",
-            )
+        # streamed (`doses()`), never held in full: about 140 rows per participant, the largest table
+        self._doses = DoseAdministration.objects.filter(
+            cycle__participant__in=enrolled,
+            is_deleted=False,
+            cycle__is_deleted=False,
+            cycle__status__in=[CycleStatus.STARTED, CycleStatus.COMPLETED],
         )
         self.labs = _latest_by_participant(LabResult, "collected_on", enrolled, cut=cut)
         self.visits = _latest_by_participant(
@@ -236,10 +230,23 @@ class _Gathered:
             )
         )
 
+    def doses(self) -> Iterator[tuple]:
+        """(participant, cycle number, drug, date, status, planned mg, taken mg) of each dose."""
+        return self._doses.values_list(
+            "cycle__participant_id",
+            "cycle__number",
+            "drug",
+            "date",
+            "status",
+            "planned_dose_mg",
+            "taken_dose_mg",
+        ).iterator(chunk_size=DOSE_CHUNK)
+
     def latest_date(self) -> dt.date | None:
         """The latest date of anything recorded (planned, unrecorded doses do not count)."""
         dates = [*self.labs.values(), *self.visits.values(), *self.diseases.values()]
-        dates += [d for _, _, _, d, status, _, _ in self.doses if status != DoseStatus.PLANNED]
+        recorded = self._doses.exclude(status=DoseStatus.PLANNED).aggregate(latest=Max("date"))
+        dates.append(recorded["latest"])
         dates += [c[1] for c in self.contacts]
         dates += [ae["end_date"] or ae["start_date"] for ae in self.adverse_events]
         for p in self.participants:
@@ -253,7 +260,7 @@ class _Gathered:
 def _dose_rows(gathered: _Gathered, *, first_dose, ends) -> list[dict[str, Any]]:
     """Per participant, drug and cycle: given and planned mg by the rule in the module doc."""
     cycles: dict[tuple, dict[str, Any]] = {}
-    for pk, number, drug, day, status, planned, taken in gathered.doses:
+    for pk, number, drug, day, status, planned, taken in gathered.doses():
         if first_dose.get(pk) is None or day > ends[pk]:
             continue
         planned_mg = planned or Decimal(0)
