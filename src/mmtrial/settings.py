@@ -111,6 +111,23 @@ def _database() -> dict:
 
 
 DATABASES = {"default": _database()}
+
+# The rendered participant timelines (mmtrial.web.timeline_cache): each worker keeps its own in
+# memory; the key is checked against the database on every request, so no worker can serve a
+# stale one. MMTRIAL_TIMELINE_CACHE=off renders every request (the benchmark's "before").
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "timeline": (
+        {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+        if os.environ.get("MMTRIAL_TIMELINE_CACHE", "") == "off"
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "mmtrial-timeline",
+            # about 25 kB a page: at most about 50 MB per worker
+            "OPTIONS": {"MAX_ENTRIES": 2000},
+        }
+    ),
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "edc.User"
 

@@ -34,6 +34,15 @@ def make_user(username: str, role: str, site=None, *, full_name: str = ""):
     return user
 
 
+@pytest.fixture(autouse=True)
+def _no_timeline_from_another_test():
+    """Each test starts with no cached timeline: test databases reuse ids and, on the frozen
+    clock, even audit hashes, for different data."""
+    from django.core.cache import caches
+
+    caches["timeline"].clear()
+
+
 @pytest.fixture
 def sites(db):
     from mmtrial.edc.models import Site

@@ -18,6 +18,7 @@ from django.db.models import Prefetch
 from mmtrial.clinical import schedule
 from mmtrial.edc.models import (
     AdverseEvent,
+    AuditEvent,
     Cycle,
     DiseaseAssessment,
     DoseAdministration,
@@ -34,7 +35,13 @@ from mmtrial.edc.selectors.dose_preview import TREATABLE, DosePreview, dose_prev
 from mmtrial.errors import NotFound
 from mmtrial.protocol.loader import load_protocol
 
-__all__ = ["Timeline", "calendar_for", "participant_timeline"]
+__all__ = [
+    "Timeline",
+    "calendar_for",
+    "participant_change_mark",
+    "participant_timeline",
+    "participant_visible",
+]
 
 NOT_FOUND = "Participant {pid} was not found among the participants you may see."
 
@@ -179,3 +186,36 @@ def participant_timeline(*, user, participant_id: int, with_dose_preview: bool =
         disease_assessments=participant.timeline_disease,
         dose_preview=preview,
     )
+
+
+def participant_visible(*, user, participant_id: int) -> Participant:
+    """The participant (with its site) if the user may see it, else NotFound: the one read a
+    timeline served from its cache still makes (site isolation is never cached)."""
+    participant = (
+        scope_to_sites(
+            Participant.objects.filter(is_deleted=False).select_related("site"), user, Action.VIEW
+        )
+        .filter(pk=participant_id)
+        .first()
+    )
+    if participant is None:
+        raise NotFound(NOT_FOUND.format(pid=participant_id), {"id": participant_id})
+    return participant
+
+
+def participant_change_mark(participant: Participant) -> str:
+    """The hash of the participant's latest audit event ("" before any).
+
+    Every change to the participant's records, queries, deviations, locks and signatures
+    appends an audit event under its site and subject label in the same transaction (the unit
+    of work), so a new mark means the timeline changed. The hash, unlike the event id, also
+    chains over every earlier event of the database: a restored or rebuilt database never
+    reproduces a mark with different data behind it. One indexed query (site, subject).
+    """
+    labels = [label for label in (participant.screening_number, participant.subject_id) if label]
+    return (
+        AuditEvent.objects.filter(site_code=participant.site.code, subject__in=labels)
+        .order_by("-id")
+        .values_list("hash", flat=True)
+        .first()
+    ) or ""
