@@ -140,6 +140,7 @@ LABELS: dict[str, dict[str, object]] = {
         "death": _("Death"),
         "query": _("Query"),
         "signature": _("Signature"),
+        "drugaccountability": _("Drug accountability"),
     },
     "criterion": {
         "met": _("Met"),
