@@ -17,13 +17,34 @@ from django.urls import URLPattern, URLResolver, reverse
 from mmtrial.web import urls
 from mmtrial.web.middleware import PUBLIC_URL_NAMES
 
-__all__ = ["ACTIONS", "NOT_PAGES", "PUBLIC_PAGES", "RESOLVERS", "pages_for", "reverse"]
+__all__ = [
+    "ACTIONS",
+    "NOT_IN_THE_DEMO",
+    "NOT_PAGES",
+    "PUBLIC_PAGES",
+    "RESOLVERS",
+    "pages_for",
+    "reverse",
+]
 
 PUBLIC_PAGES = PUBLIC_URL_NAMES  # opened also without logging in
 # Actions taken by a POST (a GET answers 405 with no text) and the language switch (a redirect).
 ACTIONS = frozenset(
-    {"logout", "set_language", "sign", "lock", "visit_lock", "api_token_revoke", "deviation_resolve"}
+    {
+        "logout",
+        "set_language",
+        "sign",
+        "lock",
+        "visit_lock",
+        "api_token_revoke",
+        "deviation_resolve",
+    }
 )
+# Pages the demo study has no record for, so every role gets the 403 or 404 page (swept too).
+NOT_IN_THE_DEMO = {
+    "emergency_unblind": "the demo study is open-label and single-arm: nobody unblinds (403)",
+    "renal_decision": "no demo cycle waits for the investigator's renal decision (404, 403)",
+}
 PER_PATTERN = 2  # records per URL pattern beyond the participant's own page
 
 # Left out of the sweep, with the reason; everything else of mmtrial.web.urls is swept.
@@ -245,7 +266,7 @@ RESOLVERS: dict[str, Callable[[Records], list[dict]]] = {
 # Query strings that show a page another way (filters, views, the htmx fragment's input).
 VARIANTS: dict[str, list[str]] = {
     "participant_list": ["?status=on_treatment", "?q=no-such-participant", "?response=PR"],
-    "worklist": ["?view=month", "?view=overdue"],
+    "worklist": ["?view=month", "?view=week"],
     "query_inbox": ["?status=closed", "?status=answered"],
     "deviation_list": ["?status=resolved"],
     "ae_grade_options": [

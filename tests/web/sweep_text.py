@@ -9,8 +9,9 @@ old and new values) is data, not interface text, and is left out with its conten
 
 `english_lines` flags a line with two or more ASCII words of three letters or more, not on the
 allow-list, that follow each other with only spaces, digits, short words and Latin punctuation
-between them ("Save the doses", "Overdue by 3 days"). Japanese text, units, codes and names
-break or do not count.
+between them ("Save the doses", "Overdue by 3 days"), and a line with one such word of four
+letters or more that is not a code in capitals ("none", "78 years", "監査履歴: participant 1").
+Japanese text, units, codes, ids, citation keys and names break or do not count.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ ALLOWED_WORDS = frozenset(
 )  # fmt: skip
 UNITS = re.compile(r"(?:mg/dL|g/dL|mL/min|mg/L|/mm3|mg/24h|mg/m2|U/L|mg|kg|cm|mL|h)\b")
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?\b")
+# A reference key in brackets ([TM1], [NIN], [IMWG], [ours]): the protocol file's citations.
+CITATION_KEY = re.compile(r"\[[A-Za-z][A-Za-z0-9]*\](?: (?:section|table) [\d.]+)?")
+TIME_ZONE = re.compile(r"\b(?:Asia|Europe|America|Africa|Australia|Pacific)/[A-Z][A-Za-z_]+\b")
 EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 # Characters that may stand between two words of one English phrase; anything else (Japanese
 # text, Japanese punctuation) separates the phrases.
@@ -56,6 +60,7 @@ _PHRASE = re.compile(r"[A-Za-z0-9 \t,.;:'\"()\[\]/!?&%+=<>~*#@_\-–—…’‘
 # A word; letters joined by "_" or "-" (INC-AGE, sae_overdue, M-protein) are one word.
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*(?:[_-][A-Za-z0-9]+)*")
 MIN_LETTERS = 3
+MIN_LETTERS_ALONE = 4
 
 
 class _VisibleText(HTMLParser):
@@ -131,6 +136,7 @@ def _counts(word: str, allowed: frozenset[str]) -> bool:
         len(bare) >= MIN_LETTERS
         and bare not in ALLOWED_WORDS
         and bare.lower() not in allowed
+        and not any(c.isdigit() for c in bare)  # a code or an id: C1D8, JP-01-004, kri0001
     )
 
 
@@ -139,10 +145,14 @@ def reads_as_english(line: str, *, allowed: frozenset[str] = frozenset()) -> boo
 
     `allowed`: lower-case words that never count (the demo's people, user names, sites).
     """
-    text = EMAIL.sub(" ", ISO_DATE.sub(" ", UNITS.sub(" ", line)))
+    text = line
+    for pattern in (EMAIL, TIME_ZONE, ISO_DATE, UNITS, CITATION_KEY):
+        text = pattern.sub(" ", text)
     for phrase in _PHRASE.findall(text):
         words = [w for w in _WORD.findall(phrase) if _counts(w, allowed)]
         if len(words) >= 2:
+            return True
+        if any(len(w) >= MIN_LETTERS_ALONE and not w.isupper() for w in words):
             return True
     return False
 

@@ -10,7 +10,9 @@ people, subject ids and ISO dates.
 
 from __future__ import annotations
 
+import functools
 import io
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -21,6 +23,7 @@ from django.test import Client, override_settings
 
 from mmtrial.sim.archetypes import SITES
 from mmtrial.sim.demo import demo_users, seed_demo_study
+from mmtrial.sim.demo_dev import MANUAL_TEXT
 from tests.web import sweep_pages
 from tests.web.sweep_text import english_lines, reads_as_english, visible_lines
 
@@ -41,7 +44,78 @@ ROLES = (
 MISSING = ("/participants/0/", "/no-such-page/")
 JAPANESE = "ja"
 
+# English that other work in progress converts (issue 12), by owner, as whole-line patterns:
+# the sweep tolerates these lines only, and fails once a pattern matches nothing any more (it
+# is done: remove it). Anything else in English fails the sweep now.
+PENDING = {
+    "service messages and stored reasons (mmtrial.errors, web/errors.py, edc/*)": (
+        r"The investigator's response \S+ on .* differs from the response derived from .*",
+        r"\S+, cycle \d+: the count gives .*",  # edc/services/accountability query text
+        r"The initial report of serious adverse event .*",  # edc/services/sae_reports
+        r"Participant \S+ has \d+ unresolved quer.*",  # edc/services/signatures
+        r"planned from the schedule \(clinical\.schedule\) after .*",  # audit reason
+        r"re-derived by \S+ from changed source data",  # audit reason
+        r"central laboratory file .* \(SHA-256 \w+\)",  # audit reason of the lab import
+        r".*採取された\w+がありません。.*",  # edc/services/treatment: {what} is the analyte's code
+    ),
+    "IMWG response explanations (clinical/imwg_reasons.py, web/_responses)": (
+        r".* is .*(below|above) (baseline|nadir) .* \(\w+ needs >= .*\)",
+        r"(not )?confirmed: .*",
+    ),
+    "dose-modification reasons (clinical/dose_modification.py, web/decision_text.py)": (
+        r"cycle_decision · .*",
+        r"\w+_\w+ · \[seed\]",  # a rule's id and source
+        r"none",  # the decision criteria's values
+        r"<= \d+ days",
+        r"\d+ days \(\d{4}-\d{2}-\d{2}\)",
+        r"grade <= 1 or baseline",
+        r"shared/protocol\.md section \d+: .*",
+        r"If renal function normalizes .*",
+    ),
+    # Not in a helper's brief (issue 12 item 2 sweep, for the lead):
+    "CTCAE v5.0 grading reasons (clinical/ctcae.py via clinical/ae_suggestions.py)": (
+        r".*: .* grade \d: .* is (below|above) .* \(CTCAE v5\.0 grade \d: .*\)",
+    ),
+    "protocol file text: criteria sources and KRI bases (protocols/irdj.yaml)": (
+        r"\[IMWG\] measurable disease",
+        r"\[TM1\]\[ours\] investigator's answer",
+        r"\[gsm\] kri\d+ .*",
+    ),
+    # the demo's ae_stop event is coded "Pneumonia", not a CTCAE v5.0 term: it is the legacy
+    # (uncoded) serious event tests/cdisc/test_sdtm_sae.py checks
+    "the demo's uncoded serious event (mmtrial.sim.cohort_events)": (
+        r"Pneumonia( · グレード \d)?",
+    ),
+    "the demo's manual deviation: Japanese DVTERM has no English form in SDTM DV": (
+        re.escape(MANUAL_TEXT),
+    ),
+}
+# The CTCAE v5.0 dictionary's English terms and grade texts: mmtrial bundles no Japanese
+# CTCAE (JCOG's translation), so a line that is English only through them is pending too.
+CTCAE_PENDING = "CTCAE v5.0 dictionary: English terms and grade texts (no Japanese bundled)"
 
+
+@functools.cache
+def ctcae_texts() -> tuple[str, ...]:
+    """Every term and grade text of the bundled CTCAE v5.0, longest first."""
+    from mmtrial.clinical.toxicity_terms import ctcae_terms, grade_choices
+
+    texts = set()
+    for key, term in ctcae_terms().items():
+        texts.add(term.term)
+        texts.update(text for _grade, text in grade_choices(key))
+    return tuple(sorted(texts, key=len, reverse=True))
+
+
+def _only_ctcae(line: str) -> bool:
+    rest = line
+    for text in ctcae_texts():
+        if text in rest:
+            rest = rest.replace(text, " ")
+    return not reads_as_english(rest, allowed=demo_words())
+
+
+@functools.cache
 def demo_words() -> frozenset[str]:
     """The demo's own names (people, user names, sites' English names): data, not UI text."""
     words = set()
@@ -162,7 +236,8 @@ def test_every_pattern_is_shown_to_at_least_one_role_with_text(sweep):
     # POST-only actions (sign, lock, revoke, resolve, log out) answer a GET with 405 and no text;
     # the language switch redirects. Every other page is shown with its text to some role.
     silent = sorted(set(shown) - rendered - sweep_pages.ACTIONS - {"404"})
-    assert silent == [], {name: sorted(shown[name]) for name in silent}
+    expected = sorted(sweep_pages.NOT_IN_THE_DEMO)
+    assert silent == expected, {name: sorted(shown[name]) for name in set(silent) ^ set(expected)}
 
 
 def test_the_error_pages_are_part_of_the_sweep(sweep):
@@ -172,16 +247,34 @@ def test_the_error_pages_are_part_of_the_sweep(sweep):
     assert "ページが見つかりません" in not_found.lines
 
 
+def _pending(line: str) -> str | None:
+    """The PENDING pattern (or CTCAE_PENDING) that tolerates `line`, else None."""
+    for patterns in PENDING.values():
+        for pattern in patterns:
+            if re.fullmatch(pattern, line):
+                return pattern
+    return CTCAE_PENDING if _only_ctcae(line) else None
+
+
 def test_every_page_of_the_demo_reads_in_japanese(sweep):
     found: dict[str, list[str]] = {}
     for page in sweep:
         for line in page.english:
-            found.setdefault(line, []).append(f"{page.url} ({page.role})")
+            if _pending(line) is None:
+                found.setdefault(line, []).append(f"{page.url} ({page.role})")
     report = [
         f"{line!r}\n    on {where[0]}" + (f" and {len(where) - 1} more" if len(where) > 1 else "")
         for line, where in found.items()
     ]
     assert not report, f"{len(report)} English lines on the Japanese pages:\n" + "\n".join(report)
+
+
+def test_each_pending_pattern_still_finds_english(sweep):
+    """Converted work leaves its pattern unused: then it is removed from PENDING."""
+    used = {_pending(line) for page in sweep for line in page.english}
+    stale = [p for patterns in PENDING.values() for p in patterns if p not in used]
+    stale += [CTCAE_PENDING] if CTCAE_PENDING not in used else []
+    assert stale == [], f"no longer found on any page, remove from PENDING: {stale}"
 
 
 @pytest.mark.parametrize(
@@ -191,6 +284,9 @@ def test_every_page_of_the_demo_reads_in_japanese(sweep):
         "Overdue by 3 days",
         "Not recorded (dose held)",
         "投与記録を保存 Save changes",
+        "none",
+        "監査履歴: participant 1",
+        "年齢（歳）は78 years（基準：20 years以上）",
     ],
 )
 def test_english_text_is_flagged(line):
@@ -205,7 +301,10 @@ def test_english_text_is_flagged(line):
         "IMWG 2016: VGPR",
         "CrCl 52 mL/min（Cockcroft-Gault）",
         "JP01-001 2026-12-07",
-        "CTCAE grade 3",  # one English word beside a code: not a phrase
+        "INC-PRIOR-LINES-MIN",
+        "[TM1][ours]; [REV] section 2.6",
+        "試験 IRD-J · 時刻の表示 Asia/Tokyo",
+        "ECOG PS 1（CTCAE v5.0）",
         "Hanako Yamada",
     ],
 )
