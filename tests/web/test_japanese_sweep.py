@@ -21,7 +21,6 @@ import pytest
 from django.db import transaction
 from django.test import Client, override_settings
 
-from mmtrial.sim.archetypes import SITES
 from mmtrial.sim.demo import demo_users, seed_demo_study
 from mmtrial.sim.demo_dev import MANUAL_TEXT
 from tests.web import sweep_pages
@@ -117,14 +116,9 @@ def _only_ctcae(line: str) -> bool:
 
 @functools.cache
 def demo_words() -> frozenset[str]:
-    """The demo's own names (people, user names, sites' English names): data, not UI text."""
-    words = set()
-    for person in demo_users():
-        words.update(person.full_name.lower().replace("(", " ").replace(")", " ").split())
-        words.update(person.username.lower().split("."))
-    for site in SITES:
-        words.update(site.name.lower().split())
-    return frozenset(w for w in words if w.isascii())
+    """The demo's people (names and user names): data, not interface text."""
+    texts = [p.full_name for p in demo_users()] + [p.username for p in demo_users()]
+    return frozenset(w.lower() for text in texts for w in re.findall(r"[A-Za-z]+", text))
 
 
 @pytest.fixture(scope="module")
