@@ -9,6 +9,7 @@ import pyreadstat
 import pytest
 
 from mmtrial.edc.models import AdverseEvent
+from mmtrial.sim.demo_sae import SECOND_VERBATIM
 
 pytestmark = pytest.mark.django_db
 
@@ -17,8 +18,14 @@ def read(folder, name):
     return pyreadstat.read_xport(str(folder / f"{name.lower()}.xpt"))[0]
 
 
-def _row(ae_frame, supp, verbatim):
-    rows = ae_frame[ae_frame["AETERM"] == verbatim]
+def _row(ae_frame, supp, ae):
+    """The AE row of the serious event `ae`: its coded term on its start date (the demo's
+    verbatim is Japanese, so AETERM holds the coded English term, mmtrial.cdisc.text)."""
+    rows = ae_frame[
+        (ae_frame["AEDECOD"] == ae.ctcae_term)
+        & (ae_frame["AESTDTC"] == ae.start_date.isoformat())
+        & (ae_frame["AESER"] == "Y")
+    ]
     assert len(rows) == 1, rows
     row = rows.iloc[0]
     quals = supp[(supp["USUBJID"] == row["USUBJID"]) & (supp["IDVARVAL"] == str(int(row["AESEQ"])))]
@@ -27,11 +34,13 @@ def _row(ae_frame, supp, verbatim):
 
 def test_the_coded_sae_carries_its_llt_code_criteria_outcome_and_actions(sdtm_dir):
     ae, supp = read(sdtm_dir, "AE"), read(sdtm_dir, "SUPPAE")
-    row, quals = _row(ae, supp, "Pneumonia, admitted")
+    second = AdverseEvent.objects.get(term=SECOND_VERBATIM)
+    assert second.term == "肺炎のため入院"  # the demo's entry (mmtrial.sim.demo_sae)
+    row, quals = _row(ae, supp, second)
     assert row["AEDECOD"] == "Lung infection"
     assert int(row["AELLTCD"]) == 10061229 and row["AELLT"] == "Lung infection"
     assert row["AEPTCD"] != row["AEPTCD"] or row["AEPTCD"] in ("", None)  # not available
-    assert row["AETERM"] == "Pneumonia, admitted"
+    assert row["AETERM"] == "Lung infection"  # the coded term for the Japanese verbatim
     assert (row["AESER"], row["AESHOSP"], row["AESDTH"], row["AESLIFE"]) == ("Y", "Y", "N", "N")
     assert row["AEOUT"] == "NOT RECOVERED/NOT RESOLVED"
     assert row["AETOXGR"] == "3"
@@ -44,7 +53,7 @@ def test_the_coded_sae_carries_its_llt_code_criteria_outcome_and_actions(sdtm_di
 def test_differing_actions_give_multiple_with_each_drug_in_suppae(sdtm_dir):
     ae, supp = read(sdtm_dir, "AE"), read(sdtm_dir, "SUPPAE")
     first = AdverseEvent.objects.filter(sae_reports__kind="initial").distinct().get()
-    row, quals = _row(ae, supp, first.term)
+    row, quals = _row(ae, supp, first)
     assert row["AEDECOD"] == first.ctcae_term
     assert int(row["AELLTCD"]) == int(first.meddra_code)
     assert row["AEACN"] == "MULTIPLE"

@@ -120,7 +120,7 @@ def outcome(plan: ParticipantPlan, rng: random.Random) -> None:
             recorded_on=_day(last.start, 26),
             last_dose=_day(last.start, (last.stop_day or 10) - 1),
             reason="adverse_event",
-            details="Grade 3の肺炎のため、治験責任医師が治験治療を中止。",
+            details="グレード3の肺炎のため、治験責任医師が治験治療を中止。",
         )
         return
     if stage != "progressed":

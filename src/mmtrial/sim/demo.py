@@ -93,7 +93,7 @@ def demo_users(*, seed: int = DEFAULT_SEED) -> list[DemoUser]:
         ("data_manager", "yuto.takahashi", "Yuto Takahashi", ()),
         ("statistician", "mei.ito", "Mei Ito", ()),
         ("sponsor_admin", "ren.watanabe", "Ren Watanabe", ()),
-        ("coordinator", "misaki.kobayashi", "Misaki Kobayashi (SMO coordinator)", others),
+        ("coordinator", "misaki.kobayashi", "Misaki Kobayashi（SMO）", others),
     )
     return [
         DemoUser(_key(role, sites), role, username, name, sites, _password(rng))

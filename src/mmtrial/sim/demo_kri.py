@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 
 from mmtrial.edc.audit import DEMO_VIA, audit_actor, audit_stands_for
 from mmtrial.errors import MmtrialError
+from mmtrial.sim.demo_terms import verbatim_ja
 
 __all__ = ["add_kri_outlier"]
 
@@ -43,7 +44,7 @@ def add_kri_outlier(runner) -> None:
                     ae_record(
                         user=user,
                         participant_id=runner.participant_ids[plan.index],
-                        term=MILD_TERMS[n % len(MILD_TERMS)],
+                        term=verbatim_ja(MILD_TERMS[n % len(MILD_TERMS)]),
                         ctcae_term=MILD_TERMS[n % len(MILD_TERMS)],
                         grade=1,
                         start_date=day,

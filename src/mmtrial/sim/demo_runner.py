@@ -22,6 +22,7 @@ from mmtrial.edc.models import DoseAdministration, Participant, Visit
 from mmtrial.edc.models.treatment import CycleStatus, DoseStatus, VisitStatus
 from mmtrial.sim.demo_acct import schedule_accountability
 from mmtrial.sim.demo_central_lab import CentralLabSteps
+from mmtrial.sim.demo_terms import verbatim_ja
 from mmtrial.sim.plans import DATA_CUTOFF, CyclePlan, ParticipantPlan, Phase
 
 __all__ = ["DemoRunner"]
@@ -213,7 +214,7 @@ class DemoRunner(CentralLabSteps):
             ae_record(
                 user=user,
                 participant_id=self.participant_ids[plan.index],
-                term=ae.term,
+                term=verbatim_ja(ae.term),
                 ctcae_term=ae.term,
                 grade=ae.grade,
                 start_date=ae.start,
@@ -320,7 +321,7 @@ class DemoRunner(CentralLabSteps):
             for dose in doses:
                 reason = cycle_plan.holds.get((dose.drug, dose.day), "")
                 if cycle_plan.stop_day is not None and dose.day >= cycle_plan.stop_day:
-                    reason = "Grade 3の肺炎のため治験治療を中止"
+                    reason = "グレード3の肺炎のため治験治療を中止"
                 entries.append(
                     DoseEntry(
                         dose_id=dose.pk,

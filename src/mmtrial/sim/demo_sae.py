@@ -13,11 +13,16 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from mmtrial.sim.demo_terms import verbatim_ja
+
 __all__ = ["seed_demo_sae"]
 
 REPORTED_DAYS_BEFORE_CUTOFF = 30
 FOLLOW_UP_AFTER_DAYS = 7
 FALLBACK_TERM = "Febrile neutropenia"
+# The second SAE as its site writes it; coded as the CTCAE term Lung infection.
+SECOND_VERBATIM = verbatim_ja("Pneumonia", admitted=True)
+SECOND_TERM = "Lung infection"
 FALLBACK_GRADE = 3
 SEVERE = 3
 
@@ -108,7 +113,7 @@ def _first(user, participant, term, grade, start, aware):
     return ae_record(
         user=user,
         participant_id=participant.pk,
-        term=f"{term} (hospitalised)",
+        term=verbatim_ja(term, admitted=True),
         ctcae_term=term,
         grade=grade,
         start_date=start,
@@ -132,8 +137,8 @@ def _second(user, participant, start, aware):
     return ae_record(
         user=user,
         participant_id=participant.pk,
-        term="Pneumonia, admitted",
-        ctcae_term="Lung infection",
+        term=SECOND_VERBATIM,
+        ctcae_term=SECOND_TERM,
         grade=SEVERE,
         start_date=start,
         seriousness=["hospitalization"],

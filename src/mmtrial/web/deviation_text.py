@@ -40,6 +40,8 @@ CATEGORIES = {
     "Eligibility": gettext_noop("Eligibility"),
     "Safety assessment": gettext_noop("Safety assessment"),
     "Unblinding": gettext_noop("Unblinding"),
+    # not a rule's category: the one monitors most often enter by hand (the demo's, too)
+    "Informed consent": gettext_noop("Informed consent"),
 }
 
 
@@ -61,6 +63,7 @@ def deviation_text(deviation) -> str:
 
 
 def category_text(category: str) -> str:
-    """A category the bundled protocol files use, translated; any other as written."""
+    """A category the bundled protocol files use (or informed consent), translated; any other
+    as written."""
     msgid = CATEGORIES.get(category)
     return gettext(msgid) if msgid else category

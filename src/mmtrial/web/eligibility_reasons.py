@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from mmtrial.clinical.eligibility import ULN_UNIT, CheckResult, CriterionResult
 from mmtrial.protocol.models import Protocol
+from mmtrial.web.labels import label
 from mmtrial.web.screening_form import variable_label
 
 __all__ = ["criterion_reason"]
@@ -34,7 +35,7 @@ def _value(value, unit: str | None = None) -> str:
     if isinstance(value, int | float):
         value = number_format(value)
     shown = str(value)
-    return f"{shown} {unit}" if unit and unit != ULN_UNIT else shown
+    return f"{shown} {label(unit, 'unit')}" if unit and unit != ULN_UNIT else shown
 
 
 def check_reason(check: CheckResult, protocol: Protocol | None) -> str:

@@ -64,6 +64,7 @@ LABELS: dict[str, dict[str, object]] = {
         "manual": _("Raised by a person"),
         "edit_check": _("Edit check"),
         "response_disagreement": _("Derived and investigator response differ"),
+        "sae_overdue": _("SAE report overdue"),
     },
     "query_message_kind": {
         "open": _("Opened"),
@@ -140,6 +141,16 @@ LABELS: dict[str, dict[str, object]] = {
         "death": _("Death"),
         "query": _("Query"),
         "signature": _("Signature"),
+        "drugaccountability": _("Drug accountability"),
+    },
+    "api_token_scope": {
+        "read": _("Read only"),
+        "read_write": _("Read and write"),
+    },
+    # The protocol file's units that are words (counts and ages); symbols are shown as written.
+    "unit": {
+        "years": _("years"),
+        "lines": _("lines"),
     },
     "criterion": {
         "met": _("Met"),
@@ -168,6 +179,11 @@ LABELS: dict[str, dict[str, object]] = {
         "approval": _("Approval: I have reviewed these data and approve them"),
         "review": _("Review: I have reviewed these data"),
         "responsibility": _("Responsibility: I am responsible for these data"),
+        # as stored by edc.services.signatures (SIGNATURE_MEANINGS), worded as the form offers them
+        "Approval": _("Approval: I approve these data"),
+        "Review": _("Review: I have reviewed these data"),
+        "Authorship": _("Authorship: I entered these data"),
+        "Responsibility": _("Responsibility: I am responsible for these data"),
     },
 }
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from mmtrial.edc.selectors.query_records import query_records
 from mmtrial.web import entry_forms
+from mmtrial.web.accountability_forms import AccountabilityForm
 from mmtrial.web.entry_forms import analyte_label
 from mmtrial.web.labels import label
 
@@ -33,6 +34,11 @@ FORMS = {
     "endoftreatment": entry_forms.EndOfTreatmentForm,
     "followupcontact": entry_forms.FollowUpForm,
     "death": entry_forms.DeathForm,
+    "drugaccountability": AccountabilityForm,
+}
+# A stored field that its form names otherwise (the service queries the stored name).
+FORM_FIELDS = {
+    ("responseassessment", "investigator_response"): "response",
 }
 # Stored codes shown with their label (the kind in web.labels).
 CODED = {
@@ -58,6 +64,7 @@ class QueryContext:
 
 
 def _field_label(model: str, field: str) -> str:
+    field = FORM_FIELDS.get((model, field), field)
     form = FORMS.get(model)
     if form is not None and field in form.base_fields and form.base_fields[field].label:
         return str(form.base_fields[field].label)
@@ -159,6 +166,10 @@ def _context(query, found) -> QueryContext:
             when = f"C{record.cycle.number}D{record.day} · {when}"
         elif model == "adverseevent":
             record_word = f"{record_word} · {record.term}"
+        elif model == "drugaccountability":
+            record_word = f"{record_word} · {label(record.drug, 'drug')}"
+            dated = _dated(record, "returned_on", "dispensed_on")
+            when = f"C{record.cycle_number} · {dated}" if dated else f"C{record.cycle_number}"
     return QueryContext(
         record=record_word,
         what=what,

@@ -191,7 +191,13 @@ class RegisterForm(forms.Form):
 
     def __init__(self, *args, sites=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["site"].choices = [(str(site.pk), str(site)) for site in sites]
+        self.fields["site"].choices = [(str(site.pk), _site_name(site)) for site in sites]
+
+
+def _site_name(site) -> str:
+    """The site's code and name, its Japanese name on a Japanese page when it has one."""
+    japanese = (get_language() or "").startswith("ja") and getattr(site, "name_ja", "")
+    return f"{site.code} {japanese or site.name}"
 
 
 class EnrollForm(VersionedForm):
