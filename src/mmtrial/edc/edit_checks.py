@@ -123,15 +123,16 @@ def _check_dates(instance, label: str, participant, changed) -> None:
             continue
         today = today or site_today(participant)
         if value > today:
-            raise InputError(
-                DATE_IN_FUTURE.format(label=shown, date=value, today=today), {"field": name}
+            raise InputError.coded(
+                DATE_IN_FUTURE, {"field": name}, label=shown, date=value, today=today
             )
         if after_consent and participant.consent_date and value < participant.consent_date:
-            raise InputError(
-                DATE_BEFORE_CONSENT.format(
-                    label=shown, date=value, consent=participant.consent_date
-                ),
+            raise InputError.coded(
+                DATE_BEFORE_CONSENT,
                 {"field": name},
+                label=shown,
+                date=value,
+                consent=participant.consent_date,
             )
 
 
@@ -147,11 +148,12 @@ def _check_number(variable: str, value, *, field: str, protocol, label: str | No
     low_ok = number >= hard.minimum if hard.minimum_inclusive else number > hard.minimum
     high_ok = number <= hard.maximum if hard.maximum_inclusive else number < hard.maximum
     if not (low_ok and high_ok):
-        raise InputError(
-            VALUE_IMPOSSIBLE.format(
-                label=shown_label, value=shown, limits=range_text(hard, spec.unit)
-            ),
+        raise InputError.coded(
+            VALUE_IMPOSSIBLE,
             {"field": field, "code": "value_out_of_range", "variable": variable},
+            label=shown_label,
+            value=shown,
+            limits=range_text(hard, spec.unit),
         )
     if spec.integer and number != number.to_integral_value():
         raise InputError(
@@ -195,11 +197,12 @@ def check(instance: models.Model, *, changed: set[str] | None = None) -> list[tu
                 f"{fmt_number(level)} mg" for level in protocol.levels(instance.drug)
             )
             if not (instance.reason or "").strip():
-                raise InputError(
-                    DOSE_OFF_LADDER.format(
-                        drug=drug, dose=fmt_number(Decimal(dose)), levels=levels
-                    ),
+                raise InputError.coded(
+                    DOSE_OFF_LADDER,
                     {"field": "reason"},
+                    drug=drug,
+                    dose=fmt_number(Decimal(dose)),
+                    levels=levels,
                 )
             findings.append(
                 (

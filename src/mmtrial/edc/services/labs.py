@@ -46,25 +46,27 @@ def _converted(participant, *, analyte: str, value, unit: str) -> tuple[Decimal 
 
 def _check_date(participant, collected_on: dt.date, today: dt.date | None) -> None:
     if collected_on < participant.consent_date:
-        raise InputError(
-            COLLECTED_BEFORE_CONSENT.format(date=collected_on, consent=participant.consent_date),
+        raise InputError.coded(
+            COLLECTED_BEFORE_CONSENT,
             {"field": "collected_on"},
+            date=collected_on,
+            consent=participant.consent_date,
         )
     if today is not None and collected_on > today:
-        raise InputError(COLLECTED_IN_FUTURE.format(date=collected_on), {"field": "collected_on"})
+        raise InputError.coded(COLLECTED_IN_FUTURE, {"field": "collected_on"}, date=collected_on)
 
 
 def lab_result_for(*, user, lab_result_id: int, action: Action = Action.VIEW) -> LabResult:
     """The lab result if the user may see its participant's site (else NotFound)."""
     lab = LabResult.objects.filter(pk=lab_result_id, is_deleted=False).first()
     if lab is None:
-        raise NotFound(LAB_NOT_FOUND.format(pk=lab_result_id), {"id": lab_result_id})
+        raise NotFound.coded(LAB_NOT_FOUND, {"id": lab_result_id}, pk=lab_result_id)
     try:
         lab.participant = participant_for(
             user=user, participant_id=lab.participant_id, action=action
         )
     except NotFound:
-        raise NotFound(LAB_NOT_FOUND.format(pk=lab_result_id), {"id": lab_result_id}) from None
+        raise NotFound.coded(LAB_NOT_FOUND, {"id": lab_result_id}, pk=lab_result_id) from None
     return lab
 
 
