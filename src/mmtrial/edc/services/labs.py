@@ -19,7 +19,7 @@ from mmtrial.edc.services._records import record_create, record_soft_delete, rec
 from mmtrial.edc.services.participants import acting, participant_for, protocol_of
 from mmtrial.edc.services.responses import response_derive
 from mmtrial.edc.unit_of_work import writes
-from mmtrial.errors import InputError, NotFound
+from mmtrial.errors import InputError, NotFound, Phrase
 
 __all__ = ["lab_result_delete", "lab_result_for", "lab_result_record", "lab_result_update"]
 
@@ -30,6 +30,8 @@ COLLECTED_BEFORE_CONSENT = (
 )
 COLLECTED_IN_FUTURE = "collected on: {date} is in the future."
 CENTRAL_NEEDS_ACCESSION = "accession: a central-laboratory result needs its accession number."
+LAB_VALUE_REFUSED = "{analyte}: {problem}"
+LAB_UNIT_REFUSED = "{analyte} unit: {problem}"
 
 
 def _converted(participant, *, analyte: str, value, unit: str) -> tuple[Decimal | None, str, str]:
@@ -40,8 +42,12 @@ def _converted(participant, *, analyte: str, value, unit: str) -> tuple[Decimal 
     except LabValueError as exc:  # named as the user sees it: the analyte (and its unit)
         entry = ANALYTES.get(analyte)
         name = entry.name if entry is not None else "Analyte"
-        shown = f"{name} unit" if exc.column == "unit" else name
-        raise InputError(f"{shown}: {exc.message}", {"field": exc.column}) from None
+        raise InputError.coded(
+            LAB_UNIT_REFUSED if exc.column == "unit" else LAB_VALUE_REFUSED,
+            {"field": exc.column},
+            analyte=name,
+            problem=Phrase(exc.template, exc.params),
+        ) from None
 
 
 def _check_date(participant, collected_on: dt.date, today: dt.date | None) -> None:
