@@ -52,6 +52,8 @@ MESSAGE_PACKAGES = (
     "mmtrial.edc.selectors",
     "mmtrial.edc.unit_of_work",
     "mmtrial.edc.edit_checks",
+    "mmtrial.edc.lab_analytes",
+    "mmtrial.edc.lab_import_lock",
 )
 
 
