@@ -58,7 +58,7 @@ def test_service_refusal_is_a_problem_with_code_parameters_and_text(api_as, stud
     assert response.status_code == 404
     body = response.json()
     assert body["code"] == "participant_not_found"
-    assert body["parameters"]["ref"] == "999999"
+    assert body["parameters"]["ref"] == 999999  # typed: a number stays a number
     assert "999999" in body["text"] and body["detail"] == body["text"]
 
 

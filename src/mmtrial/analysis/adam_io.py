@@ -96,9 +96,11 @@ def require_variables(frame: pd.DataFrame, *, file: str, variables: Iterable[str
     """Fail naming the first required variable the dataset lacks."""
     for variable in variables:
         if variable not in frame.columns:
-            raise InputError(
-                MESSAGE_MISSING_VARIABLE.format(file=file, variable=variable),
+            raise InputError.coded(
+                MESSAGE_MISSING_VARIABLE,
                 {"dataset": file, "variable": variable},
+                file=file,
+                variable=variable,
             )
 
 
@@ -222,8 +224,8 @@ def read_adam_dir(directory: str | Path) -> AdamDatasets:
     for name, check in (("adsl", check_adsl), ("adrs", check_adrs), ("adtte", check_adtte)):
         path = find_dataset(folder, name)
         if path is None:
-            raise InputError(
-                MESSAGE_MISSING_DATASET.format(name=name, directory=folder), {"dataset": name}
+            raise InputError.coded(
+                MESSAGE_MISSING_DATASET, {"dataset": name}, name=name, directory=folder
             )
         frames[name] = check(read_dataset(path), file=path.name)
         files[name] = str(path)

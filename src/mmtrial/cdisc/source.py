@@ -57,7 +57,7 @@ def load_source(
     frame = study.participants
     if len(frame) == 0:
         when = f" on or before {data_cut.isoformat()}" if data_cut else ""
-        raise InputError(NOTHING_TO_EXPORT.format(when=when))
+        raise InputError.coded(NOTHING_TO_EXPORT, when=when)
     cut = data_cut or frame["data_cut_date"].iloc[0]
     protocol = load_protocol()
     participants = export_participants(user=user, data_cut_date=cut)

@@ -55,7 +55,7 @@ class SaeClock:
 
 def _aware(field: str, value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise InputError(NAIVE_DATETIME.format(field=field, value=value), {"field": field})
+        raise InputError.coded(NAIVE_DATETIME, {"field": field}, field=field, value=value)
     return value
 
 

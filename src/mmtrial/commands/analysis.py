@@ -48,7 +48,7 @@ def _adam_from_database(data_cut: date | None = None) -> Any:
     from mmtrial.analysis.derive import derive_adlb, derive_adrs, derive_adsl, derive_adtte
 
     if data_cut is not None and data_cut > date.today():
-        raise MmtrialError(DATA_CUT_IN_FUTURE.format(cut=data_cut, today=date.today()))
+        raise MmtrialError.coded(DATA_CUT_IN_FUTURE, cut=data_cut, today=date.today())
     try:
         source = source_fn(data_cut_date=data_cut)
         if data_cut is None and _latest_cut(source) > (today := date.today()):

@@ -93,11 +93,10 @@ def api_token_create(
     if not name:
         raise InputError(API_TOKEN_NAME_REQUIRED, {"field": "name"})
     if scope not in ApiTokenScope.values:
-        raise InputError(API_TOKEN_SCOPE_INVALID.format(scope=scope), {"field": "scope"})
+        raise InputError.coded(API_TOKEN_SCOPE_INVALID, {"field": "scope"}, scope=scope)
     if isinstance(days, bool) or not 1 <= days <= API_TOKEN_DAYS_MAX:
-        raise InputError(
-            API_TOKEN_DAYS_INVALID.format(max_days=API_TOKEN_DAYS_MAX, days=days),
-            {"field": "days"},
+        raise InputError.coded(
+            API_TOKEN_DAYS_INVALID, {"field": "days"}, max_days=API_TOKEN_DAYS_MAX, days=days
         )
     if user.password_changed_at is None:
         raise PermissionDenied(API_TOKEN_PASSWORD_MUST_CHANGE)
@@ -141,9 +140,9 @@ def api_token_revoke(*, user: User, token_id: int, reason: str = "") -> ApiToken
     """Revoke one of the user's own tokens (audited, "api_token_revoke")."""
     token = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
     if token is None:
-        raise NotFound(API_TOKEN_NOT_FOUND.format(token_id=token_id), {"token_id": token_id})
+        raise NotFound.coded(API_TOKEN_NOT_FOUND, {"token_id": token_id}, token_id=token_id)
     if token.revoked_at is not None:
-        raise InputError(API_TOKEN_ALREADY_REVOKED.format(token_id=token_id))
+        raise InputError.coded(API_TOKEN_ALREADY_REVOKED, token_id=token_id)
     token.revoked_at = timezone.now()
     ApiToken.objects.filter(pk=token.pk).update(revoked_at=token.revoked_at)
     audit_record(

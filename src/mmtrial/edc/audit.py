@@ -240,7 +240,7 @@ def _lock_head() -> AuditChainHead:
     if head is None:
         # A chain starts once; a missing head over existing events is damage, not a new start.
         if AuditEvent.objects.exists():
-            raise AuditChainError(HEAD_MISSING.format(events=AuditEvent.objects.count()))
+            raise AuditChainError.coded(HEAD_MISSING, events=AuditEvent.objects.count())
         AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
         head = AuditChainHead.objects.select_for_update().get(pk=1)
     return head

@@ -73,7 +73,7 @@ def audit_key() -> bytes | None:
 
 def _checked(text: str) -> bytes:
     if len(text) < KEY_MIN_CHARS:
-        raise AuditKeyError(KEY_TOO_SHORT.format(min=KEY_MIN_CHARS, n=len(text)))
+        raise AuditKeyError.coded(KEY_TOO_SHORT, min=KEY_MIN_CHARS, n=len(text))
     return text.encode()
 
 
@@ -83,11 +83,11 @@ def _key_from_file(path: str) -> bytes:
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise AuditKeyError(KEY_FILE_MISSING.format(path=path, env=KEY_FILE_ENV)) from None
+        raise AuditKeyError.coded(KEY_FILE_MISSING, path=path, env=KEY_FILE_ENV) from None
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise AuditKeyError(KEY_FILE_OPEN.format(path=path, mode=oct(info.st_mode & 0o777)[2:]))
+        raise AuditKeyError.coded(KEY_FILE_OPEN, path=path, mode=oct(info.st_mode & 0o777)[2:])
     if info.st_uid != os.getuid():
-        raise AuditKeyError(KEY_FILE_OWNER.format(path=path))
+        raise AuditKeyError.coded(KEY_FILE_OWNER, path=path)
     return _checked(Path(path).read_text(encoding="utf-8").strip())
 
 
@@ -129,7 +129,7 @@ def anchors_read(path: str | Path) -> list[Anchor]:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        raise InputError(ANCHOR_FILE_MISSING.format(path=path), {"field": "anchor"}) from None
+        raise InputError.coded(ANCHOR_FILE_MISSING, {"field": "anchor"}, path=path) from None
     anchors = []
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -137,8 +137,8 @@ def anchors_read(path: str | Path) -> list[Anchor]:
         try:
             anchors.append(anchor_parse(line))
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            raise InputError(
-                ANCHOR_BAD_LINE.format(path=path, line=number, problem=exc), {"field": "anchor"}
+            raise InputError.coded(
+                ANCHOR_BAD_LINE, {"field": "anchor"}, path=path, line=number, problem=exc
             ) from None
     return anchors
 

@@ -157,9 +157,9 @@ def backup_create(*, actor, out: Path) -> BackupResult:
     manifest_path = manifest_path_for(out)
     for path in (out, manifest_path):
         if path.exists():
-            raise BackupError(OUT_EXISTS.format(path=path), {"field": "out"})
+            raise BackupError.coded(OUT_EXISTS, {"field": "out"}, path=path)
     if not out.parent.is_dir():
-        raise BackupError(OUT_DIR_MISSING.format(path=out.parent), {"field": "out"})
+        raise BackupError.coded(OUT_DIR_MISSING, {"field": "out"}, path=out.parent)
     if connection.vendor == "postgresql":
         tool("pg_dump")
     event = audit_record(
@@ -247,15 +247,15 @@ def manifest_read(path: Path) -> dict[str, Any]:
     try:
         manifest = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BackupError(MANIFEST_MISSING.format(path=path), {"field": "manifest"}) from None
+        raise BackupError.coded(MANIFEST_MISSING, {"field": "manifest"}, path=path) from None
     except ValueError as exc:
-        raise BackupError(MANIFEST_INVALID.format(path=path, problem=exc)) from None
+        raise BackupError.coded(MANIFEST_INVALID, path=path, problem=exc) from None
     required = {"format", "vendor", "sha256", "audit", "signatures", "tables"}
     if not isinstance(manifest, dict) or not required <= set(manifest):
-        raise BackupError(MANIFEST_INVALID.format(path=path, problem="keys are missing"))
+        raise BackupError.coded(MANIFEST_INVALID, path=path, problem="keys are missing")
     if manifest["format"] != FORMAT:
-        raise BackupError(
-            MANIFEST_INVALID.format(path=path, problem=f"format {manifest['format']!r}")
+        raise BackupError.coded(
+            MANIFEST_INVALID, path=path, problem=f"format {manifest['format']!r}"
         )
     return manifest
 
@@ -264,13 +264,11 @@ def backup_restore(*, source: Path, manifest_path: Path | None = None) -> Restor
     """Restore `source` into the configured database, which must be empty; verify it all."""
     source = Path(source).absolute()
     if not source.is_file():
-        raise BackupError(IN_MISSING.format(path=source), {"field": "in"})
+        raise BackupError.coded(IN_MISSING, {"field": "in"}, path=source)
     manifest = manifest_read(manifest_path or manifest_path_for(source))
     if manifest["vendor"] != connection.vendor:
-        raise BackupError(
-            VENDOR_MISMATCH.format(
-                path=source.name, backup=_vendor(manifest["vendor"]), current=_vendor()
-            )
+        raise BackupError.coded(
+            VENDOR_MISMATCH, path=source.name, backup=_vendor(manifest["vendor"]), current=_vendor()
         )
     if connection.vendor == "sqlite":
         target = Path(connection.settings_dict["NAME"])
@@ -281,8 +279,8 @@ def backup_restore(*, source: Path, manifest_path: Path | None = None) -> Restor
         _pg_target_empty()
     actual = file_sha256(source)
     if actual != manifest["sha256"]:
-        raise RestoreVerificationError(
-            CHECKSUM_DIFFERS.format(path=source.name, actual=actual, expected=manifest["sha256"])
+        raise RestoreVerificationError.coded(
+            CHECKSUM_DIFFERS, path=source.name, actual=actual, expected=manifest["sha256"]
         )
     if target is not None:
         return _sqlite_restore(source, target, manifest)
@@ -298,12 +296,12 @@ def _sqlite_target_empty(target: Path) -> None:
         for suffix in ("-wal", "-shm", "-journal"):
             leftover = target.with_name(target.name + suffix)
             if leftover.exists():
-                raise BackupError(TARGET_LEFTOVER.format(path=leftover))
+                raise BackupError.coded(TARGET_LEFTOVER, path=leftover)
         return
     with contextlib.closing(sqlite3.connect(f"file:{target}?mode=ro", uri=True)) as db:
         (tables,) = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
     if tables:
-        raise BackupError(TARGET_NOT_EMPTY.format(target=target, what=f"{tables} tables"))
+        raise BackupError.coded(TARGET_NOT_EMPTY, target=target, what=f"{tables} tables")
 
 
 _PG_OBJECTS = (
@@ -319,10 +317,10 @@ def _pg_target_empty() -> None:
         cursor.execute(_PG_OBJECTS)
         (objects,) = cursor.fetchone()
     if objects:
-        raise BackupError(
-            TARGET_NOT_EMPTY.format(
-                target=connection.settings_dict["NAME"], what=f"{objects} tables or sequences"
-            )
+        raise BackupError.coded(
+            TARGET_NOT_EMPTY,
+            target=connection.settings_dict["NAME"],
+            what=f"{objects} tables or sequences",
         )
 
 
@@ -331,16 +329,14 @@ def _compare_tables(actual: dict[str, dict], manifest: dict[str, Any]) -> None:
     for table, entry in expected.items():
         got = actual.get(table)
         if got is None:
-            raise RestoreVerificationError(TABLE_MISSING.format(table=table))
+            raise RestoreVerificationError.coded(TABLE_MISSING, table=table)
         if got != entry:
             what = "" if got["rows"] != entry["rows"] else ", same rows but other content"
-            raise RestoreVerificationError(
-                TABLE_DIFFERS.format(
-                    table=table, actual_rows=got["rows"], rows=entry["rows"], what=what
-                )
+            raise RestoreVerificationError.coded(
+                TABLE_DIFFERS, table=table, actual_rows=got["rows"], rows=entry["rows"], what=what
             )
     for table in actual.keys() - expected.keys():
-        raise RestoreVerificationError(TABLE_EXTRA.format(table=table))
+        raise RestoreVerificationError.coded(TABLE_EXTRA, table=table)
 
 
 def _verify_restored(manifest: dict[str, Any]) -> tuple[int, int]:
@@ -351,30 +347,28 @@ def _verify_restored(manifest: dict[str, Any]) -> tuple[int, int]:
 
     report = audit_verify()
     if not report.ok:
-        raise RestoreVerificationError(CHAIN_BROKEN.format(problem=report.problem))
+        raise RestoreVerificationError.coded(CHAIN_BROKEN, problem=report.problem)
     audit = manifest["audit"]
     if (report.events_checked, report.last_id) != (audit["events"], audit["last_id"]) or (
         report.events_checked and report.last_hash != audit["last_hash"]
     ):
-        raise RestoreVerificationError(
-            CHAIN_DIFFERS.format(
-                events=report.events_checked,
-                last_id=report.last_id,
-                m_events=audit["events"],
-                m_last_id=audit["last_id"],
-            )
+        raise RestoreVerificationError.coded(
+            CHAIN_DIFFERS,
+            events=report.events_checked,
+            last_id=report.last_id,
+            m_events=audit["events"],
+            m_last_id=audit["last_id"],
         )
     if not audit_triggers.triggers_installed(connection):
         raise RestoreVerificationError(TRIGGERS_MISSING)
     signatures = signature_verify()
     expected = manifest["signatures"]["valid"]
     if not signatures.ok or signatures.checked != expected:
-        raise RestoreVerificationError(
-            SIGNATURES_DIFFER.format(
-                checked=signatures.checked,
-                mismatches=len(signatures.mismatches),
-                expected=expected,
-            )
+        raise RestoreVerificationError.coded(
+            SIGNATURES_DIFFER,
+            checked=signatures.checked,
+            mismatches=len(signatures.mismatches),
+            expected=expected,
         )
     return report.events_checked, signatures.checked
 
@@ -383,13 +377,13 @@ def _refused_unless(check):
     try:
         return check()
     except RestoreVerificationError as exc:
-        raise RestoreVerificationError(RESTORE_REFUSED.format(problem=exc.message)) from None
+        raise RestoreVerificationError.coded(RESTORE_REFUSED, problem=exc.message) from None
 
 
 def _sqlite_restore(source: Path, target: Path, manifest: dict[str, Any]) -> RestoreResult:
     with open(source, "rb") as handle:
         if handle.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
-            raise BackupError(NOT_SQLITE.format(path=source.name))
+            raise BackupError.coded(NOT_SQLITE, path=source.name)
     partial = target.with_name(f".{target.name}.restoring-{os.getpid()}")
     aside = target.with_name(f".{target.name}.empty-{os.getpid()}")
     try:
@@ -446,8 +440,8 @@ def _pg_restore(source: Path, manifest: dict[str, Any]) -> RestoreResult:
             pg_clear()
         except Exception as cleanup:  # say both: the operator must empty the target by hand
             problem = getattr(exc, "message", "") or type(exc).__name__
-            raise RestoreVerificationError(
-                CLEANUP_FAILED.format(target=name, problem=problem, cleanup=cleanup)
+            raise RestoreVerificationError.coded(
+                CLEANUP_FAILED, target=name, problem=problem, cleanup=cleanup
             ) from None
         raise
     return RestoreResult(name, manifest, events, signatures, len(manifest["tables"]))

@@ -81,7 +81,7 @@ def pg_session(*, snapshot: bool = False) -> Iterator:
 def tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        raise ToolError(TOOL_MISSING.format(tool=name, version=_server_major()))
+        raise ToolError.coded(TOOL_MISSING, tool=name, version=_server_major())
     return path
 
 
@@ -97,7 +97,7 @@ def run_tool(args: list[str]) -> None:
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
         problem = lines[0] if lines else f"exit status {done.returncode}"
-        raise ToolError(TOOL_FAILED.format(tool=Path(args[0]).name, problem=problem))
+        raise ToolError.coded(TOOL_FAILED, tool=Path(args[0]).name, problem=problem)
 
 
 _PG_DROP_RELATIONS = (

@@ -97,9 +97,9 @@ def cli_user_get(*, username: str) -> User:
     """The active user of that name (any case), or NotFound / PermissionDenied in words."""
     user = User.objects.filter(username__iexact=(username or "").strip()).first()
     if user is None:
-        raise NotFound(CLI_USER_UNKNOWN.format(username=username), {"field": "by"})
+        raise NotFound.coded(CLI_USER_UNKNOWN, {"field": "by"}, username=username)
     if not user.is_active:
-        raise PermissionDenied(CLI_USER_INACTIVE.format(username=user.username), {"field": "by"})
+        raise PermissionDenied.coded(CLI_USER_INACTIVE, {"field": "by"}, username=user.username)
     return user
 
 
@@ -110,13 +110,13 @@ def cli_authenticate_password(*, username: str, password: str) -> User:
     request = authentication_request(None, channel="cli", os_account=os_account())
     authenticated = authenticate(request, username=user.username, password=password or "")
     if getattr(request, "axes_locked_out", False):
-        raise PermissionDenied(CLI_LOCKED_OUT.format(username=user.username), {"field": "by"})
+        raise PermissionDenied.coded(CLI_LOCKED_OUT, {"field": "by"}, username=user.username)
     if authenticated is None or authenticated.pk != user.pk:
-        raise PermissionDenied(CLI_WRONG_PASSWORD.format(username=user.username), {"field": "by"})
+        raise PermissionDenied.coded(CLI_WRONG_PASSWORD, {"field": "by"}, username=user.username)
     if user.password_changed_at is None:
-        raise PermissionDenied(CLI_PASSWORD_MUST_CHANGE.format(username=user.username))
+        raise PermissionDenied.coded(CLI_PASSWORD_MUST_CHANGE, username=user.username)
     if password_expired(user):
-        raise PermissionDenied(CLI_PASSWORD_EXPIRED.format(username=user.username))
+        raise PermissionDenied.coded(CLI_PASSWORD_EXPIRED, username=user.username)
     return user
 
 
@@ -127,10 +127,10 @@ def _secret_sha256(secret: str) -> str:
 def _read_private_file(path: Path) -> str:
     info = path.stat()
     if info.st_uid != os.getuid():
-        raise PermissionDenied(TOKEN_FILE_OWNER.format(path=path), {"field": "token"})
+        raise PermissionDenied.coded(TOKEN_FILE_OWNER, {"field": "token"}, path=path)
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         mode = oct(info.st_mode & 0o777)[2:]
-        raise PermissionDenied(TOKEN_FILE_OPEN.format(path=path, mode=mode), {"field": "token"})
+        raise PermissionDenied.coded(TOKEN_FILE_OPEN, {"field": "token"}, path=path, mode=mode)
     return path.read_text(encoding="utf-8").strip()
 
 
@@ -148,28 +148,30 @@ def cli_authenticate_token(*, path: Path, username: str | None = None) -> User |
         .first()
     )
     if token is None:
-        raise PermissionDenied(TOKEN_UNKNOWN.format(path=path), {"field": "token"})
+        raise PermissionDenied.coded(TOKEN_UNKNOWN, {"field": "token"}, path=path)
     user = token.user
     if username and user.username.lower() != username.strip().lower():
         return None
     if token.expires_at <= timezone.now():
-        raise PermissionDenied(
-            TOKEN_EXPIRED.format(path=path, date=token.expires_at.date().isoformat()),
-            {"field": "token"},
+        raise PermissionDenied.coded(
+            TOKEN_EXPIRED, {"field": "token"}, path=path, date=token.expires_at.date().isoformat()
         )
     account = os_account()
     if token.os_account != account:
-        raise PermissionDenied(
-            TOKEN_OTHER_ACCOUNT.format(path=path, issued=token.os_account, account=account),
+        raise PermissionDenied.coded(
+            TOKEN_OTHER_ACCOUNT,
             {"field": "token"},
+            path=path,
+            issued=token.os_account,
+            account=account,
         )
     if not user.is_active:
-        raise PermissionDenied(CLI_USER_INACTIVE.format(username=user.username), {"field": "by"})
+        raise PermissionDenied.coded(CLI_USER_INACTIVE, {"field": "by"}, username=user.username)
     from axes.handlers.proxy import AxesProxyHandler
 
     request = authentication_request(None, channel="cli")
     if AxesProxyHandler.is_locked(request, {"username": user.username}):
-        raise PermissionDenied(CLI_LOCKED_OUT.format(username=user.username), {"field": "by"})
+        raise PermissionDenied.coded(CLI_LOCKED_OUT, {"field": "by"}, username=user.username)
     return user
 
 
@@ -177,9 +179,9 @@ def cli_token_issue(*, user: User, path: Path, days: int = TOKEN_DAYS_DEFAULT) -
     """Issue a token to `user` (already authenticated by password) for this operating-system
     account, written to `path` with mode 0600; audited ("cli_token_issue")."""
     if not 1 <= days <= 3650:
-        raise InputError(TOKEN_DAYS_INVALID.format(days=days), {"field": "days"})
+        raise InputError.coded(TOKEN_DAYS_INVALID, {"field": "days"}, days=days)
     if path.exists():
-        raise InputError(TOKEN_FILE_EXISTS.format(path=path), {"field": "file"})
+        raise InputError.coded(TOKEN_FILE_EXISTS, {"field": "file"}, path=path)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = timezone.now()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -226,7 +228,7 @@ def cli_token_revoke(*, actor: User, user: User, reason: str = "") -> int:
         CommandLineToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True)
     )
     if not tokens:
-        raise InputError(TOKEN_NONE_ACTIVE.format(username=user.username))
+        raise InputError.coded(TOKEN_NONE_ACTIVE, username=user.username)
     CommandLineToken.objects.filter(pk__in=[t.pk for t in tokens]).update(revoked_at=now)
     audit_record(
         EventSpec(

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop as _
 
 from mmtrial.clinical.value_ranges import fmt_number, range_text, soft_flag
-from mmtrial.errors import InputError
+from mmtrial.errors import InputError, Phrase, Term
 from mmtrial.protocol.loader import load_protocol
 
 __all__ = [
@@ -45,6 +45,19 @@ DATE_BEFORE_CONSENT = (
     "collected before consent."
 )
 VALUE_IMPOSSIBLE = "{label}: {value} is impossible; it must be {limits}."
+VALUE_NOT_WHOLE = "{label}: {value} is not a whole number."
+# A variable's hard limits as a phrase of VALUE_IMPOSSIBLE, by (minimum inclusive, maximum
+# inclusive); `{unit}` is empty or the unit with a space before it.
+RANGE_GE_LE = ">= {minimum}{unit} and <= {maximum}{unit}"
+RANGE_GE_LT = ">= {minimum}{unit} and < {maximum}{unit}"
+RANGE_GT_LE = "> {minimum}{unit} and <= {maximum}{unit}"
+RANGE_GT_LT = "> {minimum}{unit} and < {maximum}{unit}"
+_RANGES = {
+    (True, True): RANGE_GE_LE,
+    (True, False): RANGE_GE_LT,
+    (False, True): RANGE_GT_LE,
+    (False, False): RANGE_GT_LT,
+}
 VALUE_UNUSUAL = "{label} {value} is unusual (expected {limits}): please confirm or correct it."
 DOSE_OFF_LADDER = (
     "{drug} dose taken: {dose} mg is not a dose level of the protocol ({levels}); say why in "
@@ -123,16 +136,29 @@ def _check_dates(instance, label: str, participant, changed) -> None:
             continue
         today = today or site_today(participant)
         if value > today:
-            raise InputError(
-                DATE_IN_FUTURE.format(label=shown, date=value, today=today), {"field": name}
+            raise InputError.coded(
+                DATE_IN_FUTURE, {"field": name}, label=shown, date=value, today=today
             )
         if after_consent and participant.consent_date and value < participant.consent_date:
-            raise InputError(
-                DATE_BEFORE_CONSENT.format(
-                    label=shown, date=value, consent=participant.consent_date
-                ),
+            raise InputError.coded(
+                DATE_BEFORE_CONSENT,
                 {"field": name},
+                label=shown,
+                date=value,
+                consent=participant.consent_date,
             )
+
+
+def _limits(rng, unit: str) -> Phrase:
+    """The limits as the message shows them, in the user's language where it is rendered."""
+    return Phrase(
+        _RANGES[(rng.minimum_inclusive, rng.maximum_inclusive)],
+        {
+            "minimum": fmt_number(rng.minimum),
+            "maximum": fmt_number(rng.maximum),
+            "unit": f" {unit}" if unit else "",
+        },
+    )
 
 
 def _check_number(variable: str, value, *, field: str, protocol, label: str | None = None):
@@ -141,21 +167,22 @@ def _check_number(variable: str, value, *, field: str, protocol, label: str | No
         return None
     spec = protocol.value_ranges.variables[variable]
     number = Decimal(str(value))
-    shown_label = label or spec.label
+    shown_label = label or Term(spec.label, spec.label_ja)
     shown = f"{fmt_number(number)} {spec.unit}".strip()
     hard = spec.hard
     low_ok = number >= hard.minimum if hard.minimum_inclusive else number > hard.minimum
     high_ok = number <= hard.maximum if hard.maximum_inclusive else number < hard.maximum
     if not (low_ok and high_ok):
-        raise InputError(
-            VALUE_IMPOSSIBLE.format(
-                label=shown_label, value=shown, limits=range_text(hard, spec.unit)
-            ),
+        raise InputError.coded(
+            VALUE_IMPOSSIBLE,
             {"field": field, "code": "value_out_of_range", "variable": variable},
+            label=shown_label,
+            value=shown,
+            limits=_limits(hard, spec.unit),
         )
     if spec.integer and number != number.to_integral_value():
-        raise InputError(
-            f"{shown_label}: {shown} is not a whole number.", {"field": field, "variable": variable}
+        raise InputError.coded(
+            VALUE_NOT_WHOLE, {"field": field, "variable": variable}, label=shown_label, value=shown
         )
     flag = soft_flag(variable, number, protocol=protocol)
     if flag is None:
@@ -195,11 +222,12 @@ def check(instance: models.Model, *, changed: set[str] | None = None) -> list[tu
                 f"{fmt_number(level)} mg" for level in protocol.levels(instance.drug)
             )
             if not (instance.reason or "").strip():
-                raise InputError(
-                    DOSE_OFF_LADDER.format(
-                        drug=drug, dose=fmt_number(Decimal(dose)), levels=levels
-                    ),
+                raise InputError.coded(
+                    DOSE_OFF_LADDER,
                     {"field": "reason"},
+                    drug=drug,
+                    dose=fmt_number(Decimal(dose)),
+                    levels=levels,
                 )
             findings.append(
                 (

@@ -97,13 +97,32 @@ RESPONSE_ANALYTES = frozenset(
 )
 
 
-class LabValueError(ValueError):
-    """A value or unit that cannot be stored; `column` names what is wrong."""
+# What is wrong with a value or unit, as message constants (`{analyte}` is the analyte's name,
+# shown translated; `{unit}` and `{value}` as reported).
+ANALYTE_UNKNOWN = "unknown analyte {analyte!r} (known: {known})"
+UNIT_NOT_TAKEN = "{analyte} takes no unit (got {unit!r})"
+QUALITATIVE_INVALID = "{analyte} must be positive or negative, not {value!r}"
+UNIT_NOT_ACCEPTED = "unit {unit!r} is not accepted for {analyte} (accepted: {accepted})"
+VALUE_REQUIRED = "a value is required"
+VALUE_NOT_NUMBER = "{value!r} is not a number"
+VALUE_NOT_FINITE = "{value!r} is not a finite number"
+VALUE_NEGATIVE = "{value} is negative; a lab value cannot be below 0"
+VALUE_TOO_LARGE = "{value} {unit} is too large to be a lab value"
+# the clinical rule's own words (creatinine outside its plausible range, in the unit given)
+VALUE_PROBLEM = "{problem}"
 
-    def __init__(self, column: str, message: str) -> None:
-        super().__init__(message)
+
+class LabValueError(ValueError):
+    """A value or unit that cannot be stored; `column` names what is wrong. Like an
+    `MmtrialError` it keeps its message constant (`template`) and `params`; `message` is the
+    English text."""
+
+    def __init__(self, column: str, template: str, /, **params) -> None:
         self.column = column
-        self.message = message
+        self.template = template
+        self.params = params
+        self.message = template.format(**params)
+        super().__init__(self.message)
 
 
 def _unit_key(analyte: Analyte, unit: str) -> str | None:
@@ -125,30 +144,30 @@ def convert(
     entry = ANALYTES.get(analyte)
     if entry is None:
         known = ", ".join(ANALYTES)
-        raise LabValueError("analyte", f"unknown analyte {analyte!r} (known: {known})")
+        raise LabValueError("analyte", ANALYTE_UNKNOWN, analyte=analyte, known=known)
     text = (value or "").strip()
     if entry.qualitative:
         if (unit or "").strip():
-            raise LabValueError("unit", f"{entry.name} takes no unit (got {unit!r})")
+            raise LabValueError("unit", UNIT_NOT_TAKEN, analyte=entry.name, unit=unit)
         if text.lower() not in IFE_VALUES:
-            raise LabValueError("value", f"{entry.name} must be positive or negative, not {text!r}")
+            raise LabValueError("value", QUALITATIVE_INVALID, analyte=entry.name, value=text)
         return None, text.lower(), ""
     key = _unit_key(entry, unit or "")
     if key is None:
         accepted = ", ".join(entry.accepted_units)
         raise LabValueError(
-            "unit", f"unit {unit!r} is not accepted for {entry.name} (accepted: {accepted})"
+            "unit", UNIT_NOT_ACCEPTED, unit=unit, analyte=entry.name, accepted=accepted
         )
     if not text:
-        raise LabValueError("value", "a value is required")
+        raise LabValueError("value", VALUE_REQUIRED)
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise LabValueError("value", f"{text!r} is not a number") from None
+        raise LabValueError("value", VALUE_NOT_NUMBER, value=text) from None
     if not number.is_finite():
-        raise LabValueError("value", f"{text!r} is not a finite number")
+        raise LabValueError("value", VALUE_NOT_FINITE, value=text)
     if number < 0:
-        raise LabValueError("value", f"{text} is negative; a lab value cannot be below 0")
+        raise LabValueError("value", VALUE_NEGATIVE, value=text)
     factor = entry.factors[key]
     if factor is None:  # creatinine in umol/L: the protocol owns the factor
         try:
@@ -156,14 +175,16 @@ def convert(
                 creatinine_umol_l=number, protocol=protocol
             )
         except InputError as exc:  # the plausible range, in the unit the value was given in
-            raise LabValueError("value", exc.extra.get("problem", exc.message)) from None
+            raise LabValueError(
+                "value", VALUE_PROBLEM, problem=exc.extra.get("problem", exc.message)
+            ) from None
     else:
         converted = number * factor
     # LabResult.value holds 10 digits before the point; checked before quantize too, which
     # cannot give 1e400 four decimal places (decimal.InvalidOperation)
     if converted.adjusted() >= 10:
-        raise LabValueError("value", f"{text} {unit} is too large to be a lab value")
+        raise LabValueError("value", VALUE_TOO_LARGE, value=text, unit=unit)
     stored = converted.quantize(STORED_PLACES, rounding=ROUND_HALF_EVEN)
     if stored.adjusted() >= 10:  # LabResult.value holds 10 digits before the point
-        raise LabValueError("value", f"{text} {unit} is too large to be a lab value")
+        raise LabValueError("value", VALUE_TOO_LARGE, value=text, unit=unit)
     return stored, "", entry.unit

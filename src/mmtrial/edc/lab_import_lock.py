@@ -71,7 +71,7 @@ def import_lock() -> Iterator[None]:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [_ADVISORY_KEY])
             (acquired,) = cursor.fetchone()
         if not acquired:
-            raise ImportRunningError(IMPORT_RUNNING.format(what=_running_description()))
+            raise ImportRunningError.coded(IMPORT_RUNNING, what=_running_description())
         try:
             yield
         finally:
@@ -84,7 +84,7 @@ def import_lock() -> Iterator[None]:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ImportRunningError(IMPORT_RUNNING.format(what=_running_description())) from None
+            raise ImportRunningError.coded(IMPORT_RUNNING, what=_running_description()) from None
         yield
     finally:
         handle.close()  # closing releases the flock

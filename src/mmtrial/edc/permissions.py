@@ -155,9 +155,10 @@ ACTION_DENIED = "You do not have permission to {action} here."
 def authorize(user, action: Action, site_id: int | None = None) -> None:
     """Raise PermissionDenied unless `user` may do `action` at `site_id` (any site when None)."""
     if not can(user, action, site_id):
-        raise PermissionDenied(
-            ACTION_DENIED.format(action=action.value.replace("_", " ")),
+        raise PermissionDenied.coded(
+            ACTION_DENIED,
             {"action": action.value, "site_id": site_id},
+            action=action.value.replace("_", " "),
         )
 
 

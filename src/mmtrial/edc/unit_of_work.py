@@ -195,8 +195,8 @@ class UnitOfWork:
                 .first()
             )
             if locked or (locked is None and participant.locked):
-                raise LockedRecordError(
-                    PARTICIPANT_LOCKED.format(subject=subject_label(participant))
+                raise LockedRecordError.coded(
+                    PARTICIPANT_LOCKED, subject=subject_label(participant)
                 )
             self._locked.add(participant.pk)
         is_visit = model_label(instance) == "visit"
@@ -211,7 +211,7 @@ class UnitOfWork:
                     .first()
                 )
                 if row is not None and row["locked"]:
-                    raise LockedRecordError(VISIT_LOCKED.format(code=row["code"]))
+                    raise LockedRecordError.coded(VISIT_LOCKED, code=row["code"])
                 self._visits_checked.add((model, visit_id))
         return participant
 
@@ -394,9 +394,11 @@ class UnitOfWork:
             current_version = (
                 model.objects.filter(pk=instance.pk).values_list("version", flat=True).first()
             )
-            raise ConflictError(
-                RECORD_CHANGED.format(expected=expected_version, current=current_version),
+            raise ConflictError.coded(
+                RECORD_CHANGED,
                 {"expected_version": expected_version, "current_version": current_version},
+                expected=expected_version,
+                current=current_version,
             )
         current = instance
         changes = {}
@@ -423,9 +425,11 @@ class UnitOfWork:
             now_version = (
                 model.objects.filter(pk=current.pk).values_list("version", flat=True).first()
             )
-            raise ConflictError(
-                RECORD_CHANGED.format(expected=expected_version, current=now_version),
+            raise ConflictError.coded(
+                RECORD_CHANGED,
                 {"expected_version": expected_version, "current_version": now_version},
+                expected=expected_version,
+                current=now_version,
             )
         current.version = expected_version + 1
         self._queue(_event("update", current, participant, changes, reason, context))
@@ -467,14 +471,14 @@ class UnitOfWork:
                 row = stored.get(instance.pk)
                 now_version = row.version if row is not None else None
                 if now_version != change.expected_version or instance.version != now_version:
-                    raise ConflictError(
-                        RECORD_CHANGED.format(
-                            expected=change.expected_version, current=now_version
-                        ),
+                    raise ConflictError.coded(
+                        RECORD_CHANGED,
                         {
                             "expected_version": change.expected_version,
                             "current_version": now_version,
                         },
+                        expected=change.expected_version,
+                        current=now_version,
                     )
                 diff = {}
                 for name, new in change.values.items():
@@ -536,9 +540,11 @@ class UnitOfWork:
             now_version = (
                 model.objects.filter(pk=instance.pk).values_list("version", flat=True).first()
             )
-            raise ConflictError(
-                RECORD_CHANGED.format(expected=expected_version, current=now_version),
+            raise ConflictError.coded(
+                RECORD_CHANGED,
                 {"expected_version": expected_version, "current_version": now_version},
+                expected=expected_version,
+                current=now_version,
             )
         instance.is_deleted, instance.version = True, expected_version + 1
         changes = {"is_deleted": {"old": False, "new": True}}

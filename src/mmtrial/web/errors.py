@@ -1,19 +1,20 @@
 """Service errors shown to people: as form errors next to the field, or as a page message.
 
-Services raise `MmtrialError` subclasses with messages written for a coordinator (in English,
-as module constants). `translate_message` shows them in the user's language: each constant is
-turned into a pattern once, the values filled into the English text are read back out of the
-message, and the translated text is formatted with them.
+Services raise `MmtrialError` subclasses made from a message constant and its parameters
+(`InputError.coded(RECORD_CHANGED, extra, expected=3, current=4)`, see `mmtrial.errors`).
+`render_error` shows one in the user's language: the constant's translation (a catalogue
+lookup) formatted with the error's own parameters, each shown in that language too. Nothing
+reads values back out of an English text.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import importlib
 import pkgutil
-import re
-import string
 from collections.abc import Callable
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
 from django.http import Http404
+from django.utils.functional import Promise
 from django.utils.translation import get_language, gettext
 
 from mmtrial.errors import (
@@ -30,19 +32,29 @@ from mmtrial.errors import (
     MmtrialError,
     NotFound,
     PermissionDenied,
+    Phrase,
+    Term,
 )
 
+__all__ = [
+    "add_service_error",
+    "message_constants",
+    "render_error",
+    "run_action",
+    "run_service",
+    "translate_message",
+]
+
+# The modules whose message constants web/service_messages.py lists for the catalogue.
 MESSAGE_PACKAGES = (
     "mmtrial.edc.services",
     "mmtrial.edc.permissions",
     "mmtrial.edc.selectors",
     "mmtrial.edc.unit_of_work",
     "mmtrial.edc.edit_checks",
+    "mmtrial.edc.lab_analytes",
+    "mmtrial.edc.lab_import_lock",
 )
-
-
-def _is_message_constant(name: str, value: Any) -> bool:
-    return name.isupper() and isinstance(value, str) and " " in value and len(value) > 12
 
 
 @cache
@@ -50,62 +62,61 @@ def message_constants() -> tuple[str, ...]:
     """Every English message template the EDC modules define as an upper-case constant."""
     found: dict[str, None] = {}
     for package_name in MESSAGE_PACKAGES:
-        try:
-            module = importlib.import_module(package_name)
-        except ImportError:  # pragma: no cover - a package not yet written
-            continue
+        module = importlib.import_module(package_name)
         modules = [module]
         for info in pkgutil.iter_modules(getattr(module, "__path__", [])):
-            try:
-                modules.append(importlib.import_module(f"{package_name}.{info.name}"))
-            except ImportError:  # pragma: no cover
-                continue
+            modules.append(importlib.import_module(f"{package_name}.{info.name}"))
         for mod in modules:
             for name, value in vars(mod).items():
-                if _is_message_constant(name, value):
+                if name.isupper() and isinstance(value, str) and " " in value:
                     found[value] = None
     return tuple(found)
 
 
-@cache
-def _pattern(template: str) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
-    parts, names = [], []
+def localized(value: Any) -> str:
+    """A parameter as the user reads it: a word (a field's label, an analyte, a drug, a unit)
+    from the catalogue, a date as ISO 8601, a number as written."""
+    if isinstance(value, Promise):
+        return str(value)
+    if isinstance(value, Phrase):
+        return _rendered(value.template, value.params, str(value))
+    if isinstance(value, Term):
+        if value.ja and (get_language() or "en").startswith("ja"):
+            return value.ja
+        return gettext(value.en)
+    if isinstance(value, str):
+        return gettext(value) if value else value
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="minutes")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, list | tuple):
+        return ", ".join(localized(item) for item in value)
+    return str(value)
+
+
+def render_error(error: MmtrialError) -> str:
+    """The error's message in the active language (English when the catalogue lacks it)."""
+    if error.template is None:
+        return translate_message(error.message)
+    return _rendered(error.template, error.params, error.message)
+
+
+def _rendered(template: str, params: dict[str, Any], english: str) -> str:
+    translated = gettext(template)
+    if translated == template:  # English, or a text the catalogue does not have yet
+        return english
     try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError:
-        return None
-    for literal, field, _spec, _conv in parsed:
-        parts.append(re.escape(literal))
-        if field is not None:
-            if not field.isidentifier() or field in names:
-                return None
-            names.append(field)
-            parts.append(f"(?P<{field}>.*?)")
-    return re.compile("^" + "".join(parts) + "$", re.DOTALL), tuple(names)
+        return translated.format(**{name: localized(v) for name, v in params.items()})
+    except (KeyError, IndexError, ValueError):  # a catalogue entry with other placeholders
+        return english
 
 
 def translate_message(message: str) -> str:
-    """The message in the active language when its template is in the catalogue."""
-    direct = gettext(message)
-    if direct != message:
-        return direct
-    for template in message_constants():
-        compiled = _pattern(template)
-        if compiled is None:
-            continue
-        pattern, names = compiled
-        match = pattern.match(message)
-        if match is None:
-            continue
-        translated = gettext(template)
-        if translated == template:
-            return message
-        try:
-            # a value that is itself a catalogue text (a field's label) is shown translated too
-            return translated.format(**{name: gettext(match.group(name)) for name in names})
-        except (KeyError, IndexError, ValueError):
-            return message
-    return message
+    """A finished text (a plain message constant, no parameters) in the active language."""
+    return gettext(message) if message else message
 
 
 def error_field(error: MmtrialError, form: forms.Form | None) -> str | None:
@@ -125,7 +136,7 @@ def error_field(error: MmtrialError, form: forms.Form | None) -> str | None:
 
 def add_service_error(form: forms.Form, error: MmtrialError) -> None:
     """Put a service's refusal on the form: beside its field, or at the top of the form."""
-    text = translate_message(error.message)
+    text = render_error(error)
     if text == error.message and not (get_language() or "en").startswith("en"):
         # A message the catalogue does not know yet: say in the user's language what to do,
         # with the service's own words as the detail.
@@ -141,7 +152,8 @@ def as_http_error(error: MmtrialError) -> Exception:
     if isinstance(error, NotFound):
         return Http404(error.message)
     if isinstance(error, PermissionDenied):
-        return DjangoPermissionDenied(error.message)
+        # the 403 page shows it as it is: rendered here, in the request's language
+        return DjangoPermissionDenied(render_error(error))
     return error
 
 
@@ -184,5 +196,5 @@ def run_action[T](request, call: Callable[[], T]) -> T | None:
     except (NotFound, PermissionDenied) as exc:
         raise as_http_error(exc) from exc
     except MmtrialError as exc:
-        messages.error(request, translate_message(exc.message))
+        messages.error(request, render_error(exc))
         return None

@@ -133,4 +133,90 @@ SERVICE_MESSAGES = (
         "the reason."
     ),
     gettext_noop("{drug} {dose} mg taken is not a dose level of the protocol: please confirm."),
+    # Coded errors (issue 12 item 2) whose Japanese was missing: locale-pending/codes.json.
+    gettext_noop("{label}: {value} is not a whole number."),
+    gettext_noop(">= {minimum}{unit} and <= {maximum}{unit}"),
+    gettext_noop(">= {minimum}{unit} and < {maximum}{unit}"),
+    gettext_noop("> {minimum}{unit} and <= {maximum}{unit}"),
+    gettext_noop("> {minimum}{unit} and < {maximum}{unit}"),
+    gettext_noop("{analyte}: {problem}"),
+    gettext_noop("{analyte} unit: {problem}"),
+    gettext_noop("unknown analyte {analyte!r} (known: {known})"),
+    gettext_noop("{analyte} takes no unit (got {unit!r})"),
+    gettext_noop("{analyte} must be positive or negative, not {value!r}"),
+    gettext_noop("unit {unit!r} is not accepted for {analyte} (accepted: {accepted})"),
+    gettext_noop("a value is required"),
+    gettext_noop("{value!r} is not a number"),
+    gettext_noop("{value!r} is not a finite number"),
+    gettext_noop("{value} is negative; a lab value cannot be below 0"),
+    gettext_noop("{value} {unit} is too large to be a lab value"),
+    gettext_noop("Cycle {number} has not been started."),
+    gettext_noop("No audit trail for {model} {object_pk} at the sites you can see."),
+    gettext_noop("No query {pk} at the sites you can see."),
+    gettext_noop("No {kind} {pk} at the sites you can see."),
+    gettext_noop("No site {code} among the sites you may export."),
+    gettext_noop("No participant {label} among the participants you may export."),
+    gettext_noop("Participant {pid} was not found among the participants you may see."),
+    gettext_noop(
+        "Returned and lost ({returned} + {lost}) are more than the {dispensed} dispensed."
+    ),
+    gettext_noop("Date returned: {returned} is before the date dispensed ({dispensed})."),
+    gettext_noop("outcome: {value!r} is not a CDISC outcome ({known})"),
+    gettext_noop("aware at: {value} is in the future"),
+    gettext_noop("aware at: {value} is before the event started ({start})"),
+    gettext_noop("Adverse event {pk} was not found among the records you may see."),
+    gettext_noop("actions.{drug}: {value!r} is not a CDISC action taken ({known})"),
+    gettext_noop(
+        "dose links.{drug}: dose record {pk} is not one of this participant's {drug} doses"
+    ),
+    gettext_noop(
+        "Deviation {pk} was changed by someone else since you opened it (your version {expected}, now {current}). Reload it and try again."
+    ),
+    gettext_noop("No deviation {pk}."),
+    gettext_noop("Deviation {pk} is {status}; only an open deviation can be resolved."),
+    gettext_noop("Cycle {number} of participant {subject} was not found."),
+    gettext_noop("Dose {pk} is not a planned dose of cycle {number}: reload the page."),
+    gettext_noop("Lab result {pk} was not found among the results you may see."),
+    gettext_noop("There is no {model} {object_pk} for participant {subject}."),
+    gettext_noop("Unknown query origin '{origin}'."),
+    gettext_noop("There is no record type '{model}' to raise a query on."),
+    gettext_noop("The record type '{model}' has no field '{field}'."),
+    gettext_noop(
+        "The randomization lists already exist (generated {at} by {by}); they are never made again."
+    ),
+    gettext_noop("Participant {subject} has not been randomized."),
+    gettext_noop("The study was unblinded on {at}."),
+    gettext_noop("response: {value!r} is not an IMWG category ({known})"),
+    gettext_noop("kind: {kind!r} must be initial or follow_up"),
+    gettext_noop("Adverse event {pk} is not serious: only a serious adverse event is reported."),
+    gettext_noop(
+        "Adverse event {pk} has no date and time of the site's awareness: record it on the adverse event first."
+    ),
+    gettext_noop("sent at: {sent} is before the site became aware of the event ({aware})"),
+    gettext_noop("Adverse event {pk} already has its initial report; send a follow-up."),
+    gettext_noop("Adverse event {pk} has no initial report yet: send the initial report first."),
+    gettext_noop(
+        "Participant {subject} has {count} unresolved quer{plural}; close them before signing."
+    ),
+    gettext_noop("There is no site '{code}'."),
+    gettext_noop(
+        "Site code '{code}' is not valid: use 1 to 16 letters, digits or hyphens, e.g. JP-01."
+    ),
+    gettext_noop("A site with code '{code}' already exists."),
+    gettext_noop("'{timezone}' is not a known time zone (use e.g. Asia/Tokyo)."),
+    gettext_noop("Dose {pk} was not found among the records you may see."),
+    gettext_noop("Unknown role '{role}'; choose one of: {choices}."),
+    gettext_noop("There is no user '{username}'."),
+    gettext_noop(
+        "The user name '{username}' is taken (user names are never reused, whatever their case)."
+    ),
+    gettext_noop(
+        "A password's maximum age must be between {low} and {high} days (or none); got {days}."
+    ),
+    gettext_noop("The password's maximum age is already {days}."),
+    gettext_noop("User name '{username}': {problem}"),
+    gettext_noop("Visit {pk} was not found among the visits you may see."),
+    gettext_noop(
+        "Another central laboratory import is running{what}; nothing was imported. Import this file again when it has finished."
+    ),
 )

@@ -52,7 +52,7 @@ def cycle_accountability(*, user, participant_id: int, cycle_number: int) -> Cyc
         participant=participant, number=cycle_number, is_deleted=False
     ).first()
     if cycle is None:
-        raise NotFound(CYCLE_NOT_STARTED.format(number=cycle_number), {"cycle": cycle_number})
+        raise NotFound.coded(CYCLE_NOT_STARTED, {"cycle": cycle_number}, number=cycle_number)
     rows = list(
         DrugAccountability.objects.filter(
             participant=participant, cycle_number=cycle_number, is_deleted=False

@@ -90,9 +90,11 @@ def audit_trail_for_record(*, user, model: str, object_pk: int | str) -> QuerySe
         user,
     ).order_by("id")
     if not queryset.exists():
-        raise NotFound(
-            AUDIT_RECORD_NOT_FOUND.format(model=model, object_pk=object_pk),
+        raise NotFound.coded(
+            AUDIT_RECORD_NOT_FOUND,
             {"model": model, "object_pk": str(object_pk)},
+            model=model,
+            object_pk=object_pk,
         )
     return queryset
 

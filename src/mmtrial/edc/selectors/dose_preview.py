@@ -189,5 +189,5 @@ def dose_decision_preview(
         .first()
     )
     if participant is None:
-        raise NotFound(NOT_FOUND.format(pid=participant_id), {"id": participant_id})
+        raise NotFound.coded(NOT_FOUND, {"id": participant_id}, pid=participant_id)
     return dose_preview_for(participant, start_date=start_date, today=today)

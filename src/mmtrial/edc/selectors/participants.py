@@ -85,7 +85,7 @@ def participant_get(
         try:
             pk_int = int(pk)
         except (TypeError, ValueError):
-            raise NotFound(PARTICIPANT_NOT_FOUND.format(ref=pk), {"participant": str(pk)}) from None
+            raise NotFound.coded(PARTICIPANT_NOT_FOUND, {"participant": str(pk)}, ref=pk) from None
         found = queryset.filter(pk=pk_int).first()
         ref = pk
     else:
@@ -93,11 +93,11 @@ def participant_get(
             queryset.filter(Q(subject_id=subject) | Q(screening_number=subject)).order_by("pk")[:2]
         )
         if len(matches) > 1:
-            raise InputError(
-                PARTICIPANT_AMBIGUOUS.format(ref=subject), {"participant": str(subject)}
+            raise InputError.coded(
+                PARTICIPANT_AMBIGUOUS, {"participant": str(subject)}, ref=subject
             )
         found = matches[0] if matches else None
         ref = subject
     if found is None:
-        raise NotFound(PARTICIPANT_NOT_FOUND.format(ref=ref), {"participant": str(ref)})
+        raise NotFound.coded(PARTICIPANT_NOT_FOUND, {"participant": str(ref)}, ref=ref)
     return found

@@ -61,7 +61,7 @@ def query_get(*, user, pk: int | str) -> Query:
     try:
         pk_int = int(pk)
     except (TypeError, ValueError):
-        raise NotFound(QUERY_NOT_FOUND.format(pk=pk), {"query": str(pk)}) from None
+        raise NotFound.coded(QUERY_NOT_FOUND, {"query": str(pk)}, pk=pk) from None
     found = (
         _scoped(user)
         .prefetch_related(
@@ -71,5 +71,5 @@ def query_get(*, user, pk: int | str) -> Query:
         .first()
     )
     if found is None:
-        raise NotFound(QUERY_NOT_FOUND.format(pk=pk), {"query": str(pk)})
+        raise NotFound.coded(QUERY_NOT_FOUND, {"query": str(pk)}, pk=pk)
     return found

@@ -100,7 +100,7 @@ def record_get(*, user, kind: str, pk: int, action: Action = Action.VIEW):
     """One record of `kind` the user may see; NotFound (same text) when at another site."""
     found = record_list(user=user, kind=kind, action=action).filter(pk=pk).first()
     if found is None:
-        raise NotFound(
-            RECORD_NOT_FOUND.format(kind=kind.replace("_", " "), pk=pk), {"kind": kind, "id": pk}
+        raise NotFound.coded(
+            RECORD_NOT_FOUND, {"kind": kind, "id": pk}, kind=kind.replace("_", " "), pk=pk
         )
     return found

@@ -100,12 +100,12 @@ def records_export_participants(
         queryset = scope_to_sites(queryset, user, Action.EXPORT)
     if site is not None:
         if not queryset.filter(site__code=site).exists() and not _site_visible(user, site):
-            raise NotFound(NO_SITE.format(code=site), {"site": site})
+            raise NotFound.coded(NO_SITE, {"site": site}, code=site)
         queryset = queryset.filter(site__code=site)
     if participant is not None:
         queryset = queryset.filter(Q(subject_id=participant) | Q(screening_number=participant))
         if not queryset.exists():
-            raise NotFound(NO_PARTICIPANT.format(label=participant), {"participant": participant})
+            raise NotFound.coded(NO_PARTICIPANT, {"participant": participant}, label=participant)
     return queryset.order_by("site__code", "subject_id", "screening_number", "pk")
 
 

@@ -19,7 +19,7 @@ def signature_list(*, user, participant_id: int) -> QuerySet[Signature]:
     """Every signature over the participant's data, valid and invalidated, newest first."""
     visible = scope_to_sites(Participant.objects.filter(is_deleted=False), user, Action.VIEW)
     if not visible.filter(pk=participant_id).exists():
-        raise NotFound(NOT_FOUND.format(pid=participant_id), {"id": participant_id})
+        raise NotFound.coded(NOT_FOUND, {"id": participant_id}, pid=participant_id)
     return (
         Signature.objects.filter(participant_id=participant_id)
         .select_related("signer")

@@ -160,7 +160,7 @@ def participant_timeline(*, user, participant_id: int, with_dose_preview: bool =
     )
     participant = queryset.filter(pk=participant_id).first()
     if participant is None:
-        raise NotFound(NOT_FOUND.format(pid=participant_id), {"id": participant_id})
+        raise NotFound.coded(NOT_FOUND, {"id": participant_id}, pid=participant_id)
     cycles = participant.timeline_cycles
     summary = _optional(participant, "response_summary")
     eot = _optional(participant, "end_of_treatment")

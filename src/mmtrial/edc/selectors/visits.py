@@ -41,7 +41,7 @@ def visits_due(
         raise InputError(f"end: {end} is before start {start}", {"field": "end"})
     allowed = sites_allowed(user, Action.VIEW)
     if site_id is not None and site_id not in allowed:
-        raise NotFound(SITE_NOT_FOUND.format(site=site_id), {"site_id": site_id})
+        raise NotFound.coded(SITE_NOT_FOUND, {"site_id": site_id}, site=site_id)
     queryset = Visit.objects.filter(
         is_deleted=False,
         participant__is_deleted=False,

@@ -114,7 +114,7 @@ def worklist(*, user, today: dt.date, site_id: int | None = None, view: str = "w
         raise InputError(f"view: {view!r} must be one of {', '.join(VIEWS)}", {"field": "view"})
     allowed = sites_allowed(user, Action.VIEW)
     if site_id is not None and (allowed is not ALL_SITES and site_id not in allowed):
-        raise NotFound(SITE_NOT_FOUND.format(site=site_id), {"site_id": site_id})
+        raise NotFound.coded(SITE_NOT_FOUND, {"site_id": site_id}, site=site_id)
     weeks = _week_count(view, today)
     monday = week_start(today)
     horizon = monday + dt.timedelta(days=7 * weeks - 1)

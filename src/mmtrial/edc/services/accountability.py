@@ -88,18 +88,21 @@ def _clean(protocol, *, drug, dispensed_count, dispensed_on, returned_count, ret
     units = protocol.accountability.units if protocol.accountability else {}
     if drug not in units:
         known = ", ".join(protocol.drugs[d].name for d in units) or "-"
-        raise InputError(NOT_ACCOUNTED_DRUG.format(drug=drug, known=known), {"field": "drug"})
+        raise InputError.coded(NOT_ACCOUNTED_DRUG, {"field": "drug"}, drug=drug, known=known)
     if dispensed_count is not None and (returned_count or 0) + (lost or 0) > dispensed_count:
-        raise InputError(
-            RETURNED_TOO_MANY.format(
-                returned=returned_count or 0, lost=lost or 0, dispensed=dispensed_count
-            ),
+        raise InputError.coded(
+            RETURNED_TOO_MANY,
             {"field": "returned_count"},
+            returned=returned_count or 0,
+            lost=lost or 0,
+            dispensed=dispensed_count,
         )
     if returned_on is not None and dispensed_on is not None and returned_on < dispensed_on:
-        raise InputError(
-            RETURNED_BEFORE_DISPENSED.format(returned=returned_on, dispensed=dispensed_on),
+        raise InputError.coded(
+            RETURNED_BEFORE_DISPENSED,
             {"field": "returned_on"},
+            returned=returned_on,
+            dispensed=dispensed_on,
         )
     return units[drug].unit
 
@@ -171,11 +174,11 @@ def accountability_record(
         participant=participant, number=cycle_number, is_deleted=False
     ).first()
     if cycle is None:
-        raise NotFound(
-            CYCLE_NOT_FOUND.format(
-                cycle=cycle_number, subject=participant.subject_id or participant.pk
-            ),
+        raise NotFound.coded(
+            CYCLE_NOT_FOUND,
             {"field": "cycle_number"},
+            cycle=cycle_number,
+            subject=participant.subject_id or participant.pk,
         )
     unit = _clean(
         protocol,

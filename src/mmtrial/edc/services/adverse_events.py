@@ -144,9 +144,11 @@ def _clean(participant, values: dict[str, Any]) -> dict[str, Any]:
     elif "ctcae_term" in cleaned:
         cleaned["meddra_code"] = ""
     if cleaned.get("outcome") and cleaned["outcome"] not in AeOutcome.values:
-        raise InputError(
-            OUTCOME_UNKNOWN.format(value=cleaned["outcome"], known=", ".join(AeOutcome.values)),
+        raise InputError.coded(
+            OUTCOME_UNKNOWN,
             {"field": "outcome"},
+            value=cleaned["outcome"],
+            known=", ".join(AeOutcome.values),
         )
     drugs = protocol_of(participant).drugs
     for drug, action in (cleaned.get("actions") or {}).items():
@@ -155,9 +157,8 @@ def _clean(participant, values: dict[str, Any]) -> dict[str, Any]:
                 f"actions: unknown drug {drug!r} (known: {', '.join(drugs)})", {"field": "actions"}
             )
         if action not in ACN:
-            raise InputError(
-                ACTION_UNKNOWN.format(drug=drug, value=action, known=", ".join(ACN)),
-                {"field": "actions"},
+            raise InputError.coded(
+                ACTION_UNKNOWN, {"field": "actions"}, drug=drug, value=action, known=", ".join(ACN)
             )
     links = cleaned.get("dose_links") or {}
     if links:
@@ -170,8 +171,8 @@ def _clean(participant, values: dict[str, Any]) -> dict[str, Any]:
         for drug, pks in links.items():
             for pk in pks:
                 if found.get(int(pk)) != drug:
-                    raise InputError(
-                        DOSE_LINK_UNKNOWN.format(drug=drug, pk=pk), {"field": "dose_links"}
+                    raise InputError.coded(
+                        DOSE_LINK_UNKNOWN, {"field": "dose_links"}, drug=drug, pk=pk
                     )
         cleaned["dose_links"] = {drug: sorted(int(pk) for pk in pks) for drug, pks in links.items()}
     aware_at = cleaned.get("aware_at")
@@ -204,12 +205,11 @@ def _check_awareness(participant, aware_at: dt.datetime | None, start: dt.date) 
     if aware_at is None:
         return
     if aware_at > timezone.now():
-        raise InputError(AWARE_AT_FUTURE.format(value=aware_at.isoformat()), {"field": "aware_at"})
+        raise InputError.coded(AWARE_AT_FUTURE, {"field": "aware_at"}, value=aware_at.isoformat())
     local = aware_at.astimezone(ZoneInfo(participant.site.timezone)).date()
     if local < start:
-        raise InputError(
-            AWARE_AT_BEFORE_ONSET.format(value=aware_at.isoformat(), start=start),
-            {"field": "aware_at"},
+        raise InputError.coded(
+            AWARE_AT_BEFORE_ONSET, {"field": "aware_at"}, value=aware_at.isoformat(), start=start
         )
 
 
@@ -294,13 +294,13 @@ def ae_update(
     """Change an adverse event (e.g. its end date or grade); a reason for change is required."""
     ae = AdverseEvent.objects.filter(pk=ae_id, is_deleted=False).first()
     if ae is None:
-        raise NotFound(AE_NOT_FOUND.format(pk=ae_id), {"id": ae_id})
+        raise NotFound.coded(AE_NOT_FOUND, {"id": ae_id}, pk=ae_id)
     try:
         participant = participant_for(
             user=user, participant_id=ae.participant_id, action=Action.EDIT_DATA
         )
     except NotFound:
-        raise NotFound(AE_NOT_FOUND.format(pk=ae_id), {"id": ae_id}) from None
+        raise NotFound.coded(AE_NOT_FOUND, {"id": ae_id}, pk=ae_id) from None
     if "ctcae_term" not in values and "grade" in values and ae.ctcae_term:
         values = {**values, "ctcae_term": ae.ctcae_term}
     cleaned = _clean(participant, values)

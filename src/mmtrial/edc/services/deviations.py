@@ -254,9 +254,12 @@ def _set(
         **values, version=version + 1, updated_at=timezone.now()
     )
     if updated != 1:
-        raise ConflictError(
-            DEVIATION_STALE.format(pk=deviation.pk, expected=version, current="?"),
+        raise ConflictError.coded(
+            DEVIATION_STALE,
             {"expected_version": version},
+            pk=deviation.pk,
+            expected=version,
+            current="?",
         )
     for name, value in values.items():
         setattr(deviation, name, value)
@@ -333,20 +336,21 @@ def deviation_resolve(
             .first()
         )
         if deviation is None:
-            raise NotFound(DEVIATION_NOT_FOUND.format(pk=deviation_id), {"id": deviation_id})
+            raise NotFound.coded(DEVIATION_NOT_FOUND, {"id": deviation_id}, pk=deviation_id)
         participant = participant_for(
             user=user, participant_id=deviation.participant_id, action=Action.VIEW
         )
         authorize(user, Action.QUERY_CLOSE, participant.site_id)
         if expected_version is not None and deviation.version != expected_version:
-            raise ConflictError(
-                DEVIATION_STALE.format(
-                    pk=deviation.pk, expected=expected_version, current=deviation.version
-                ),
+            raise ConflictError.coded(
+                DEVIATION_STALE,
                 {"expected_version": expected_version, "current_version": deviation.version},
+                pk=deviation.pk,
+                expected=expected_version,
+                current=deviation.version,
             )
         if deviation.status != DeviationStatus.OPEN:
-            raise InputError(DEVIATION_NOT_OPEN.format(pk=deviation.pk, status=deviation.status))
+            raise InputError.coded(DEVIATION_NOT_OPEN, pk=deviation.pk, status=deviation.status)
         _set(
             uow,
             deviation,

@@ -111,9 +111,8 @@ def cycle_doses_record(
         participant=participant, number=cycle_number, is_deleted=False
     ).first()
     if cycle is None:
-        raise NotFound(
-            CYCLE_NOT_FOUND.format(number=cycle_number, subject=subject),
-            {"cycle": cycle_number},
+        raise NotFound.coded(
+            CYCLE_NOT_FOUND, {"cycle": cycle_number}, number=cycle_number, subject=subject
         )
     cycle.participant = participant
     doses = {d.pk: d for d in DoseAdministration.objects.filter(cycle=cycle, is_deleted=False)}
@@ -122,9 +121,8 @@ def cycle_doses_record(
     for entry in entries:
         dose = doses.get(entry.dose_id)
         if dose is None:
-            raise NotFound(
-                DOSE_NOT_IN_CYCLE.format(pk=entry.dose_id, number=cycle_number),
-                {"row": entry.dose_id},
+            raise NotFound.coded(
+                DOSE_NOT_IN_CYCLE, {"row": entry.dose_id}, pk=entry.dose_id, number=cycle_number
             )
         dose.cycle = cycle
         label = dose_row_label(dose, protocol)

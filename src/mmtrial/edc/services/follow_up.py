@@ -78,10 +78,10 @@ def end_of_treatment_record(
         user=user, participant_id=participant_id, action=Action.ENTER_DATA, for_update=True
     )
     if participant.c1d1_date is None:
-        raise ProtocolViolation(NOT_TREATED.format(subject=_subject(participant)))
+        raise ProtocolViolation.coded(NOT_TREATED, subject=_subject(participant))
     if EndOfTreatment.objects.filter(participant=participant).exists():
-        raise ProtocolViolation(
-            ALREADY.format(subject=_subject(participant), what="an end of treatment")
+        raise ProtocolViolation.coded(
+            ALREADY, subject=_subject(participant), what="an end of treatment"
         )
     if reason not in END_OF_TREATMENT_REASONS:
         raise InputError(
@@ -128,7 +128,7 @@ def follow_up_contact_record(
     subject = _subject(participant)
     death = Death.objects.filter(participant=participant, is_deleted=False).first()
     if death is not None:
-        raise ProtocolViolation(DIED.format(subject=subject, date=death.death_date))
+        raise ProtocolViolation.coded(DIED, subject=subject, date=death.death_date)
     if not alive:
         raise ProtocolViolation(
             "alive: record the death with its date and cause instead of a contact",
@@ -136,7 +136,7 @@ def follow_up_contact_record(
         )
     progression = _progression(participant)
     if progression is None:
-        raise ProtocolViolation(NO_PROGRESSION.format(subject=subject))
+        raise ProtocolViolation.coded(NO_PROGRESSION, subject=subject)
     if contact_date < progression:
         raise InputError(
             f"contact date: {contact_date} is before progression ({progression})",
@@ -173,7 +173,7 @@ def death_record(
     )
     subject = _subject(participant)
     if Death.objects.filter(participant=participant).exists():
-        raise ProtocolViolation(ALREADY.format(subject=subject, what="a death"))
+        raise ProtocolViolation.coded(ALREADY, subject=subject, what="a death")
     if cause not in DEATH_CAUSES:
         raise InputError(
             f"cause: {cause!r} must be one of {', '.join(DEATH_CAUSES)}", {"field": "cause"}

@@ -19,7 +19,7 @@ from mmtrial.edc.services._records import record_create, record_soft_delete, rec
 from mmtrial.edc.services.participants import acting, participant_for, protocol_of
 from mmtrial.edc.services.responses import response_derive
 from mmtrial.edc.unit_of_work import writes
-from mmtrial.errors import InputError, NotFound
+from mmtrial.errors import InputError, NotFound, Phrase
 
 __all__ = ["lab_result_delete", "lab_result_for", "lab_result_record", "lab_result_update"]
 
@@ -30,6 +30,8 @@ COLLECTED_BEFORE_CONSENT = (
 )
 COLLECTED_IN_FUTURE = "collected on: {date} is in the future."
 CENTRAL_NEEDS_ACCESSION = "accession: a central-laboratory result needs its accession number."
+LAB_VALUE_REFUSED = "{analyte}: {problem}"
+LAB_UNIT_REFUSED = "{analyte} unit: {problem}"
 
 
 def _converted(participant, *, analyte: str, value, unit: str) -> tuple[Decimal | None, str, str]:
@@ -40,31 +42,37 @@ def _converted(participant, *, analyte: str, value, unit: str) -> tuple[Decimal 
     except LabValueError as exc:  # named as the user sees it: the analyte (and its unit)
         entry = ANALYTES.get(analyte)
         name = entry.name if entry is not None else "Analyte"
-        shown = f"{name} unit" if exc.column == "unit" else name
-        raise InputError(f"{shown}: {exc.message}", {"field": exc.column}) from None
+        raise InputError.coded(
+            LAB_UNIT_REFUSED if exc.column == "unit" else LAB_VALUE_REFUSED,
+            {"field": exc.column},
+            analyte=name,
+            problem=Phrase(exc.template, exc.params),
+        ) from None
 
 
 def _check_date(participant, collected_on: dt.date, today: dt.date | None) -> None:
     if collected_on < participant.consent_date:
-        raise InputError(
-            COLLECTED_BEFORE_CONSENT.format(date=collected_on, consent=participant.consent_date),
+        raise InputError.coded(
+            COLLECTED_BEFORE_CONSENT,
             {"field": "collected_on"},
+            date=collected_on,
+            consent=participant.consent_date,
         )
     if today is not None and collected_on > today:
-        raise InputError(COLLECTED_IN_FUTURE.format(date=collected_on), {"field": "collected_on"})
+        raise InputError.coded(COLLECTED_IN_FUTURE, {"field": "collected_on"}, date=collected_on)
 
 
 def lab_result_for(*, user, lab_result_id: int, action: Action = Action.VIEW) -> LabResult:
     """The lab result if the user may see its participant's site (else NotFound)."""
     lab = LabResult.objects.filter(pk=lab_result_id, is_deleted=False).first()
     if lab is None:
-        raise NotFound(LAB_NOT_FOUND.format(pk=lab_result_id), {"id": lab_result_id})
+        raise NotFound.coded(LAB_NOT_FOUND, {"id": lab_result_id}, pk=lab_result_id)
     try:
         lab.participant = participant_for(
             user=user, participant_id=lab.participant_id, action=action
         )
     except NotFound:
-        raise NotFound(LAB_NOT_FOUND.format(pk=lab_result_id), {"id": lab_result_id}) from None
+        raise NotFound.coded(LAB_NOT_FOUND, {"id": lab_result_id}, pk=lab_result_id) from None
     return lab
 
 

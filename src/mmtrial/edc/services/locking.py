@@ -31,7 +31,7 @@ def _visit_what(visit: Visit) -> str:
 
 def _set_locked(instance, *, locked: bool, user, reason: str, what: str) -> None:
     if instance.locked == locked:
-        raise InputError((ALREADY_LOCKED if locked else NOT_LOCKED).format(what=what))
+        raise InputError.coded(ALREADY_LOCKED if locked else NOT_LOCKED, what=what)
     with unit_of_work() as uow:
         uow.set_locked(instance, locked=locked, reason=reason, actor=actor_for(user))
 

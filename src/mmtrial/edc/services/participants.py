@@ -103,7 +103,7 @@ def participant_for(
         queryset = queryset.select_for_update(of=("self",))
     participant = queryset.filter(pk=participant_id).first()
     if participant is None:
-        raise NotFound(PARTICIPANT_NOT_FOUND.format(pid=participant_id), {"id": participant_id})
+        raise NotFound.coded(PARTICIPANT_NOT_FOUND, {"id": participant_id}, pid=participant_id)
     if action is not Action.VIEW:
         authorize(user, action, participant.site_id)
     return participant
@@ -134,7 +134,7 @@ def participant_register(
     site = scope_to_sites(Site.objects.all(), user, Action.VIEW, site_field="id")
     site = site.filter(pk=site_id).first()
     if site is None:
-        raise NotFound(SITE_NOT_FOUND.format(site=site_id), {"site_id": site_id})
+        raise NotFound.coded(SITE_NOT_FOUND, {"site_id": site_id}, site=site_id)
     authorize(user, Action.SCREEN, site.pk)
     screening_number = (screening_number or "").strip()
     if not screening_number:
@@ -161,11 +161,13 @@ def participant_register(
             {"field": "ethnicity"},
         )
     if today is not None and consent_date > today:
-        raise InputError(CONSENT_IN_FUTURE.format(date=consent_date), {"field": "consent_date"})
+        raise InputError.coded(CONSENT_IN_FUTURE, {"field": "consent_date"}, date=consent_date)
     if Participant.objects.filter(site=site, screening_number=screening_number).exists():
-        raise InputError(
-            SCREENING_NUMBER_TAKEN.format(number=screening_number, site=site.code),
+        raise InputError.coded(
+            SCREENING_NUMBER_TAKEN,
             {"field": "screening_number"},
+            number=screening_number,
+            site=site.code,
         )
     participant = Participant(
         site=site,
@@ -244,15 +246,15 @@ def screening_record(
     """
     participant = participant_for(user=user, participant_id=participant_id, action=Action.SCREEN)
     if participant.enrolled_on is not None:
-        raise ProtocolViolation(
-            ALREADY_ENROLLED.format(
-                subject=_subject(participant), subject_id=participant.subject_id
-            )
+        raise ProtocolViolation.coded(
+            ALREADY_ENROLLED, subject=_subject(participant), subject_id=participant.subject_id
         )
     if screened_on < participant.consent_date:
-        raise ProtocolViolation(
-            SCREEN_BEFORE_CONSENT.format(date=screened_on, consent=participant.consent_date),
+        raise ProtocolViolation.coded(
+            SCREEN_BEFORE_CONSENT,
             {"field": "screened_on"},
+            date=screened_on,
+            consent=participant.consent_date,
         )
     existing = Screening.objects.filter(participant=participant).first()
     protocol = protocol_of(participant)
@@ -311,9 +313,10 @@ def screening_answers_authorize(*, user, participant_id: int, answers: Mapping[s
     if given == stored or can(user, Action.INVESTIGATOR_DECISION, participant.site_id):
         return
     changed = sorted(k for k in given.keys() | stored.keys() if given.get(k) != stored.get(k))
-    raise PermissionDenied(
-        INVESTIGATOR_ANSWERS_ONLY.format(criteria=", ".join(changed)),
+    raise PermissionDenied.coded(
+        INVESTIGATOR_ANSWERS_ONLY,
         {"action": Action.INVESTIGATOR_DECISION.value, "site_id": participant.site_id},
+        criteria=", ".join(changed),
     )
 
 
@@ -359,21 +362,25 @@ def participant_enroll(
     )
     subject = _subject(participant)
     if participant.subject_id:
-        raise ProtocolViolation(
-            ALREADY_ENROLLED.format(subject=subject, subject_id=participant.subject_id)
+        raise ProtocolViolation.coded(
+            ALREADY_ENROLLED, subject=subject, subject_id=participant.subject_id
         )
     screening = Screening.objects.filter(participant=participant, is_deleted=False).first()
     if screening is None:
-        raise EligibilityError(NOT_SCREENED.format(subject=subject))
+        raise EligibilityError.coded(NOT_SCREENED, subject=subject)
     if not screening.eligible:
-        raise EligibilityError(
-            NOT_ELIGIBLE.format(subject=subject, criteria=_unmet(screening.result)),
+        raise EligibilityError.coded(
+            NOT_ELIGIBLE,
             {"result": screening.result},
+            subject=subject,
+            criteria=_unmet(screening.result),
         )
     if enrolled_on < screening.screened_on:
-        raise ProtocolViolation(
-            ENROLL_BEFORE_SCREENING.format(date=enrolled_on, screened=screening.screened_on),
+        raise ProtocolViolation.coded(
+            ENROLL_BEFORE_SCREENING,
             {"field": "enrolled_on"},
+            date=enrolled_on,
+            screened=screening.screened_on,
         )
     enrolled = record_update(
         participant,

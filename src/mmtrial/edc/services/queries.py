@@ -57,13 +57,13 @@ def _assert_target(participant: Participant, model: str, object_pk, field: str) 
     try:
         model_class = apps.get_model("edc", model)
     except LookupError:
-        raise InputError(QUERY_UNKNOWN_MODEL.format(model=model), {"field": "model"}) from None
+        raise InputError.coded(QUERY_UNKNOWN_MODEL, {"field": "model"}, model=model) from None
     if field:
         try:
             model_class._meta.get_field(field)
         except FieldDoesNotExist:
-            raise InputError(
-                QUERY_UNKNOWN_FIELD.format(model=model, field=field), {"field": "field"}
+            raise InputError.coded(
+                QUERY_UNKNOWN_FIELD, {"field": "field"}, model=model, field=field
             ) from None
     target = model_class.objects.filter(pk=object_pk).first() if str(object_pk).isdigit() else None
     try:
@@ -71,17 +71,18 @@ def _assert_target(participant: Participant, model: str, object_pk, field: str) 
     except TypeError:
         owner = None
     if owner is None or owner.pk != participant.pk:
-        raise NotFound(
-            QUERY_TARGET_NOT_FOUND.format(
-                model=model, object_pk=object_pk, subject=subject_label(participant)
-            ),
+        raise NotFound.coded(
+            QUERY_TARGET_NOT_FOUND,
             {"model": model, "object_pk": str(object_pk)},
+            model=model,
+            object_pk=object_pk,
+            subject=subject_label(participant),
         )
 
 
 def _assert_unlocked(participant: Participant) -> None:
     if participant.locked:
-        raise LockedRecordError(PARTICIPANT_LOCKED.format(subject=subject_label(participant)))
+        raise LockedRecordError.coded(PARTICIPANT_LOCKED, subject=subject_label(participant))
 
 
 def _event(query: Query, action: str, *, old_status, text: str) -> EventSpec:
@@ -108,9 +109,12 @@ def _event(query: Query, action: str, *, old_status, text: str) -> EventSpec:
 def _locked_query(query: Query, expected_version: int | None) -> Query:
     current = Query.objects.select_for_update().select_related("participant__site").get(pk=query.pk)
     if expected_version is not None and current.version != expected_version:
-        raise ConflictError(
-            QUERY_STALE.format(pk=current.pk, expected=expected_version, current=current.version),
+        raise ConflictError.coded(
+            QUERY_STALE,
             {"expected_version": expected_version, "current_version": current.version},
+            pk=current.pk,
+            expected=expected_version,
+            current=current.version,
         )
     return current
 
@@ -142,7 +146,7 @@ def query_open(
     audit event then names whoever's action triggered the check.
     """
     if origin not in QueryOrigin.values:
-        raise InputError(QUERY_UNKNOWN_ORIGIN.format(origin=origin), {"field": "origin"})
+        raise InputError.coded(QUERY_UNKNOWN_ORIGIN, {"field": "origin"}, origin=origin)
     if user is None:
         if origin == QueryOrigin.MANUAL:
             raise InputError(QUERY_MANUAL_NEEDS_USER, {"field": "user"})
@@ -178,7 +182,7 @@ def query_answer(*, user, query: Query, text: str, expected_version: int | None 
     _assert_unlocked(query.participant)
     text = _text(text)
     if query.status != QueryStatus.OPEN:
-        raise InputError(QUERY_NOT_OPEN.format(pk=query.pk, status=query.status))
+        raise InputError.coded(QUERY_NOT_OPEN, pk=query.pk, status=query.status)
     return _transition(
         query,
         user=user,
@@ -197,7 +201,7 @@ def query_reopen(*, user, query: Query, text: str, expected_version: int | None 
     _assert_unlocked(query.participant)
     text = _text(text)
     if query.status == QueryStatus.OPEN:
-        raise InputError(QUERY_ALREADY_OPEN.format(pk=query.pk))
+        raise InputError.coded(QUERY_ALREADY_OPEN, pk=query.pk)
     return _transition(
         query,
         user=user,
@@ -216,10 +220,10 @@ def query_close(
     authorize(user, Action.QUERY_CLOSE, query.participant.site_id)
     query = _locked_query(query, expected_version)
     if query.status == QueryStatus.CLOSED:
-        raise InputError(QUERY_ALREADY_CLOSED.format(pk=query.pk))
+        raise InputError.coded(QUERY_ALREADY_CLOSED, pk=query.pk)
     text = (text or "").strip()[:TEXT_MAX_LENGTH]
     if not text and query.status == QueryStatus.OPEN:
-        raise InputError(QUERY_CLOSE_UNANSWERED_NEEDS_TEXT.format(pk=query.pk), {"field": "text"})
+        raise InputError.coded(QUERY_CLOSE_UNANSWERED_NEEDS_TEXT, {"field": "text"}, pk=query.pk)
     text = text or "Closed"
     return _transition(
         query,

@@ -69,8 +69,8 @@ def randomization_key_create(*, user, seed: str | None = None) -> str:
     authorize(user, Action.MANAGE_RANDOMIZATION)
     existing = RandomizationKey.objects.select_related("created_by").first()
     if existing is not None:
-        raise ProtocolViolation(
-            KEY_EXISTS.format(at=existing.created_at.date(), by=existing.created_by.username)
+        raise ProtocolViolation.coded(
+            KEY_EXISTS, at=existing.created_at.date(), by=existing.created_by.username
         )
     seed = seed or secrets.token_hex(32)
     key = RandomizationKey.objects.create(
@@ -214,7 +214,7 @@ def emergency_unblind(*, user, participant_id: int, reason: str) -> str:
         raise InputError(UNBLIND_REASON_REQUIRED, {"field": "reason"})
     allocation = Allocation.objects.filter(participant=participant, is_deleted=False).first()
     if allocation is None:
-        raise ProtocolViolation(NOT_RANDOMIZED.format(subject=subject_label(participant)))
+        raise ProtocolViolation.coded(NOT_RANDOMIZED, subject=subject_label(participant))
     record = Unblinding.objects.create(
         participant=participant,
         kind="emergency",
@@ -248,7 +248,7 @@ def study_unblind(*, user, reason: str) -> Unblinding:
         raise InputError(UNBLIND_REASON_REQUIRED, {"field": "reason"})
     done = Unblinding.objects.filter(kind="study").first()
     if done is not None:
-        raise ProtocolViolation(ALREADY_UNBLINDED.format(at=done.at.date()))
+        raise ProtocolViolation.coded(ALREADY_UNBLINDED, at=done.at.date())
     record = Unblinding.objects.create(
         kind="study", reason=reason.strip(), by=user.get_username(), at=timezone.now()
     )

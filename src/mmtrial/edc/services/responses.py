@@ -381,15 +381,14 @@ def investigator_response_record(
         user=user, participant_id=participant_id, action=Action.ENTER_DATA
     )
     if response not in RESPONSES:
-        raise InputError(
-            UNKNOWN_RESPONSE.format(value=response, known=", ".join(RESPONSES)),
-            {"field": "response"},
+        raise InputError.coded(
+            UNKNOWN_RESPONSE, {"field": "response"}, value=response, known=", ".join(RESPONSES)
         )
     row = ResponseAssessment.objects.filter(
         participant=participant, assessment_date=assessment_date, is_deleted=False
     ).first()
     if row is None:
-        raise NotFound(NO_DERIVED_RESPONSE.format(date=assessment_date), {"field": "date"})
+        raise NotFound.coded(NO_DERIVED_RESPONSE, {"field": "date"}, date=assessment_date)
     row = record_update(
         row,
         expected_version=expected_version,

@@ -56,25 +56,27 @@ def sae_report_record(
     """Record that the site sent an initial or follow-up report of a serious adverse event."""
     ae = AdverseEvent.objects.filter(pk=ae_id, is_deleted=False).first()
     if ae is None:
-        raise NotFound(SAE_NOT_FOUND.format(pk=ae_id), {"id": ae_id})
+        raise NotFound.coded(SAE_NOT_FOUND, {"id": ae_id}, pk=ae_id)
     try:
         participant = participant_for(
             user=user, participant_id=ae.participant_id, action=Action.ENTER_DATA
         )
     except NotFound:
-        raise NotFound(SAE_NOT_FOUND.format(pk=ae_id), {"id": ae_id}) from None
+        raise NotFound.coded(SAE_NOT_FOUND, {"id": ae_id}, pk=ae_id) from None
     if kind not in SaeReportKind.values:
-        raise InputError(SAE_KIND_UNKNOWN.format(kind=kind), {"field": "kind"})
+        raise InputError.coded(SAE_KIND_UNKNOWN, {"field": "kind"}, kind=kind)
     if not ae.serious:
-        raise InputError(SAE_NOT_SERIOUS.format(pk=ae_id), {"field": "adverse_event"})
+        raise InputError.coded(SAE_NOT_SERIOUS, {"field": "adverse_event"}, pk=ae_id)
     if ae.aware_at is None:
-        raise InputError(SAE_NO_AWARENESS.format(pk=ae_id), {"field": "aware_at"})
+        raise InputError.coded(SAE_NO_AWARENESS, {"field": "aware_at"}, pk=ae_id)
     if sent_at.tzinfo is None or sent_at.utcoffset() is None:
         raise InputError(SAE_SENT_NAIVE, {"field": "sent_at"})
     if sent_at < ae.aware_at:
-        raise InputError(
-            SAE_SENT_BEFORE_AWARE.format(sent=sent_at.isoformat(), aware=ae.aware_at.isoformat()),
+        raise InputError.coded(
+            SAE_SENT_BEFORE_AWARE,
             {"field": "sent_at"},
+            sent=sent_at.isoformat(),
+            aware=ae.aware_at.isoformat(),
         )
     if not (summary or "").strip():
         raise InputError(SAE_SUMMARY_REQUIRED, {"field": "summary"})
@@ -82,9 +84,9 @@ def sae_report_record(
         adverse_event=ae, kind=SaeReportKind.INITIAL, is_deleted=False
     ).exists()
     if kind == SaeReportKind.INITIAL and has_initial:
-        raise InputError(SAE_INITIAL_EXISTS.format(pk=ae_id), {"field": "kind"})
+        raise InputError.coded(SAE_INITIAL_EXISTS, {"field": "kind"}, pk=ae_id)
     if kind == SaeReportKind.FOLLOW_UP and not has_initial:
-        raise InputError(SAE_FOLLOW_UP_FIRST.format(pk=ae_id), {"field": "kind"})
+        raise InputError.coded(SAE_FOLLOW_UP_FIRST, {"field": "kind"}, pk=ae_id)
     return record_create(
         SaeReport(
             participant=participant,

@@ -178,9 +178,8 @@ def participant_sign(
     if not confirm:
         raise InputError(SIGN_CONFIRMATION_REQUIRED, {"field": "confirm"})
     if meaning not in SIGNATURE_MEANINGS:
-        raise InputError(
-            SIGN_MEANING_INVALID.format(choices=", ".join(SIGNATURE_MEANINGS)),
-            {"field": "meaning"},
+        raise InputError.coded(
+            SIGN_MEANING_INVALID, {"field": "meaning"}, choices=", ".join(SIGNATURE_MEANINGS)
         )
     if user.identity_verified_by_id is None or user.identity_verified_by_id == user.pk:
         raise PermissionDenied(SIGN_IDENTITY_NOT_VERIFIED)
@@ -203,13 +202,12 @@ def _open_query_refusal(participant: Participant) -> ProtocolViolation | None:
     count = unresolved.count()
     if not count:
         return None
-    return ProtocolViolation(
-        SIGN_OPEN_QUERIES.format(
-            subject=subject_label(participant),
-            count=count,
-            plural="y" if count == 1 else "ies",
-        ),
+    return ProtocolViolation.coded(
+        SIGN_OPEN_QUERIES,
         {"open_queries": count},
+        subject=subject_label(participant),
+        count=count,
+        plural="y" if count == 1 else "ies",
     )
 
 

@@ -33,7 +33,7 @@ def authorize_admin(actor, action: Action, site_id: int | None = None) -> None:
 def site_get_by_code(*, code: str) -> Site:
     site = Site.objects.filter(code__iexact=(code or "").strip()).first()
     if site is None:
-        raise NotFound(SITE_NOT_FOUND.format(code=code), {"field": "site"})
+        raise NotFound.coded(SITE_NOT_FOUND, {"field": "site"}, code=code)
     return site
 
 
@@ -41,8 +41,8 @@ def _validate_timezone(timezone: str) -> str:
     try:
         zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InputError(
-            SITE_TIMEZONE_INVALID.format(timezone=timezone), {"field": "timezone"}
+        raise InputError.coded(
+            SITE_TIMEZONE_INVALID, {"field": "timezone"}, timezone=timezone
         ) from None
     return timezone
 
@@ -55,13 +55,13 @@ def site_add(
     authorize_admin(actor, Action.MANAGE_SITES)
     code = (code or "").strip().upper()
     if not _CODE.match(code):
-        raise InputError(SITE_CODE_INVALID.format(code=code), {"field": "code"})
+        raise InputError.coded(SITE_CODE_INVALID, {"field": "code"}, code=code)
     name = (name or "").strip()
     if not name:
         raise InputError(SITE_NAME_REQUIRED, {"field": "name"})
     _validate_timezone(timezone)
     if Site.objects.filter(code__iexact=code).exists():
-        raise InputError(SITE_CODE_TAKEN.format(code=code), {"field": "code"})
+        raise InputError.coded(SITE_CODE_TAKEN, {"field": "code"}, code=code)
     site = Site.objects.create(code=code, name=name, name_ja=name_ja.strip(), timezone=timezone)
     audit_record(
         EventSpec(

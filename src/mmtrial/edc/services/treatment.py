@@ -209,9 +209,8 @@ def _gather(participant: Participant, *, start_date: dt.date, protocol):
     window = protocol.renal.lab_window_days
     creatinine = _latest_lab(participant, "creatinine", start_date, window)
     if creatinine is None or creatinine.value is None:
-        raise ProtocolViolation(
-            MISSING_LAB.format(what="creatinine", days=window, date=start_date),
-            {"field": "creatinine"},
+        raise ProtocolViolation.coded(
+            MISSING_LAB, {"field": "creatinine"}, what="creatinine", days=window, date=start_date
         )
     crcl = renal.creatinine_clearance(
         age_years=start_date.year - participant.year_of_birth,
@@ -224,13 +223,12 @@ def _gather(participant: Participant, *, start_date: dt.date, protocol):
     for analyte in ("anc", "platelets"):
         lab = _latest_lab(participant, analyte, start_date, window)
         if lab is None or lab.value is None:
-            raise ProtocolViolation(
-                MISSING_LAB.format(
-                    what=analyte.upper() if analyte == "anc" else analyte,
-                    days=window,
-                    date=start_date,
-                ),
+            raise ProtocolViolation.coded(
+                MISSING_LAB,
                 {"field": analyte},
+                what=analyte.upper() if analyte == "anc" else analyte,
+                days=window,
+                date=start_date,
             )
         counts[analyte] = int(lab.value)
     c1d1 = participant.c1d1_date or start_date
@@ -311,9 +309,9 @@ def _decide(facts, sources: list[AdverseEvent], protocol):
         ae = sources[index]
         words = {"term": ae.ctcae_term or ae.term, "grade": ae.grade, "start": ae.start_date}
         if exc.extra.get("code") == "cytopenia_count_needed":
-            raise ProtocolViolation(COUNT_NEEDED.format(**words), exc.extra) from None
+            raise ProtocolViolation.coded(COUNT_NEEDED, exc.extra, **words) from None
         problem = exc.extra.get("problem") or exc.message.split(": ", 1)[-1]
-        raise ProtocolViolation(AE_NOT_USABLE.format(problem=problem, **words), exc.extra) from None
+        raise ProtocolViolation.coded(AE_NOT_USABLE, exc.extra, problem=problem, **words) from None
 
 
 def _event_index(field: str) -> int | None:
@@ -357,7 +355,7 @@ def cycle_start(*, user, participant_id: int, start_date: dt.date) -> Cycle:
     subject = participant.subject_id or participant.screening_number
     if participant.status not in (ParticipantStatus.ENROLLED, ParticipantStatus.ON_TREATMENT):
         message = NOT_ENROLLED if participant.enrolled_on is None else TREATMENT_ENDED
-        raise ProtocolViolation(message.format(subject=subject))
+        raise ProtocolViolation.coded(message, subject=subject)
     if start_date < participant.enrolled_on:
         raise ProtocolViolation(
             f"start date: {start_date} is before enrollment ({participant.enrolled_on})",
@@ -370,11 +368,13 @@ def cycle_start(*, user, participant_id: int, start_date: dt.date) -> Cycle:
         last = started[-1]
         length = protocol.cycle_length_days
         if start_date < last.start_date + dt.timedelta(days=length):
-            raise ProtocolViolation(
-                TOO_EARLY.format(
-                    date=start_date, prev=last.number, prev_start=last.start_date, length=length
-                ),
+            raise ProtocolViolation.coded(
+                TOO_EARLY,
                 {"field": "start_date"},
+                date=start_date,
+                prev=last.number,
+                prev_start=last.start_date,
+                length=length,
             )
     facts, decision = decide_cycle(participant, start_date=start_date, protocol=protocol)
     status = {
@@ -466,7 +466,7 @@ def renal_decision_record(
         .first()
     )
     if pending is None:
-        raise ProtocolViolation(NO_PENDING_DECISION.format(subject=subject))
+        raise ProtocolViolation.coded(NO_PENDING_DECISION, subject=subject)
     if action not in RENAL_ACTIONS:
         raise InputError(
             f"decision: {action!r} must be one of {', '.join(RENAL_ACTIONS)}", {"field": "action"}
@@ -531,13 +531,13 @@ def dose_record(
     """
     dose = DoseAdministration.objects.select_related("cycle").filter(pk=dose_id).first()
     if dose is None or dose.is_deleted:
-        raise NotFound(DOSE_NOT_FOUND.format(pk=dose_id), {"id": dose_id})
+        raise NotFound.coded(DOSE_NOT_FOUND, {"id": dose_id}, pk=dose_id)
     try:
         participant = participant_for(
             user=user, participant_id=dose.cycle.participant_id, action=Action.ENTER_DATA
         )
     except NotFound:
-        raise NotFound(DOSE_NOT_FOUND.format(pk=dose_id), {"id": dose_id}) from None
+        raise NotFound.coded(DOSE_NOT_FOUND, {"id": dose_id}, pk=dose_id) from None
     dose.cycle.participant = participant
     values = dose_values(dose, status=status, taken_dose_mg=taken_dose_mg, reason=reason)
     first_entry = dose.status == DoseStatus.PLANNED

@@ -90,8 +90,8 @@ def _authorize_manage_user(actor, user: User) -> None:
 
 def _role(role: str) -> str:
     if role not in Role.values:
-        raise InputError(
-            ROLE_INVALID.format(role=role, choices=", ".join(Role.values)), {"field": "role"}
+        raise InputError.coded(
+            ROLE_INVALID, {"field": "role"}, role=role, choices=", ".join(Role.values)
         )
     return role
 
@@ -100,8 +100,8 @@ def _check_password(password: str, user: User) -> None:
     try:
         validate_password(password, user)
     except ValidationError as exc:
-        raise InputError(
-            PASSWORD_REJECTED.format(problems=" ".join(exc.messages)), {"field": "password"}
+        raise InputError.coded(
+            PASSWORD_REJECTED, {"field": "password"}, problems=" ".join(exc.messages)
         ) from None
 
 
@@ -120,7 +120,7 @@ def _event(action: str, user: User, *, site: Site | None = None, changes=None, r
 def user_get_by_username(*, username: str) -> User:
     user = User.objects.filter(username__iexact=(username or "").strip()).first()
     if user is None:
-        raise NotFound(USER_NOT_FOUND.format(username=username), {"field": "username"})
+        raise NotFound.coded(USER_NOT_FOUND, {"field": "username"}, username=username)
     return user
 
 
@@ -136,15 +136,14 @@ def _new_user(*, username: str, full_name: str, email: str, password: str) -> Us
     if not full_name:
         raise InputError(FULL_NAME_REQUIRED, {"field": "full_name"})
     if User.objects.filter(username__iexact=username).exists():
-        raise InputError(USERNAME_TAKEN.format(username=username), {"field": "username"})
+        raise InputError.coded(USERNAME_TAKEN, {"field": "username"}, username=username)
     user = User(username=username, full_name=full_name, email=(email or "").strip())
     try:
         user.full_clean(exclude=["password"])
     except ValidationError as exc:
         field, problems = next(iter(exc.message_dict.items()))
-        raise InputError(
-            USERNAME_INVALID.format(username=username, problem=" ".join(problems)),
-            {"field": field},
+        raise InputError.coded(
+            USERNAME_INVALID, {"field": field}, username=username, problem=" ".join(problems)
         ) from None
     _check_password(password, user)
     user.set_password(password)
@@ -243,8 +242,8 @@ def role_grant(*, actor, user: User, role: str, site: Site | None, reason: str =
         Membership.objects.select_for_update().filter(user=user, site=site, role=role).first()
     )
     if membership is not None and membership.active:
-        raise InputError(
-            ROLE_ALREADY_GRANTED.format(username=user.username, role=role, where=_where(site))
+        raise InputError.coded(
+            ROLE_ALREADY_GRANTED, username=user.username, role=role, where=_where(site)
         )
     if membership is None:
         membership = Membership.objects.create(user=user, site=site, role=role)
@@ -268,8 +267,8 @@ def role_revoke(*, actor, user: User, role: str, site: Site | None, reason: str 
         .first()
     )
     if membership is None:
-        raise InputError(
-            ROLE_NOT_GRANTED.format(username=user.username, role=role, where=_where(site))
+        raise InputError.coded(
+            ROLE_NOT_GRANTED, username=user.username, role=role, where=_where(site)
         )
     membership.active = False
     membership.save(update_fields=["active"])
@@ -298,7 +297,7 @@ def user_deactivate(*, actor, user: User, reason: str) -> User:
         raise InputError(REASON_REQUIRED, {"field": "reason"})
     user = User.objects.select_for_update().get(pk=user.pk)
     if not user.is_active:
-        raise InputError(ALREADY_INACTIVE.format(username=user.username))
+        raise InputError.coded(ALREADY_INACTIVE, username=user.username)
     user.is_active = False
     user.save(update_fields=["is_active"])
     audit_record(
@@ -401,14 +400,14 @@ def password_max_age_set(*, actor, days: int | None, reason: str) -> SecurityPol
     _authorize_manage(actor, None)
     if days is not None and not MAX_AGE_DAYS_RANGE[0] <= days <= MAX_AGE_DAYS_RANGE[1]:
         low, high = MAX_AGE_DAYS_RANGE
-        raise InputError(MAX_AGE_INVALID.format(days=days, low=low, high=high), {"field": "days"})
+        raise InputError.coded(MAX_AGE_INVALID, {"field": "days"}, days=days, low=low, high=high)
     if not (reason or "").strip():
         raise InputError(REASON_REQUIRED, {"field": "reason"})
     lock_chain_head()
     policy = SecurityPolicy.objects.filter(pk=1).first() or SecurityPolicy(pk=1)
     old = policy.password_max_age_days
     if old == days:
-        raise InputError(MAX_AGE_UNCHANGED.format(days=_days_text(days)), {"field": "days"})
+        raise InputError.coded(MAX_AGE_UNCHANGED, {"field": "days"}, days=_days_text(days))
     policy.password_max_age_days = days
     policy.save()
     audit_record(

@@ -139,13 +139,13 @@ def visits_regenerate(*, participant, why: str) -> int:
 def _visit_for(*, user, visit_id: int, action: Action) -> Visit:
     visit = Visit.objects.filter(pk=visit_id, is_deleted=False).first()
     if visit is None:
-        raise NotFound(VISIT_NOT_FOUND.format(pk=visit_id), {"id": visit_id})
+        raise NotFound.coded(VISIT_NOT_FOUND, {"id": visit_id}, pk=visit_id)
     try:
         visit.participant = participant_for(
             user=user, participant_id=visit.participant_id, action=action
         )
     except NotFound:
-        raise NotFound(VISIT_NOT_FOUND.format(pk=visit_id), {"id": visit_id}) from None
+        raise NotFound.coded(VISIT_NOT_FOUND, {"id": visit_id}, pk=visit_id) from None
     return visit
 
 
@@ -213,8 +213,8 @@ def visit_missed(*, user, visit_id: int, expected_version: int, reason: str) -> 
     """Record that a due visit did not take place (the reason is kept)."""
     visit = _visit_for(user=user, visit_id=visit_id, action=Action.ENTER_DATA)
     if visit.status != VisitStatus.DUE:
-        raise ProtocolViolation(
-            DONE_ALREADY.format(code=visit.code, status=visit.get_status_display().lower())
+        raise ProtocolViolation.coded(
+            DONE_ALREADY, code=visit.code, status=visit.get_status_display().lower()
         )
     if not (reason or "").strip():
         raise InputError("reason: say why the visit was missed", {"field": "reason"})

@@ -152,8 +152,11 @@ def visit_state(visit) -> str:
 @register.filter
 def service_message(value) -> str:
     """A service's refusal (an exception or its text) in the page's language."""
-    from mmtrial.web.errors import translate_message
+    from mmtrial.errors import MmtrialError
+    from mmtrial.web.errors import render_error, translate_message
 
+    if isinstance(value, MmtrialError):
+        return render_error(value)
     return translate_message(str(value)) if value not in (None, "") else ""
 
 
