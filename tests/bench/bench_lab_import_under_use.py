@@ -333,7 +333,9 @@ def main(rows: int | None = None, check_mb: int | None = None) -> bool:
     )
     admin_url = os.environ.get("DATABASE_URL", "")
     name = f"mmtrial_bench_use_{os.getpid()}"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mmtrial.settings", "PYTHONPATH": str(ROOT)}
+    # The caller's PYTHONPATH is kept so that a worktree's `src` is what the children run.
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mmtrial.settings", "PYTHONPATH": path}
     if admin_url.startswith("postgres"):
         import psycopg
 

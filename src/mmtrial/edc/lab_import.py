@@ -20,7 +20,9 @@ The file format is documented in docs/lab-import.md. The import (ICH E6(R3) 4.2.
    same file twice changes nothing;
 5. re-derives the IMWG responses of each affected participant, a few participants a
    transaction.
-A crash before step 4 leaves nothing visible; the next import removes the staged rows.
+A crash before step 4 leaves nothing visible; the next import removes the staged rows. A crash
+after it leaves the file visible and its record `responses_derived=False`; the next import
+re-derives every participant whose data it changed (added or corrected results).
 """
 
 from __future__ import annotations
@@ -204,7 +206,9 @@ def _write(user, checked: CheckedFile, scratch: Scratch, *, name, on_progress, b
         report.corrected = _commit(record, checked, scratch, reason=reason)
     except BaseException:
         # Inside a caller's broken transaction nothing more can be written: the staged rows go
-        # with its rollback, or the next import cleans them up.
+        # with its rollback, or the next import cleans them up. An interruption just after the
+        # commit finds the import committed: `abandon` leaves it so, and the next import
+        # re-derives what this one did not.
         if not (connection.in_atomic_block and connection.needs_rollback):
             abandon(record, INTERRUPTED_BY_ERROR)
         raise
