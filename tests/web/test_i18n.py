@@ -87,14 +87,15 @@ def test_every_listed_service_message_is_still_an_edc_constant():
 
 def test_a_conflict_message_is_shown_in_japanese_with_its_values():
     from mmtrial.edc.services._records import RECORD_CHANGED
-    from mmtrial.web.errors import translate_message
+    from mmtrial.errors import ConflictError
+    from mmtrial.web.errors import render_error
 
-    message = RECORD_CHANGED.format(expected=3, current=4)
+    error = ConflictError.coded(RECORD_CHANGED, expected=3, current=4)
     with translation.override("ja"):
-        shown = translate_message(message)
+        shown = render_error(error)
     assert "開いた版 3" in shown and "現在 4" in shown
     with translation.override("en"):
-        assert translate_message(message) == message
+        assert render_error(error) == RECORD_CHANGED.format(expected=3, current=4)
 
 
 def test_an_unknown_message_is_shown_as_it_is():

@@ -196,6 +196,8 @@ SERVICE_MESSAGES = (
     gettext_noop("Adverse event {pk} already has its initial report; send a follow-up."),
     gettext_noop("Adverse event {pk} has no initial report yet: send the initial report first."),
     gettext_noop(
+        # {plural} is the English plural ending: Japanese needs none of it
+        # xgettext:no-python-brace-format
         "Participant {subject} has {count} unresolved quer{plural}; close them before signing."
     ),
     gettext_noop("There is no site '{code}'."),
