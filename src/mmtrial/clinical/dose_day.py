@@ -13,7 +13,12 @@ Rule (shared/protocol.md section 7, last paragraph; ``protocol.dose_modification
 from __future__ import annotations
 
 from mmtrial.clinical.dose_levels import check_dose_level, dosing_days, fmt_mg
-from mmtrial.clinical.dose_modification import compare, matching_rules, resumption_met
+from mmtrial.clinical.dose_modification import (
+    compare,
+    count_unit,
+    matching_rules,
+    resumption_met,
+)
 from mmtrial.clinical.dosing_models import DayDecision, DayDrug, DayFacts, Reason
 from mmtrial.clinical.toxicity_events import place_baseline, place_events
 from mmtrial.clinical.value_ranges import check_value
@@ -79,7 +84,12 @@ def decide_day(facts: DayFacts, *, protocol: Protocol) -> DayDecision:
                         source=rule.source,
                         text=f"{trig.lab.variable} not given for day {facts.day}: "
                         f"'{rule.text}' could not be checked.",
-                        values={trig.lab.variable: None},
+                        values={
+                            "kind": "day_count_missing",
+                            trig.lab.variable: None,
+                            "count_variable": trig.lab.variable,
+                            "day": facts.day,
+                        },
                     )
                 )
                 continue
@@ -94,7 +104,16 @@ def decide_day(facts: DayFacts, *, protocol: Protocol) -> DayDecision:
                         text=f"{rule.text} on day {facts.day} ({trig.lab.variable} {value} "
                         f"{trig.lab.operator} {trig.lab.threshold}): hold "
                         f"{', '.join(rule.hold)} until {rule.resume_when}.",
-                        values={trig.lab.variable: value, "threshold": trig.lab.threshold},
+                        values={
+                            "kind": "day_count_hold",
+                            trig.lab.variable: value,
+                            "threshold": trig.lab.threshold,
+                            "count_variable": trig.lab.variable,
+                            "count_unit": count_unit(trig.lab.variable, protocol),
+                            "operator": trig.lab.operator,
+                            "day": facts.day,
+                            "hold": list(rule.hold),
+                        },
                     )
                 )
 
@@ -122,7 +141,14 @@ def decide_day(facts: DayFacts, *, protocol: Protocol) -> DayDecision:
                     source=rule.source,
                     text=f"{rule.text} ({event.term} grade {event.grade_now} now): hold "
                     f"{', '.join(drugs)} until {rule.resume_when}.",
-                    values={"term": event.term, "grade_now": event.grade_now},
+                    values={
+                        "kind": "day_toxicity_hold",
+                        "term": event.term,
+                        **({"ctcae_term": event.ctcae_term} if event.ctcae_term else {}),
+                        "grade_now": event.grade_now,
+                        "day": facts.day,
+                        "hold": list(drugs),
+                    },
                 )
             )
 
@@ -143,7 +169,13 @@ def decide_day(facts: DayFacts, *, protocol: Protocol) -> DayDecision:
                     source=mod.source,
                     text=f"{drug} {fmt_mg(dose)} held on day {facts.day}"
                     + ("; held doses are not made up." if not mod.held_doses_made_up else "."),
-                    values={"drug": drug, "dose_mg": dose, "day": facts.day},
+                    values={
+                        "kind": "day_held",
+                        "drug": drug,
+                        "dose_mg": dose,
+                        "day": facts.day,
+                        "made_up": mod.held_doses_made_up,
+                    },
                 )
             )
         else:
@@ -155,7 +187,7 @@ def decide_day(facts: DayFacts, *, protocol: Protocol) -> DayDecision:
                         source=mod.source,
                         text=f"{drug} is not held within a cycle on day {facts.day} "
                         "(within_cycle_hold_days); given.",
-                        values={"drug": drug, "day": facts.day},
+                        values={"kind": "day_not_held", "drug": drug, "day": facts.day},
                     )
                 )
     return DayDecision(

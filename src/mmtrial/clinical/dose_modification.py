@@ -36,6 +36,8 @@ __all__ = [
     "alternation_key",
     "apply_toxicities",
     "compare",
+    "count_unit",
+    "event_values",
     "known_lab_variables",
     "matching_rules",
     "next_alternating_drug",
@@ -221,20 +223,54 @@ def _describe(event: ToxicityEvent) -> str:
     return f"{event.term} grade {event.grade}{pain}"
 
 
+def count_unit(variable: str, protocol: Protocol) -> str | None:
+    """The unit the protocol compares a count in (``/mm3``), from the rules or start criteria."""
+    conditions = [t.lab for r in protocol.dose_modification.rules for t in r.any_of]
+    conditions += [c.lab for c in protocol.cycle_start.criteria]
+    return next((c.unit for c in conditions if c is not None and c.variable == variable), None)
+
+
+def event_values(event: ToxicityEvent, protocol: Protocol) -> dict:
+    """The event as typed values, enough to describe it in any language (``_describe`` is the
+    English): term and CTCAE term, grade, pain, and the count behind a cytopenia."""
+    values: dict = {"term": event.term, "grade": event.grade}
+    if event.ctcae_term is not None:
+        values["ctcae_term"] = event.ctcae_term
+    values["with_pain"] = event.with_pain
+    values["nonhematologic"] = event.nonhematologic
+    if event.lab is not None:
+        values[event.lab.variable] = event.lab.value
+        values["count_variable"] = event.lab.variable
+        values["count_unit"] = count_unit(event.lab.variable, protocol)
+        values["count_is_nadir"] = event.start_date is not None
+        if event.lab.date is not None:
+            values["count_date"] = event.lab.date.isoformat()
+        if event.lab.source is not None:
+            values["count_source"] = event.lab.source
+    return values
+
+
 def _reduce(
     out: ModificationOutcome,
     drug: str,
     rule: DoseModificationRule,
     why: str,
     protocol: Protocol,
+    values: dict,
 ) -> None:
+    """One level down for `drug`; `values` describe the event (and the alternation turn)."""
     limit = protocol.dose_modification.levels_down_per_drug_per_decision
     ladder = protocol.dose_levels[drug]
     source = f"{rule.source}; dose levels {ladder.source}"
     current = out.doses.get(drug)
     if current is None:
         out.reasons.append(
-            Reason(rule=rule.id, source=rule.source, text=f"{why}: {drug} is already discontinued.")
+            Reason(
+                rule=rule.id,
+                source=rule.source,
+                text=f"{why}: {drug} is already discontinued.",
+                values={"kind": "already_discontinued", "drug": drug, **values},
+            )
         )
         return
     if out.reduced.get(drug, 0) >= limit:
@@ -244,7 +280,12 @@ def _reduce(
                 source=protocol.dose_modification.source,
                 text=f"{why}: {drug} was already reduced at this decision; at most {limit} "
                 f"level(s) down per drug per decision.",
-                values={"drug": drug, "levels_down_per_drug_per_decision": limit},
+                values={
+                    "kind": "already_reduced",
+                    "drug": drug,
+                    "levels_down_per_drug_per_decision": limit,
+                    **values,
+                },
             )
         )
         return
@@ -276,7 +317,13 @@ def _reduce(
             rule=rule.id,
             source=source,
             text=text,
-            values={"drug": drug, "from_mg": current, "to_mg": lower},
+            values={
+                "kind": "lowest_level" if lower is None else "reduce",
+                "drug": drug,
+                "from_mg": current,
+                "to_mg": lower,
+                **values,
+            },
         )
     )
 
@@ -291,13 +338,7 @@ def _apply_rule(
 ) -> None:
     why = f"{rule.text} [{_describe(event)}]"
     kind = rule.resumption.kind
-    values: dict = {"term": event.term, "grade": event.grade}
-    if event.lab is not None:
-        values[event.lab.variable] = event.lab.value
-        if event.lab.date is not None:
-            values["count_date"] = event.lab.date.isoformat()
-        if event.lab.source is not None:
-            values["count_source"] = event.lab.source
+    values = event_values(event, protocol)
     if kind == "discontinue_regimen":
         out.discontinue_rule = rule.id
         out.reasons.append(
@@ -305,7 +346,7 @@ def _apply_rule(
                 rule=rule.id,
                 source=rule.source,
                 text=f"{why}: discontinue the regimen.",
-                values=values,
+                values={"kind": "discontinue_regimen", **values},
             )
         )
         return
@@ -316,13 +357,13 @@ def _apply_rule(
                 source=rule.source,
                 text=f"{why}: hold {', '.join(rule.hold)} until {rule.resume_when}; "
                 "resume at the most recent dose.",
-                values=values,
+                values={"kind": "hold_same", "hold": list(rule.hold), **values},
             )
         )
         return
     if kind == "reduce":
         for drug in rule.resumption.drugs:
-            _reduce(out, drug, rule, why, protocol)
+            _reduce(out, drug, rule, why, protocol, values)
         return
     if kind == "reduce_attributed":
         if not event.attributed_to:
@@ -332,11 +373,12 @@ def _apply_rule(
                     source=rule.source,
                     text=f"{why}: hold {', '.join(rule.hold)} until {rule.resume_when}; not "
                     "attributed to a study drug, so no dose is reduced.",
-                    values=values,
+                    values={"kind": "hold_not_attributed", "hold": list(rule.hold), **values},
                 )
             )
         for drug in event.attributed_to:
-            _reduce(out, drug, rule, f"{why}, attributed to {drug}", protocol)
+            attributed = {**values, "attributed_to": drug}
+            _reduce(out, drug, rule, f"{why}, attributed to {drug}", protocol, attributed)
         return
     # alternate: the drug whose turn it is; a discontinued drug passes its turn to the next.
     sequence = protocol.dose_modification.alternation.sequence
@@ -350,10 +392,13 @@ def _apply_rule(
     )
     if drug != sequence[start]:
         turn += f" ({sequence[start]} is discontinued, so {drug})"
-    _reduce(out, drug, rule, turn, protocol)
-    out.reasons[-1].values.update(
-        {**values, "alternation_count": occurrence, "alternation_scope": key}
-    )
+    turn_values = {
+        **values,
+        "alternation_count": occurrence,
+        "alternation_scope": key,
+        "turn_drug": sequence[start],
+    }
+    _reduce(out, drug, rule, turn, protocol, turn_values)
     out.reasons[-1].source = f"{out.reasons[-1].source}; {alt.source}"
 
 

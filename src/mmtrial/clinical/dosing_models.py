@@ -12,7 +12,15 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from mmtrial.protocol.models import Number
 
@@ -50,8 +58,18 @@ def _json_value(value: object) -> object:
     return value
 
 
-# A value compared in a reason: bool before the numbers so true/false stay booleans.
-Value = Annotated[bool | int | Decimal | str | None, PlainSerializer(_json_value, when_used="json")]
+def _json_values(value: object) -> object:
+    if isinstance(value, list):
+        return [_json_value(item) for item in value]
+    return _json_value(value)
+
+
+# A value compared in a reason: bool before the numbers so true/false stay booleans; a list
+# holds codes (the drugs a rule holds), so the reason can be written in any language.
+Value = Annotated[
+    bool | int | Decimal | str | list[str] | None,
+    PlainSerializer(_json_values, when_used="json"),
+]
 
 
 class _Model(BaseModel):
@@ -141,12 +159,27 @@ class ToxicityEvent(_Model):
         default=None, description="onset; with end_date, matches the event to recorded counts"
     )
     end_date: dt.date | None = Field(default=None, description="resolution; null = ongoing")
+    # The CTCAE v5.0 term key the investigator recorded, kept when placing the event turns
+    # `term` into the toxicity a rule names (peripheral_sensory_neuropathy ->
+    # peripheral_neuropathy): the reasons name the term as recorded. Not part of the input.
+    _ctcae_term: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _cytopenia_is_hematologic(self) -> ToxicityEvent:
         if self.lab is not None and "nonhematologic" not in self.model_fields_set:
             self.nonhematologic = False
         return self
+
+    @property
+    def ctcae_term(self) -> str | None:
+        """The CTCAE v5.0 term key as recorded (set when the event is placed), else None."""
+        return self._ctcae_term
+
+    def placed_as(self, *, toxicity: str, ctcae_term: str | None, **update) -> ToxicityEvent:
+        """A copy whose `term` is the toxicity the rules compare, remembering the CTCAE term."""
+        placed = self.model_copy(update={"term": toxicity, **update})
+        placed._ctcae_term = ctcae_term
+        return placed
 
     @property
     def grade_now(self) -> int:

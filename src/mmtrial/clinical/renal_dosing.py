@@ -144,7 +144,9 @@ def is_responding(best: str | None, *, protocol: Protocol) -> bool:
 
 def _tolerating(
     facts: CycleFacts, drug: str, modified_now: bool, protocol: Protocol
-) -> tuple[bool, str]:
+) -> tuple[bool, str, str | None]:
+    """(tolerating, why in words, why as a code: related_toxicity, last_cycle_hold_or_reduction,
+    modified_now; None when tolerating)."""
     tol = protocol.renal.tolerating
     related = [
         e
@@ -153,14 +155,17 @@ def _tolerating(
     ]
     if related:
         terms = ", ".join(f"{e.term} grade {e.grade}" for e in related)
-        return False, f"{drug}-related toxicity of grade >= {tol.related_grade_below} ({terms})"
+        why = f"{drug}-related toxicity of grade >= {tol.related_grade_below} ({terms})"
+        return False, why, "related_toxicity"
     if facts.last_cycle_hold_or_reduction:
-        return False, "a dose hold or reduction in the last cycle"
+        return False, "a dose hold or reduction in the last cycle", "last_cycle_hold_or_reduction"
     if modified_now:
-        return False, f"{drug} is reduced or held at this decision"
-    return True, (
+        return False, f"{drug} is reduced or held at this decision", "modified_now"
+    return (
+        True,
         f"no {drug}-related grade >= {tol.related_grade_below} toxicity and no hold or "
-        "reduction in the last cycle"
+        "reduction in the last cycle",
+        None,
     )
 
 
@@ -181,8 +186,15 @@ def _check(
 ) -> tuple[bool, list[str], dict]:
     unmet: list[str] = []
     done = facts.cycles_at_current_dose.get(esc.drug, 0)
-    values: dict = {"current_dose_mg": current, "cycles_at_current_dose": done}
+    values: dict = {
+        "drug": esc.drug,
+        "current_dose_mg": current,
+        "to_mg": esc.to_dose,
+        "cycles_at_current_dose": done,
+    }
+    codes: list[str] = []
     if done < esc.after_cycles_at_dose:
+        codes.append("cycles_at_dose")
         unmet.append(
             f"{done} cycle(s) completed at {fmt_mg(current)}, {esc.after_cycles_at_dose} needed"
         )
@@ -190,24 +202,31 @@ def _check(
         best = facts.best_confirmed_response
         values["best_confirmed_response"] = best
         if is_responding(best, protocol=protocol):
+            codes.append("responding")
             unmet.append(
                 f"responding (best confirmed response {best}, at least "
                 f"{protocol.renal.not_responding_below})"
             )
     if esc.requires_tolerating:
-        ok, why = _tolerating(facts, esc.drug, modified_now, protocol)
+        ok, why, because = _tolerating(facts, esc.drug, modified_now, protocol)
         values["tolerating"] = ok
         if not ok:
+            codes.append("not_tolerating")
+            values["not_tolerating_because"] = because
             unmet.append(f"not tolerating: {why}")
     if esc.crcl_at_least_ml_min is not None:
         values["crcl_ml_min"] = facts.crcl_ml_min
         values["crcl_at_least_ml_min"] = esc.crcl_at_least_ml_min
         if facts.crcl_ml_min < esc.crcl_at_least_ml_min:
+            codes.append("crcl_below")
             unmet.append(f"CrCl {facts.crcl_ml_min} mL/min is below {esc.crcl_at_least_ml_min}")
     if severe:
+        codes.append("severe_renal_band")
+        values["crcl_ml_min"] = facts.crcl_ml_min
         unmet.append(
             f"CrCl {facts.crcl_ml_min} mL/min: no renal escalation in this band (investigator)"
         )
+    values["unmet"] = codes
     return not unmet, unmet, values
 
 
@@ -322,7 +341,11 @@ def renal_adjustment(
                     source=protocol.renal.start.source,
                     text=f"The investigator's renal decision ({answer.band}) is not needed: "
                     f"CrCl {facts.crcl_ml_min} mL/min asks for no renal dose change now.",
-                    values={"crcl_ml_min": facts.crcl_ml_min, "band": answer.band},
+                    values={
+                        "kind": "renal_decision_not_needed",
+                        "crcl_ml_min": facts.crcl_ml_min,
+                        "band": answer.band,
+                    },
                 )
             )
         return out
@@ -354,7 +377,7 @@ def renal_adjustment(
                 rule=band.id,
                 source=band.source,
                 text=f"{head}; every dose is already at or below the label's dose for it.",
-                values=values,
+                values={"kind": "renal_at_label", **values},
             )
         )
         return out
@@ -375,18 +398,26 @@ def renal_adjustment(
                 source=band.source,
                 text=f"{head}: the label's doses are proposed ({proposed}). The cycle does not "
                 f"start until the investigator confirms or overrides them{stale}.",
-                values={**values, "proposed": proposed},
+                values={
+                    "kind": "renal_proposed",
+                    **values,
+                    "proposed": proposed,
+                    "proposed_drugs": [p.drug for p in out.proposals],
+                    "answered_band": answer.band if answer is not None else None,
+                },
             )
         )
         for p in out.proposals:  # the planned doses show the proposal
             out.doses[p.drug] = p.dose_mg
             out.every_days[p.drug] = p.every_days
         return out
-    _apply_answer(out, answer, band, head, protocol)
+    _apply_answer(out, answer, band, head, values, protocol)
     return out
 
 
-def _apply_answer(out: RenalOutcome, answer, band: RenalBand, head: str, protocol) -> None:
+def _apply_answer(
+    out: RenalOutcome, answer, band: RenalBand, head: str, band_values: dict, protocol
+) -> None:
     proposed = {p.drug: p for p in out.proposals}
     if answer.action == "override":
         for drug in answer.doses_mg:
@@ -421,8 +452,9 @@ def _apply_answer(out: RenalOutcome, answer, band: RenalBand, head: str, protoco
                 )
             how = f"overridden by the investigator{who}{on}: {answer.reason.strip()}"
         before = out.doses.get(drug)
+        from_every = out.every_days.get(drug, 1)
         text = (
-            f"{head}: {drug} {_dose_text(before, out.every_days.get(drug, 1))} -> "
+            f"{head}: {drug} {_dose_text(before, from_every)} -> "
             f"{_dose_text(dose, every)} (label: {p.text}; {how})."
         )
         out.doses[drug] = dose
@@ -450,6 +482,14 @@ def _apply_answer(out: RenalOutcome, answer, band: RenalBand, head: str, protoco
                     "to_mg": dose,
                     "every_days": every,
                     "action": answer.action,
+                    "kind": "renal_adjust",
+                    **band_values,
+                    "from_every_days": from_every,
+                    "decided_by": answer.decided_by,
+                    "decided_on": answer.decided_on.isoformat() if answer.decided_on else None,
+                    "override_reason": answer.reason.strip()
+                    if answer.action == "override"
+                    else None,
                 },
             )
         )

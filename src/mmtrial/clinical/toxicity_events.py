@@ -75,7 +75,7 @@ def _place(event: ToxicityEvent, i: int, field_name: str, protocol: Protocol) ->
     where = f"{field_name}[{i}]"
     placed = place_term(event.term, protocol=protocol, field=f"{where}.term")
     check_grade(placed, event.grade, field=f"{where}.grade")
-    update: dict = {"term": placed.toxicity}
+    update: dict = {}
     explicit = "nonhematologic" in event.model_fields_set
     if placed.cytopenia is not None:
         if explicit and event.nonhematologic:
@@ -101,7 +101,8 @@ def _place(event: ToxicityEvent, i: int, field_name: str, protocol: Protocol) ->
             f"{where}.end_date: {event.end_date} is before start_date {event.start_date}",
             {"field": f"{where}.end_date"},
         )
-    return event.model_copy(update=update)
+    ctcae_key = placed.ctcae.key if placed.ctcae is not None else None
+    return event.placed_as(toxicity=placed.toxicity, ctcae_term=ctcae_key, **update)
 
 
 def place_events(

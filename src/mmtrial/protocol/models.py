@@ -146,6 +146,7 @@ class RenalEscalation(Strict):
     requires_tolerating: bool
     crcl_at_least_ml_min: Number | None = None
     text: str
+    text_ja: str | None = Field(None, description="`text` in Japanese (pages in Japanese)")
     source: Source
 
 
@@ -167,6 +168,7 @@ class RenalBand(Strict):
     doses: dict[str, RenalBandDose] = Field(min_length=1)
     blocks_escalation: bool
     text: str
+    text_ja: str | None = Field(None, description="`text` in Japanese (pages in Japanese)")
     source: Source
 
 
@@ -242,11 +244,15 @@ class DoseModificationRule(Strict):
     id: str
     toxicity_group: str
     text: str
+    text_ja: str | None = Field(None, description="`text` in Japanese (pages in Japanese)")
     any_of: list[ToxicityTrigger] = Field(min_length=1)
     occurrence: Literal["any", "first", "recurrence"] = "any"
     hold: list[str]
     hold_attributed: bool = False
     resume_when: str
+    resume_when_ja: str | None = Field(
+        None, description="`resume_when` in Japanese (pages in Japanese)"
+    )
     resume_lab: LabCondition | None = None
     resume_grade_at_most: int | None = Field(default=None, ge=0, le=5)
     resume_without_pain: bool = Field(
