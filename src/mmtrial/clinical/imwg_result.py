@@ -34,6 +34,14 @@ class AssessmentResult(NamedTuple):
             confirmed=self.confirmed, findings=self.findings, confirmation=self.confirmation
         )
 
+    def explanation(self) -> dict[str, Any]:
+        """The findings and the confirmation as plain JSON (tuples as lists, dates as ISO
+        strings), to be stored and rendered later in the reader's language (imwg_reasons)."""
+        return {
+            "findings": _plain(self.findings),
+            "confirmation": _plain(self.confirmation),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "date": self.date.isoformat(),
@@ -41,6 +49,14 @@ class AssessmentResult(NamedTuple):
             "confirmed": self.confirmed,
             "reasons": list(self.reasons),
         }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _iso(day: date | None) -> str | None:
