@@ -43,7 +43,8 @@ def phrase_text(phrase: Phrase | str, translate: Callable[[str], str] | None = N
     if not phrase.parameters:
         return template
     return template % {
-        name: phrase_text(value, translate) for name, value in phrase.parameters.items()
+        name: value if value.__class__ is str else phrase_text(value, translate)
+        for name, value in phrase.parameters.items()
     }
 
 

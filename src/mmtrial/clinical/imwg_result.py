@@ -37,9 +37,15 @@ class AssessmentResult(NamedTuple):
     def explanation(self) -> dict[str, Any]:
         """The findings and the confirmation as plain JSON (tuples as lists, dates as ISO
         strings), to be stored and rendered later in the reader's language (imwg_reasons)."""
+        confirmation = self.confirmation
+        if confirmation is not None:
+            kind, following = confirmation
+            if following is not None:
+                following = [following[0].isoformat(), following[1]]
+            confirmation = [kind, following]
         return {
-            "findings": _plain(self.findings),
-            "confirmation": _plain(self.confirmation),
+            "findings": [[_plain(value) for value in finding] for finding in self.findings],
+            "confirmation": confirmation,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,11 +58,8 @@ class AssessmentResult(NamedTuple):
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, tuple | list):
-        return [_plain(item) for item in value]
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+    """A finding's value as JSON: its values are numbers, text, booleans, None or dates."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _iso(day: date | None) -> str | None:
