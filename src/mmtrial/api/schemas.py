@@ -15,6 +15,10 @@ from django.utils.translation import gettext
 from ninja import Schema
 from pydantic import Field
 
+from mmtrial.clinical.imwg_criteria import CRITERIA as IMWG_CRITERIA
+from mmtrial.clinical.imwg_findings import confirmation_parameters, finding_parameters
+from mmtrial.clinical.imwg_reasons import confirmation_phrase, finding_phrase, phrase_text
+
 __all__ = [
     "AdverseEventIn",
     "AdverseEventOut",
@@ -43,6 +47,7 @@ ShortText = Annotated[str, Field(max_length=200)]
 Reason = Annotated[str, Field(max_length=500, description="reason for change (audit trail)")]
 Day = dt.date
 Mg = Annotated[Decimal, Field(ge=0, le=100000, max_digits=9, decimal_places=2)]
+IMWG_SOURCE = IMWG_CRITERIA.reference
 
 
 class SiteOut(Schema):
@@ -273,7 +278,33 @@ class ResponseOut(Schema):
 
     @staticmethod
     def resolve_reasons(obj) -> list[dict[str, Any]]:
+        explanation = obj.findings or {}
+        if explanation.get("findings"):
+            return imwg_reasons_out(
+                confirmed=obj.derived_confirmed,
+                findings=explanation["findings"],
+                confirmation=explanation.get("confirmation"),
+            )
+        # Derived before the findings were stored: the engine's English, until re-derivation.
         return [reason_out(r) for r in obj.reasons or []]
+
+
+def imwg_reasons_out(
+    *, confirmed: bool, findings: list, confirmation: list | None
+) -> list[dict[str, Any]]:
+    """Stored IMWG findings as codes with named parameters and their text in the requested
+    language (the phrases of clinical.imwg_reasons through the catalogue)."""
+    out = []
+    for finding in findings:
+        code, parameters = finding_parameters(finding)
+        text = phrase_text(finding_phrase(finding), gettext)
+        out.append({"code": code, "parameters": parameters, "text": text, "source": IMWG_SOURCE})
+    confirmation_out = confirmation_parameters(confirmed, confirmation)
+    if confirmation_out is not None:
+        code, parameters = confirmation_out
+        text = phrase_text(confirmation_phrase(confirmed, confirmation), gettext)
+        out.append({"code": code, "parameters": parameters, "text": text, "source": IMWG_SOURCE})
+    return out
 
 
 class QueryOut(Schema):

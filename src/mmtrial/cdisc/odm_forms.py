@@ -188,6 +188,7 @@ LABELS_JA: dict[str, str] = {
     "derived_response": "判定された効果（IMWG）",
     "derived_confirmed": "確定",
     "reasons": "判定理由",
+    "findings": "判定所見（コードと値）",
     "investigator_response": "治験責任医師の効果判定",
     "followed": "測定対象パラメータ",
     "best_overall_response": "最良総合効果",
@@ -240,6 +241,7 @@ LABELS_EN: dict[str, str] = {
     "result": "Eligibility result",
     "derived_response": "Derived response (IMWG)",
     "derived_confirmed": "Derived response confirmed",
+    "findings": "Findings (codes and values)",
     "followed": "Parameters followed",
 }
 

@@ -34,6 +34,20 @@ class AssessmentResult(NamedTuple):
             confirmed=self.confirmed, findings=self.findings, confirmation=self.confirmation
         )
 
+    def explanation(self) -> dict[str, Any]:
+        """The findings and the confirmation as plain JSON (tuples as lists, dates as ISO
+        strings), to be stored and rendered later in the reader's language (imwg_reasons)."""
+        confirmation = self.confirmation
+        if confirmation is not None:
+            kind, following = confirmation
+            if following is not None:
+                following = [following[0].isoformat(), following[1]]
+            confirmation = [kind, following]
+        return {
+            "findings": [[_plain(value) for value in finding] for finding in self.findings],
+            "confirmation": confirmation,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "date": self.date.isoformat(),
@@ -41,6 +55,11 @@ class AssessmentResult(NamedTuple):
             "confirmed": self.confirmed,
             "reasons": list(self.reasons),
         }
+
+
+def _plain(value: Any) -> Any:
+    """A finding's value as JSON: its values are numbers, text, booleans, None or dates."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _iso(day: date | None) -> str | None:

@@ -78,6 +78,10 @@ class ResponseAssessment(ClinicalRecord):
     derived_response = models.CharField(max_length=4)
     derived_confirmed = models.BooleanField(default=False)
     reasons = models.JSONField(default=list, blank=True)
+    # The engine's findings and confirmation as codes with values (clinical.imwg_reasons), so
+    # pages render them in the reader's language; `reasons` keeps the engine's English. Rows
+    # derived before this field existed hold {} until the next re-derivation fills it in.
+    findings = models.JSONField(default=dict, blank=True)
     engine_version = models.CharField(max_length=32)
     investigator_response = models.CharField(max_length=4, blank=True)
 

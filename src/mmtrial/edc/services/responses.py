@@ -175,14 +175,18 @@ def response_input(participant: Participant) -> dict[str, Any] | None:
     return _inputs([participant])[participant.pk]
 
 
-_DERIVED = ("derived_response", "derived_confirmed", "reasons", "engine_version")
+_DERIVED = ("derived_response", "derived_confirmed", "reasons", "findings", "engine_version")
 
 
 def _derived_fields(result: imwg.AssessmentResult) -> dict[str, Any]:
+    # `reasons` is the engine's English (audit, contract); `findings` the same as codes with
+    # values, which pages render in the reader's language. A row stored before `findings`
+    # existed differs here, so the next re-derivation (every new lab) fills it in.
     return {
         "derived_response": result.response,
         "derived_confirmed": result.confirmed,
         "reasons": list(result.reasons),
+        "findings": result.explanation(),
         "engine_version": imwg.ENGINE_VERSION,
     }
 

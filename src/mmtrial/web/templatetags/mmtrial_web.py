@@ -88,6 +88,14 @@ def deviation_text(deviation) -> str:
 
 
 @register.filter
+def response_reasons(response) -> list[str]:
+    """A derived IMWG response's reasons in the page's language (web/imwg_text.py)."""
+    from mmtrial.web.imwg_text import response_reason_texts
+
+    return response_reason_texts(response)
+
+
+@register.filter
 def deviation_category(category: str) -> str:
     from mmtrial.web.deviation_text import category_text
 
