@@ -261,7 +261,8 @@ def test_trial_flow_in_the_browser(live_server, page, people, language):
     page.get_by_test_id("sign").click()
     page.wait_for_url(f"{base}/participants/{pk}/sign-lock/")
     table = page.get_by_test_id("signature-table").inner_text()
-    assert "Dr Ken Mori" in table and "Approval" in table
+    # the meaning as the signer chose it, in the page's language (21 CFR 11.50(a)(3))
+    assert "Dr Ken Mori" in table and ("承認" if language == "ja" else "Approval") in table
 
     # The data manager locks the participant.
     login(page, base, "dm", language)

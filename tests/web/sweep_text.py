@@ -5,7 +5,9 @@ plus the attribute values that are shown (title, placeholder, aria-label, alt, a
 value); scripts, styles and other attribute values are dropped.
 
 An element marked `translate="no"` (stored data shown as stored, such as the audit trail's
-old and new values) is data, not interface text, and is left out with its content.
+old and new values) is data, not interface text, and is left out with its content; so is a
+"Source" disclosure (`<details class="source">`): rule ids and citations, which issue 12 moves
+there for those who want them, in the protocol's own words.
 
 `english_lines` flags a line with two or more ASCII words of three letters or more, not on the
 allow-list, that follow each other with only spaces, digits, short words and Latin punctuation
@@ -79,7 +81,11 @@ class _VisibleText(HTMLParser):
 
     def handle_starttag(self, tag, attrs) -> None:
         values = dict(attrs)
-        hides = tag in HIDDEN_ELEMENTS or values.get("translate") == "no"
+        hides = (
+            tag in HIDDEN_ELEMENTS
+            or values.get("translate") == "no"
+            or (tag == "details" and "source" in (values.get("class") or "").split())
+        )
         if tag not in VOID_ELEMENTS:
             self._open.append((tag, hides))
             self._hidden_depth += hides

@@ -67,7 +67,8 @@ def test_the_preview_is_in_japanese(client, users, sites):
     client.post("/i18n/setlang/", {"language": "ja", "next": "/"})
     html = client.get(f"/participants/{pk}/").content.decode()
     assert "次サイクル2" in html and "プレビュー" in html
-    assert "採取されたcreatinineがありません" in html
+    # the analyte in Japanese too (issue 12: no 「…採取されたcreatinineがありません」)
+    assert "採取された血清クレアチニンがありません" in html and "creatinine" not in html
 
 
 def test_no_preview_for_a_participant_not_enrolled(client, users, sites):

@@ -30,6 +30,9 @@ from fractions import Fraction
 
 __all__ = ["MinimisationChoice", "draw_for", "minimisation_arm", "replay"]
 
+# a quarter of the digest (64 bits): a resolution far finer than any probability_best
+_DRAW_BYTES = hashlib.sha256().digest_size // 4
+
 
 @dataclass(frozen=True)
 class MinimisationChoice:
@@ -39,9 +42,10 @@ class MinimisationChoice:
 
 
 def draw_for(*, seed: str, sequence: int) -> Fraction:
-    """The allocation's random number in [0, 1): eight bytes of HMAC-SHA256(seed, sequence)."""
+    """The allocation's random number in [0, 1): 64 bits of HMAC-SHA256(seed, sequence)."""
     digest = hmac.new(seed.encode(), f"minimisation:{sequence}".encode(), hashlib.sha256).digest()
-    return Fraction(int.from_bytes(digest[:8], "big"), 2**64)
+    head = digest[:_DRAW_BYTES]
+    return Fraction(int.from_bytes(head, "big"), 256 ** len(head))
 
 
 def _pick(items: Sequence[str], weights: Sequence[int], u: Fraction) -> str:

@@ -102,7 +102,10 @@ def seed_demo_sae(*, cutoff: dt.date, now: dt.datetime | None = None) -> list[st
     start_second = aware_second.astimezone(tz).date()
     with audit_actor(user, via=DEMO_VIA), audit_stands_for(start_second):
         _second(user, participants[1], start_second, aware_second)
-    with audit_actor(None, via=DEMO_VIA):
+    from mmtrial.edc.services._acting import SYSTEM_OPERATOR
+
+    # the scheduler's step (`mmtrial safety sae-check`), attributed to the server's operator
+    with audit_actor(SYSTEM_OPERATOR, via=DEMO_VIA):
         sae_overdue_queries(now=now)
     return []
 

@@ -109,6 +109,12 @@ def reason_text(reason, decision, protocol: Protocol | None = None) -> str:
         return _starting(values["drug"], values["dose_mg"])
     if rule == RENAL_START_RULE and protocol is not None and "dose_mg" in values:
         return _renal_start(values, protocol)
+    if protocol is not None and isinstance(reason, dict):
+        from mmtrial.web.dose_reason_text import dose_modification_text
+
+        written = dose_modification_text(reason, protocol)
+        if written is not None:
+            return written
     return _get(reason, "text")
 
 

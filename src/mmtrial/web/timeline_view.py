@@ -16,7 +16,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from mmtrial.web.charts import Series, line_chart
-from mmtrial.web.errors import translate_message
+from mmtrial.web.errors import render_error, translate_message
 from mmtrial.web.labels import label
 
 DRUG_ORDER = ("ixazomib", "lenalidomide", "dexamethasone")
@@ -150,7 +150,10 @@ def next_cycle_preview(preview) -> NextCyclePreview | None:
     decision = None
     if preview.decision is not None:
         decision = _decision(cycle, preview.decision.model_dump(mode="json"))
-    message = translate_message(preview.message) if preview.message else ""
+    if preview.error is not None:
+        message = render_error(preview.error)
+    else:
+        message = translate_message(preview.message) if preview.message else ""
     return NextCyclePreview(cycle=cycle, decision=decision, message=message)
 
 

@@ -32,7 +32,7 @@ from mmtrial.edc.services.treatment import (
     decide_cycle,
 )
 from mmtrial.edc.services.visits import STARTED
-from mmtrial.errors import InputError, NotFound, ProtocolViolation
+from mmtrial.errors import InputError, MmtrialError, NotFound, ProtocolViolation
 from mmtrial.protocol.loader import load_protocol
 
 __all__ = ["DosePreview", "dose_decision_preview", "dose_preview_for"]
@@ -59,6 +59,7 @@ class DosePreview:
     facts: CycleFacts | None = None
     message: str = ""
     field: str | None = None
+    error: MmtrialError | None = None  # the refusal itself: its code and parameters
     applicable: bool = True
 
 
@@ -137,6 +138,7 @@ def dose_preview_for(
             cycle_number=number,
             start_date=start,
             message=message.format(subject=subject),
+            error=ProtocolViolation.coded(message, subject=subject),
             applicable=False,
         )
     refusal = _refusal(participant, cycles, start, protocol)
@@ -157,6 +159,7 @@ def dose_preview_for(
             start_date=start,
             message=missing.message,
             field=missing.extra.get("field"),
+            error=missing,
         )
     return DosePreview(
         participant=participant,

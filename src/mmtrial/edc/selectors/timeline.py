@@ -199,7 +199,7 @@ def participant_visible(*, user, participant_id: int) -> Participant:
         .first()
     )
     if participant is None:
-        raise NotFound(NOT_FOUND.format(pid=participant_id), {"id": participant_id})
+        raise NotFound.coded(NOT_FOUND, {"id": participant_id}, pid=participant_id)
     return participant
 
 
